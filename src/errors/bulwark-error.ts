@@ -1,0 +1,201 @@
+/**
+ * `BulwarkError`: the one error type Bulwark raises. It names the layer where the failure happened,
+ * a literal code, the target and request, attempts and phase timings, and logs without secrets.
+ */
+import { ERROR_CODES, type ErrorCode, isErrorCode, LAYERS, type Layer } from './codes.ts';
+import { pathOf, redactText } from './redact.ts';
+
+/** The brand two installed copies of Bulwark both recognise (`instanceof` would not). */
+export const BULWARK_ERROR_BRAND: unique symbol = Symbol.for('bulwark.error');
+
+/** Which budget ran out, on timeouts. */
+export type Budget = 'phase' | 'attempt' | 'total';
+
+/** Where a request was going: the origin, the host name, the address it resolved to, the port. */
+export interface Target {
+  /** `scheme://host:port`, never with user-info. */
+  readonly origin: string;
+  /** The host name as written in the URL (or the pool's host). */
+  readonly host: string;
+  /** The IP address actually connected to, once DNS resolved it. */
+  readonly address?: string;
+  /** The TCP port. */
+  readonly port: number;
+}
+
+/** The request a failure belongs to; the path never carries the query string. */
+export interface RequestInfo {
+  readonly method: string;
+  readonly path: string;
+}
+
+/**
+ * Phase timings of one attempt in milliseconds. A phase that was never reached is absent; on a
+ * reused keep-alive connection `dns`, `connect` and `tls` are 0 and `reused` is true.
+ */
+export interface Timings {
+  /** Time to resolve the host name (0 when the connection was reused or the host is an IP). */
+  dns?: number;
+  /** Time to complete the TCP handshake. */
+  connect?: number;
+  /** Time to complete the TLS handshake (0 for plain HTTP). */
+  tls?: number;
+  /** Time from the start of the attempt to the first byte of the response headers. */
+  ttfb?: number;
+  /** Time of the whole attempt (or call) until the error or the end of the response. */
+  total?: number;
+  /** Whether the attempt ran on a reused keep-alive connection. */
+  reused?: boolean;
+}
+
+/** What a `BulwarkError` is built from. Only `layer` and `code` are required. */
+export interface BulwarkErrorInit {
+  layer: Layer;
+  code: ErrorCode;
+  /** Defaults to the code's summary, with the target and request appended. */
+  message?: string;
+  budget?: Budget | undefined;
+  /** Defaults to the code's entry in {@link ERROR_CODES}. */
+  retryable?: boolean | undefined;
+  /** Defaults to the code's entry in {@link ERROR_CODES}. */
+  mayHaveExecuted?: boolean | undefined;
+  target?: Target | undefined;
+  request?: RequestInfo | undefined;
+  attempts?: number | undefined;
+  timings?: Timings | undefined;
+  /** HTTP status, for `HTTP_STATUS`. */
+  status?: number | undefined;
+  cause?: unknown;
+}
+
+/**
+ * The error every Bulwark failure is reported as.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.fetch('https://api.example.com/v1/users');
+ * } catch (err) {
+ *   if (isBulwarkError(err) && err.layer === 'dns') page('DNS team');
+ * }
+ * ```
+ */
+export class BulwarkError extends Error {
+  /** The layer the failure happened in. */
+  readonly layer: Layer;
+  /** The code, one of {@link ErrorCode}. */
+  readonly code: ErrorCode;
+  /** On timeouts: which budget ran out (the phase's own, the attempt's or the call's total). */
+  readonly budget?: Budget;
+  /** Whether a retry of this attempt would be sensible. */
+  readonly retryable: boolean;
+  /** `false` when the request surely never reached the server. */
+  readonly mayHaveExecuted: boolean;
+  /** Where the request was going. */
+  readonly target?: Target;
+  /** The method and path (no query string). */
+  readonly request?: RequestInfo;
+  /** Attempts made for the whole call (1 when no retry happened). */
+  attempts: number;
+  /** Phase timings of the last attempt. */
+  readonly timings?: Timings;
+  /** The HTTP status, for `HTTP_STATUS`. */
+  readonly status?: number;
+
+  declare readonly [BULWARK_ERROR_BRAND]: true;
+
+  constructor(init: BulwarkErrorInit) {
+    const { layer, code } = init;
+    if (!LAYERS.includes(layer)) throw new TypeError(`BulwarkError: unknown layer ${JSON.stringify(layer)}`);
+    if (!isErrorCode(code)) throw new TypeError(`BulwarkError: unknown code ${JSON.stringify(code)}`);
+    const info = ERROR_CODES[code];
+    if (info.layer !== layer) {
+      throw new TypeError(`BulwarkError: code ${code} belongs to layer ${info.layer}, not ${layer}`);
+    }
+    super(
+      redactText(init.message ?? describe(init)),
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
+    this.layer = layer;
+    this.code = code;
+    if (init.budget !== undefined) this.budget = init.budget;
+    this.retryable = init.retryable ?? info.retryable;
+    this.mayHaveExecuted = init.mayHaveExecuted ?? info.mayHaveExecuted;
+    if (init.target !== undefined) this.target = init.target;
+    if (init.request !== undefined)
+      this.request = { method: init.request.method, path: pathOf(init.request.path) };
+    this.attempts = init.attempts ?? 1;
+    if (init.timings !== undefined) this.timings = init.timings;
+    if (init.status !== undefined) this.status = init.status;
+  }
+
+  override get name(): string {
+    return 'BulwarkError';
+  }
+
+  /** One structured log line: every field, the cause summarised, secrets redacted. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      name: this.name,
+      message: this.message,
+      layer: this.layer,
+      code: this.code,
+      retryable: this.retryable,
+      mayHaveExecuted: this.mayHaveExecuted,
+      attempts: this.attempts,
+    };
+    if (this.budget !== undefined) json.budget = this.budget;
+    if (this.status !== undefined) json.status = this.status;
+    if (this.target !== undefined) json.target = { ...this.target };
+    if (this.request !== undefined) json.request = { ...this.request };
+    if (this.timings !== undefined) json.timings = { ...this.timings };
+    if (this.cause !== undefined) json.cause = summariseCause(this.cause);
+    return json;
+  }
+}
+
+Object.defineProperty(BulwarkError.prototype, BULWARK_ERROR_BRAND, { value: true, enumerable: false });
+
+/**
+ * `true` for a `BulwarkError` from any installed copy of Bulwark (brand check, not `instanceof`).
+ * Never throws, whatever it is given.
+ */
+export function isBulwarkError(value: unknown): value is BulwarkError {
+  try {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BULWARK_ERROR_BRAND] === true
+    );
+  } catch {
+    return false;
+  }
+}
+
+function describe(init: BulwarkErrorInit): string {
+  let text = ERROR_CODES[init.code].summary;
+  if (init.status !== undefined) text += ` (status ${init.status})`;
+  if (init.budget !== undefined && init.budget !== 'phase') text += ` (${init.budget} budget exhausted)`;
+  if (init.request !== undefined) text += ` — ${init.request.method} ${pathOf(init.request.path)}`;
+  if (init.target !== undefined) {
+    const { origin, address, port } = init.target;
+    text += ` to ${origin}`;
+    if (address !== undefined) text += ` (${address.includes(':') ? `[${address}]` : address}:${port})`;
+  }
+  return `${init.code}: ${text}`;
+}
+
+function summariseCause(cause: unknown, depth = 0): unknown {
+  if (typeof cause !== 'object' || cause === null) return redactText(String(cause));
+  try {
+    const err = cause as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
+    const out: Record<string, unknown> = {};
+    if (typeof err.name === 'string') out.name = err.name;
+    if (typeof err.message === 'string') out.message = redactText(err.message);
+    if (typeof err.code === 'string' || typeof err.code === 'number') out.code = err.code;
+    if (err.cause !== undefined && depth < 3) out.cause = summariseCause(err.cause, depth + 1);
+    return out;
+  } catch {
+    return '[unreadable cause]';
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * `classify(err)`: the one table that maps what Node, undici, OpenSSL and the database drivers
+ * actually throw to Bulwark's taxonomy. It is pure and never throws; retry, breaker, pool and stats
+ * all ask it "what kind of failure is this" and decide for themselves what to do about it.
+ */
+import { isBulwarkError } from './bulwark-error.ts';
+import { ERROR_CODES, type ErrorCode, type Layer } from './codes.ts';
+
+/** What `classify()` says about a Bulwark-layer failure. */
+export interface LayerClassification {
+  readonly layer: Layer;
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly mayHaveExecuted: boolean;
+}
+
+/** What `classify()` says about everything else: the caller's aborts, SQL errors, bugs. */
+export interface AppClassification {
+  readonly layer: 'app';
+  readonly code: null;
+  readonly retryable: false;
+  readonly mayHaveExecuted: true;
+  /** `true` when the error is a cancellation (an `AbortError` or an abort signal's reason). */
+  readonly aborted: boolean;
+}
+
+/** The result of {@link classify}. */
+export type Classification = LayerClassification | AppClassification;
+
+interface Rule {
+  readonly code: ErrorCode;
+  readonly mayHaveExecuted?: boolean;
+  readonly retryable?: boolean;
+}
+
+/** Codes only DNS resolution produces (c-ares and getaddrinfo); they mean DNS whatever the syscall. */
+const DNS_CODES: Readonly<Record<string, Rule>> = Object.freeze({
+  ENOTFOUND: { code: 'DNS_NOT_FOUND' },
+  EAI_NONAME: { code: 'DNS_NOT_FOUND' },
+  EBADNAME: { code: 'DNS_NOT_FOUND' },
+  ENONAME: { code: 'DNS_NOT_FOUND' },
+  EBADQUERY: { code: 'DNS_NOT_FOUND' },
+  EBADFAMILY: { code: 'DNS_NOT_FOUND' },
+  ENODATA: { code: 'DNS_NO_DATA' },
+  EAI_NODATA: { code: 'DNS_NO_DATA' },
+  EAI_ADDRFAMILY: { code: 'DNS_NO_DATA' },
+  ESERVFAIL: { code: 'DNS_SERVER_FAILURE' },
+  EAI_AGAIN: { code: 'DNS_SERVER_FAILURE' },
+  EAI_FAIL: { code: 'DNS_SERVER_FAILURE' },
+  EREFUSED: { code: 'DNS_SERVER_FAILURE' },
+  EBADRESP: { code: 'DNS_SERVER_FAILURE' },
+  EFORMERR: { code: 'DNS_SERVER_FAILURE' },
+  ENOTIMP: { code: 'DNS_SERVER_FAILURE' },
+  EOF: { code: 'DNS_SERVER_FAILURE' },
+  ECONNREFUSED: { code: 'DNS_SERVER_FAILURE' },
+  ETIMEOUT: { code: 'DNS_TIMEOUT' },
+});
+
+/** Error codes by their `code` property: Node errnos, undici, OpenSSL/TLS and driver codes. */
+const CODES: Readonly<Record<string, Rule>> = Object.freeze({
+  // TCP (Node errnos)
+  ECONNREFUSED: { code: 'TCP_REFUSED' },
+  ECONNRESET: { code: 'TCP_RESET' },
+  ETIMEDOUT: { code: 'TCP_TIMEOUT' },
+  EHOSTUNREACH: { code: 'TCP_UNREACHABLE' },
+  ENETUNREACH: { code: 'TCP_UNREACHABLE' },
+  EHOSTDOWN: { code: 'TCP_UNREACHABLE' },
+  ENETDOWN: { code: 'TCP_UNREACHABLE' },
+  EADDRNOTAVAIL: { code: 'TCP_UNREACHABLE' },
+  EPIPE: { code: 'TCP_CLOSED' },
+  ECONNABORTED: { code: 'TCP_CLOSED' },
+  ERR_SOCKET_CLOSED: { code: 'TCP_CLOSED' },
+  ERR_STREAM_DESTROYED: { code: 'TCP_CLOSED' },
+  ERR_STREAM_WRITE_AFTER_END: { code: 'TCP_CLOSED' },
+  ERR_STREAM_PREMATURE_CLOSE: { code: 'TCP_CLOSED' },
+  // undici
+  UND_ERR_CONNECT_TIMEOUT: { code: 'TCP_TIMEOUT' },
+  UND_ERR_SOCKET: { code: 'TCP_CLOSED' },
+  UND_ERR_HEADERS_TIMEOUT: { code: 'HTTP_HEADERS_TIMEOUT' },
+  UND_ERR_BODY_TIMEOUT: { code: 'HTTP_BODY_TIMEOUT' },
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: { code: 'HTTP_PROTOCOL' },
+  UND_ERR_HEADERS_OVERFLOW: { code: 'HTTP_PROTOCOL' },
+  UND_ERR_CLOSED: { code: 'POOL_CLOSED' },
+  UND_ERR_DESTROYED: { code: 'POOL_CLOSED' },
+  // TLS: certificate verification (OpenSSL X509_V_ERR_* names) and handshake
+  CERT_HAS_EXPIRED: { code: 'TLS_CERT_EXPIRED' },
+  CERT_NOT_YET_VALID: { code: 'TLS_CERT_NOT_YET_VALID' },
+  ERR_TLS_CERT_ALTNAME_INVALID: { code: 'TLS_HOSTNAME_MISMATCH' },
+  HOSTNAME_MISMATCH: { code: 'TLS_HOSTNAME_MISMATCH' },
+  DEPTH_ZERO_SELF_SIGNED_CERT: { code: 'TLS_UNTRUSTED' },
+  SELF_SIGNED_CERT_IN_CHAIN: { code: 'TLS_UNTRUSTED' },
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: { code: 'TLS_UNTRUSTED' },
+  UNABLE_TO_GET_ISSUER_CERT: { code: 'TLS_UNTRUSTED' },
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: { code: 'TLS_UNTRUSTED' },
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: { code: 'TLS_UNTRUSTED' },
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: { code: 'TLS_UNTRUSTED' },
+  CERT_SIGNATURE_FAILURE: { code: 'TLS_UNTRUSTED' },
+  CERT_UNTRUSTED: { code: 'TLS_UNTRUSTED' },
+  CERT_REJECTED: { code: 'TLS_UNTRUSTED' },
+  CERT_REVOKED: { code: 'TLS_UNTRUSTED' },
+  CERT_CHAIN_TOO_LONG: { code: 'TLS_UNTRUSTED' },
+  INVALID_CA: { code: 'TLS_UNTRUSTED' },
+  INVALID_PURPOSE: { code: 'TLS_UNTRUSTED' },
+  PATH_LENGTH_EXCEEDED: { code: 'TLS_UNTRUSTED' },
+  ERR_TLS_HANDSHAKE_TIMEOUT: { code: 'TLS_TIMEOUT' },
+  EPROTO: { code: 'TLS_HANDSHAKE_FAILED' },
+  // mysql2
+  PROTOCOL_CONNECTION_LOST: { code: 'TCP_CLOSED' },
+  PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR: { code: 'TCP_CLOSED', mayHaveExecuted: false },
+  PROTOCOL_ENQUEUE_AFTER_QUIT: { code: 'TCP_CLOSED', mayHaveExecuted: false },
+  PROTOCOL_SEQUENCE_TIMEOUT: { code: 'TCP_TIMEOUT', mayHaveExecuted: true },
+  ER_CON_COUNT_ERROR: { code: 'TCP_REFUSED' },
+  ER_SERVER_SHUTDOWN: { code: 'TCP_CLOSED' },
+  ER_CONNECTION_KILLED: { code: 'TCP_CLOSED' },
+  ER_NET_READ_INTERRUPTED: { code: 'TCP_CLOSED' },
+  ER_NET_ERROR_ON_WRITE: { code: 'TCP_CLOSED' },
+});
+
+/** PostgreSQL SQLSTATEs (on errors that carry a `severity`) that mean the connection, not the SQL. */
+const SQLSTATES: Readonly<Record<string, Rule>> = Object.freeze({
+  '08000': { code: 'TCP_CLOSED' },
+  '08003': { code: 'TCP_CLOSED' },
+  '08006': { code: 'TCP_CLOSED' },
+  '08001': { code: 'TCP_REFUSED' },
+  '08004': { code: 'TCP_REFUSED' },
+  '57P01': { code: 'TCP_CLOSED' }, // admin_shutdown, e.g. pg_terminate_backend
+  '57P02': { code: 'TCP_CLOSED' }, // crash_shutdown
+  '57P03': { code: 'TCP_REFUSED' }, // cannot_connect_now (starting up, in recovery)
+  '53300': { code: 'TCP_REFUSED' }, // too_many_connections
+});
+
+/** Drivers that throw plain `Error`s for connection failures: matched on the message, anchored. */
+const MESSAGES: ReadonlyArray<readonly [RegExp, Rule]> = Object.freeze([
+  // pg
+  [/^Connection terminated due to connection timeout/, { code: 'TCP_TIMEOUT' }],
+  [/^Connection terminated unexpectedly/, { code: 'TCP_CLOSED' }],
+  [/^Connection terminated$/, { code: 'TCP_CLOSED' }],
+  [
+    /^Client has encountered a connection error and is not queryable/,
+    { code: 'TCP_CLOSED', mayHaveExecuted: false },
+  ],
+  [/^Client was closed and is not queryable/, { code: 'TCP_CLOSED', mayHaveExecuted: false }],
+  [/^Query read timeout/, { code: 'TCP_TIMEOUT', mayHaveExecuted: true }],
+  [/^timeout exceeded when trying to connect/, { code: 'POOL_ACQUIRE_TIMEOUT' }],
+  // mysql2
+  [
+    /^Can't add new command when connection is in closed state/,
+    { code: 'TCP_CLOSED', mayHaveExecuted: false },
+  ],
+  // ioredis
+  [/^Connection is closed\.?$/, { code: 'TCP_CLOSED' }],
+  [/^Reached the max retries per request limit/, { code: 'TCP_CLOSED' }],
+  [
+    /^Stream isn't writeable and enableOfflineQueue options is false/,
+    { code: 'TCP_CLOSED', mayHaveExecuted: false },
+  ],
+  // Node TLS: the peer went away during the handshake, so no request bytes were sent
+  [
+    /^Client network socket disconnected before secure TLS connection was established/,
+    { code: 'TCP_RESET', mayHaveExecuted: false },
+  ],
+]);
+
+const APP: AppClassification = Object.freeze({
+  layer: 'app',
+  code: null,
+  retryable: false,
+  mayHaveExecuted: true,
+  aborted: false,
+});
+const ABORTED: AppClassification = Object.freeze({ ...APP, aborted: true });
+
+const MAX_DEPTH = 6;
+
+/**
+ * Tells which layer an error belongs to and what a retry would mean, for any thrown value: a
+ * `BulwarkError`, a Node socket/DNS/TLS error, an undici error, a `fetch failed` wrapper (the
+ * cause is inspected), or a pg / mysql2 / ioredis connection error. Everything else, including a
+ * caller's abort and an SQL error, is `{ layer: 'app' }`. Never throws.
+ *
+ * @example
+ * ```ts
+ * const { layer, code } = classify(err); // { layer: 'tcp', code: 'TCP_REFUSED', ... }
+ * ```
+ */
+export function classify(err: unknown): Classification {
+  try {
+    return classifyAt(err, 0);
+  } catch {
+    return APP;
+  }
+}
+
+function classifyAt(err: unknown, depth: number): Classification {
+  if (typeof err !== 'object' || err === null || depth > MAX_DEPTH) return APP;
+  if (isBulwarkError(err)) {
+    return {
+      layer: err.layer,
+      code: err.code,
+      retryable: err.retryable,
+      mayHaveExecuted: err.mayHaveExecuted,
+    };
+  }
+  const e = err as Record<string, unknown>;
+  const name = read(e, 'name');
+  const code = read(e, 'code');
+  if (
+    name === 'AbortError' ||
+    code === 'ABORT_ERR' ||
+    code === 'UND_ERR_ABORTED' ||
+    code === 'UND_ERR_ABORT'
+  ) {
+    return ABORTED;
+  }
+  const own = classifyOwn(e, code, name);
+  if (own !== undefined) return own;
+
+  // Happy eyeballs reports every address's failure in an AggregateError: the first one that is ours.
+  const errors = read(e, 'errors');
+  if (Array.isArray(errors)) {
+    for (const inner of errors.slice(0, 8)) {
+      const c = classifyAt(inner, depth + 1);
+      if (c.layer !== 'app') return c;
+    }
+  }
+  // `fetch failed` and driver wrappers keep the original on `cause`.
+  const cause = read(e, 'cause');
+  if (cause !== undefined && cause !== err) return classifyAt(cause, depth + 1);
+  return APP;
+}
+
+function classifyOwn(
+  e: Record<string, unknown>,
+  code: unknown,
+  name: unknown,
+): LayerClassification | undefined {
+  if (typeof code === 'string') {
+    const syscall = read(e, 'syscall');
+    const isDnsCall =
+      typeof syscall === 'string' &&
+      (syscall === 'getaddrinfo' || syscall.startsWith('query') || syscall.startsWith('resolve'));
+    const dnsRule = DNS_CODES[code];
+    // ECONNREFUSED and ETIMEOUT-like codes are DNS only when a resolver call raised them.
+    if (dnsRule !== undefined && (code !== 'ECONNREFUSED' || isDnsCall)) return fromRule(dnsRule);
+    if (isDnsCall) return fromRule({ code: 'DNS_SERVER_FAILURE' });
+
+    if (typeof read(e, 'severity') === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      const sql = SQLSTATES[code];
+      return sql === undefined ? undefined : fromRule(sql);
+    }
+    const rule = CODES[code];
+    if (rule !== undefined) return fromRule(refine(rule, code, syscall, e));
+    if (code.startsWith('HPE_')) return fromRule({ code: 'HTTP_PROTOCOL' });
+    if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))
+      return fromRule({ code: 'TLS_HANDSHAKE_FAILED' });
+  }
+  if (name === 'MaxRetriesPerRequestError') return fromRule({ code: 'TCP_CLOSED' });
+  const message = read(e, 'message');
+  if (typeof message === 'string' && code === undefined) {
+    for (const [pattern, rule] of MESSAGES) if (pattern.test(message)) return fromRule(rule);
+  }
+  return undefined;
+}
+
+/** Where the code alone is ambiguous, the syscall or undici's socket info settles it. */
+function refine(rule: Rule, code: string, syscall: unknown, e: Record<string, unknown>): Rule {
+  // A connect that failed never carried a request.
+  if (syscall === 'connect' && (code === 'ECONNRESET' || code === 'ETIMEDOUT')) {
+    return { ...rule, mayHaveExecuted: false };
+  }
+  // A timeout on an established socket (keepalive probes unanswered) may follow a sent request.
+  if (code === 'ETIMEDOUT' && syscall !== 'connect') return { ...rule, mayHaveExecuted: true };
+  if (code === 'UND_ERR_SOCKET' && read(e, 'message') === 'bad response') return { code: 'HTTP_PROTOCOL' };
+  return rule;
+}
+
+function fromRule(rule: Rule): LayerClassification {
+  const info = ERROR_CODES[rule.code];
+  return {
+    layer: info.layer,
+    code: rule.code,
+    retryable: rule.retryable ?? info.retryable,
+    mayHaveExecuted: rule.mayHaveExecuted ?? info.mayHaveExecuted,
+  };
+}
+
+/** Property read that survives throwing getters and proxies. */
+function read(obj: Record<string, unknown>, key: string): unknown {
+  try {
+    return obj[key];
+  } catch {
+    return undefined;
+  }
+}

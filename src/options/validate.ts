@@ -1,0 +1,118 @@
+/**
+ * Option validation helpers. Every `resolve*` function in Bulwark builds on these, so a bad value
+ * always throws an `InvalidOptionError` naming the path, the expectation and the value received.
+ */
+import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+
+/** Bounds for {@link checkNumber}. */
+export interface NumberRule {
+  /** Inclusive lower bound. */
+  min?: number;
+  /** Inclusive upper bound. */
+  max?: number;
+  /** Require an integer. */
+  integer?: boolean;
+  /** Allow `Infinity` (never `NaN`). */
+  infinite?: boolean;
+}
+
+/** A plain object whose keys are all in `allowed`; `undefined` becomes `{}`. */
+export function checkObject(
+  value: unknown,
+  path: string,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(path, 'an object', value);
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidOptionError(
+        path === '' ? key : `${path}.${key}`,
+        `a known option (${path === '' ? 'options' : path} accepts ${allowed.join(', ')})`,
+        (value as Record<string, unknown>)[key],
+      );
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A finite number within the rule's bounds, or `fallback` when `value` is undefined. */
+export function checkNumber(value: unknown, path: string, fallback: number, rule: NumberRule = {}): number {
+  if (value === undefined) return fallback;
+  const {
+    min = Number.NEGATIVE_INFINITY,
+    max = Number.POSITIVE_INFINITY,
+    integer = false,
+    infinite = false,
+  } = rule;
+  const kind = `${integer ? 'an integer' : 'a number'}${boundsText(min, max)}${infinite ? ' (or Infinity)' : ''}`;
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new InvalidOptionError(path, kind, value);
+  if (!Number.isFinite(value) && !(infinite && value === Number.POSITIVE_INFINITY)) {
+    throw new InvalidOptionError(path, kind, value);
+  }
+  if (Number.isFinite(value) && integer && !Number.isInteger(value))
+    throw new InvalidOptionError(path, kind, value);
+  if (value < min || value > max) throw new InvalidOptionError(path, kind, value);
+  return value;
+}
+
+/** A duration in milliseconds: finite, ≥ 0 (or ≥ `min`). */
+export function checkDuration(value: unknown, path: string, fallback: number, min = 0): number {
+  return checkNumber(value, path, fallback, { min });
+}
+
+/** A boolean, or `fallback` when undefined. */
+export function checkBoolean(value: unknown, path: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(path, 'true or false', value);
+  return value;
+}
+
+/** One of the listed literals, or `fallback` when undefined. */
+export function checkOneOf<T extends string>(
+  value: unknown,
+  path: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    throw new InvalidOptionError(path, `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+/** A non-empty string, or `fallback` when undefined. */
+export function checkString(value: unknown, path: string, fallback: string, pattern?: RegExp): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value === '' || (pattern !== undefined && !pattern.test(value))) {
+    throw new InvalidOptionError(
+      path,
+      pattern === undefined ? 'a non-empty string' : `a string matching ${pattern}`,
+      value,
+    );
+  }
+  return value;
+}
+
+/** A function, or `fallback` when undefined. */
+export function checkFunction<F extends Function>(value: unknown, path: string, fallback: F): F;
+export function checkFunction<F extends Function>(value: unknown, path: string): F | undefined;
+export function checkFunction<F extends Function>(value: unknown, path: string, fallback?: F): F | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') throw new InvalidOptionError(path, 'a function', value);
+  return value as F;
+}
+
+/** Throws unless `ok`, with the given path and expectation. */
+export function checkThat(ok: boolean, path: string, expected: string, received: unknown): void {
+  if (!ok) throw new InvalidOptionError(path, expected, received);
+}
+
+function boundsText(min: number, max: number): string {
+  const lo = Number.isFinite(min) ? ` ≥ ${min}` : '';
+  const hi = Number.isFinite(max) ? ` ≤ ${max}` : '';
+  return lo && hi ? `${lo} and${hi}` : lo || hi;
+}

@@ -1,0 +1,212 @@
+/**
+ * The circuit breaker for one origin: opossum's state machine and rolling window, driven by the
+ * injectable clock. Bucket rotation and the open → half-open transition happen lazily on the next
+ * call, so a breaker costs no timer at all and runs the same in real time and on a virtual clock.
+ */
+import { EventEmitter } from 'node:events';
+import CircuitBreaker from 'opossum';
+import type { Clock } from '../clock/clock.ts';
+import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
+import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
+
+/** Circuit breaker options (all optional). */
+export interface BreakerOptions {
+  /**
+   * Open when the failure percentage in the window exceeds this (0–100).
+   * @default 50
+   */
+  threshold?: number;
+  /**
+   * Calls in the window before the breaker may open at all.
+   * @default 20
+   */
+  minimumCalls?: number;
+  /**
+   * The rolling window the failure percentage is computed over, in milliseconds.
+   * @default 10000
+   */
+  window?: number;
+  /**
+   * Buckets the window is divided into (its resolution).
+   * @default 10
+   */
+  buckets?: number;
+  /**
+   * How long the breaker stays open before one half-open probe is let through, in milliseconds.
+   * @default 5000
+   */
+  resetTimeout?: number;
+}
+
+/** Breaker options after validation and defaults. */
+export interface ResolvedBreaker {
+  readonly threshold: number;
+  readonly minimumCalls: number;
+  readonly window: number;
+  readonly buckets: number;
+  readonly resetTimeout: number;
+}
+
+/** The defaults: open above 50 % failures over 10 s with ≥ 20 calls; half-open after 5 s (opossum + Polly). */
+export const BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
+  threshold: 50,
+  minimumCalls: 20,
+  window: 10_000,
+  buckets: 10,
+  resetTimeout: 5_000,
+});
+
+/** Validates breaker options; `path` prefixes the option names in errors. */
+export function resolveBreaker(input: unknown, path = 'breaker'): ResolvedBreaker {
+  const o = checkObject(input, path, ['threshold', 'minimumCalls', 'window', 'buckets', 'resetTimeout']);
+  const d = BREAKER_DEFAULTS;
+  return Object.freeze({
+    threshold: checkNumber(o.threshold, `${path}.threshold`, d.threshold, { min: 0, max: 100 }),
+    minimumCalls: checkNumber(o.minimumCalls, `${path}.minimumCalls`, d.minimumCalls, {
+      min: 0,
+      integer: true,
+    }),
+    window: checkDuration(o.window, `${path}.window`, d.window, 1),
+    buckets: checkNumber(o.buckets, `${path}.buckets`, d.buckets, { min: 1, max: 1000, integer: true }),
+    resetTimeout: checkDuration(o.resetTimeout, `${path}.resetTimeout`, d.resetTimeout),
+  });
+}
+
+/** The three states of a breaker. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Hooks a breaker reports through. */
+export interface BreakerHooks {
+  /** Decides whether an error counts against the upstream (the taxonomy's errorFilter). */
+  isFailure: (err: unknown) => boolean;
+  /** Called on every state change; `cause` is the failure that opened it, for `open`. */
+  onStateChange?: (state: BreakerState, cause: unknown) => void;
+  /** The origin the breaker guards, for `CIRCUIT_OPEN` errors. */
+  target?: Target;
+}
+
+// opossum's own reset timer must never fire: the clock decides when the breaker half-opens.
+const NEVER = 2 ** 31 - 1;
+
+function invoke<A, T>(action: (arg: A) => Promise<T>, arg: A): Promise<T> {
+  return action(arg);
+}
+
+/** One origin's circuit breaker. */
+export class Breaker {
+  readonly #options: ResolvedBreaker;
+  readonly #clock: Clock;
+  readonly #hooks: BreakerHooks;
+  readonly #bucketMs: number;
+  readonly #rotator = new EventEmitter();
+  #cb: CircuitBreaker<[(arg: never) => Promise<unknown>, unknown], unknown>;
+  #rotatedAt: number;
+  #openedAt = 0;
+  #lastFailure: unknown;
+  #openCause: unknown;
+  #state: BreakerState = 'closed';
+
+  constructor(options: ResolvedBreaker, clock: Clock, hooks: BreakerHooks) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#hooks = hooks;
+    this.#bucketMs = options.window / options.buckets;
+    this.#rotatedAt = clock.now();
+    this.#cb = this.#create(false);
+  }
+
+  /** The state now (an open breaker whose reset timeout has passed reads as half-open). */
+  get state(): BreakerState {
+    this.#tick();
+    return this.#state;
+  }
+
+  /** The failure that last opened the breaker. */
+  get openCause(): unknown {
+    return this.#openCause;
+  }
+
+  /**
+   * Runs `action(arg)` through the breaker. Rejects with `CIRCUIT_OPEN` (cause: the failure that
+   * opened it) without calling `action` while the breaker is open, or while the one half-open
+   * probe is in flight.
+   */
+  async run<A, T>(action: (arg: A) => Promise<T>, arg: A, request?: RequestInfo): Promise<T> {
+    this.#tick();
+    const cb = this.#cb;
+    try {
+      return (await cb.fire(action as (arg: never) => Promise<unknown>, arg)) as T;
+    } catch (err) {
+      if (CircuitBreaker.isOurError(err as Error)) throw this.#openError(request);
+      throw err;
+    }
+  }
+
+  /** Stops the breaker for good (on client close). */
+  shutdown(): void {
+    this.#cb.shutdown();
+  }
+
+  #openError(request: RequestInfo | undefined): BulwarkError {
+    return new BulwarkError({
+      layer: 'circuit',
+      code: 'CIRCUIT_OPEN',
+      target: this.#hooks.target,
+      request,
+      cause: this.#openCause,
+    });
+  }
+
+  /** Rotates the window's buckets and half-opens, according to the clock. */
+  #tick(): void {
+    const now = this.#clock.now();
+    const elapsed = now - this.#rotatedAt;
+    if (elapsed >= this.#bucketMs) {
+      const steps = Math.floor(elapsed / this.#bucketMs);
+      for (let i = Math.min(steps, this.#options.buckets); i > 0; i--) this.#rotator.emit('rotate');
+      this.#rotatedAt += steps * this.#bucketMs;
+    }
+    if (this.#state === 'open' && now - this.#openedAt >= this.#options.resetTimeout) {
+      // A fresh opossum instance in half-open state: public API only, and a clean window after it closes.
+      this.#cb.shutdown();
+      this.#cb = this.#create(true);
+      this.#setState('half-open', undefined);
+    }
+  }
+
+  #create(halfOpen: boolean): CircuitBreaker<[(arg: never) => Promise<unknown>, unknown], unknown> {
+    const o = this.#options;
+    const cb = new CircuitBreaker(
+      invoke as (action: (arg: never) => Promise<unknown>, arg: unknown) => Promise<unknown>,
+      {
+        timeout: false,
+        resetTimeout: NEVER,
+        errorThresholdPercentage: o.threshold,
+        volumeThreshold: o.minimumCalls,
+        rollingCountTimeout: o.window,
+        rollingCountBuckets: o.buckets,
+        rollingPercentilesEnabled: false,
+        enableSnapshots: false,
+        rotateBucketController: this.#rotator,
+        errorFilter: (err: unknown) => !this.#hooks.isFailure(err),
+        ...(halfOpen ? { state: { closed: false, halfOpen: true } } : {}),
+      } as CircuitBreaker.Options,
+    );
+    cb.on('failure', (err: unknown) => {
+      this.#lastFailure = err;
+    });
+    cb.on('open', () => {
+      this.#openedAt = this.#clock.now();
+      this.#openCause = this.#lastFailure;
+      this.#setState('open', this.#openCause);
+    });
+    cb.on('close', () => this.#setState('closed', undefined));
+    return cb;
+  }
+
+  #setState(state: BreakerState, cause: unknown): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#hooks.onStateChange?.(state, cause);
+  }
+}

@@ -1,0 +1,103 @@
+/** The breaker on a virtual clock: opens on failures, answers CIRCUIT_OPEN, half-opens, one probe closes it. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { VirtualClock } from '../../src/clock/virtual-clock.ts';
+import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
+import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
+import { BREAKER_DEFAULTS, Breaker, type BreakerState, resolveBreaker } from '../../src/policy/breaker.ts';
+
+class Boom extends Error {}
+const fail = async (): Promise<never> => {
+  throw new Boom('upstream down');
+};
+const ok = async (): Promise<string> => 'ok';
+
+function makeBreaker(clock: VirtualClock, states: BreakerState[] = []) {
+  return new Breaker(resolveBreaker({ minimumCalls: 4, resetTimeout: 5_000 }), clock, {
+    isFailure: (err) => err instanceof Boom,
+    onStateChange: (s) => states.push(s),
+    target: { origin: 'http://upstream.test', host: 'upstream.test', port: 80 },
+  });
+}
+
+describe('Breaker', () => {
+  it('opens above the threshold, rejects without calling, half-opens after resetTimeout, and closes on a good probe', async () => {
+    const clock = new VirtualClock();
+    const states: BreakerState[] = [];
+    const breaker = makeBreaker(clock, states);
+    for (let i = 0; i < 4; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'open');
+
+    let called = 0;
+    const counted = async () => {
+      called++;
+      return 'x';
+    };
+    const err = await breaker.run(counted, undefined, { method: 'GET', path: '/a?secret=1' }).catch((e) => e);
+    assert.ok(isBulwarkError(err));
+    assert.equal(err.code, 'CIRCUIT_OPEN');
+    assert.equal(err.layer, 'circuit');
+    assert.ok(err.cause instanceof Boom, 'the cause is the failure that opened it');
+    assert.equal(err.request?.path, '/a');
+    assert.equal(called, 0);
+
+    await clock.advance(4_999);
+    assert.equal(breaker.state, 'open');
+    await clock.advance(1);
+    assert.equal(breaker.state, 'half-open');
+
+    // One probe only: a second call while the probe is in flight is rejected.
+    let release!: () => void;
+    const probe = breaker.run(() => new Promise<string>((r) => (release = () => r('probe'))), undefined);
+    await assert.rejects(breaker.run(ok, undefined), (e) => isBulwarkError(e) && e.code === 'CIRCUIT_OPEN');
+    release();
+    assert.equal(await probe, 'probe');
+    assert.equal(breaker.state, 'closed');
+    assert.deepEqual(states, ['open', 'half-open', 'closed']);
+    // The window is fresh after closing: one failure does not reopen it.
+    await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'closed');
+    breaker.shutdown();
+  });
+
+  it('a failed probe opens it again for another resetTimeout', async () => {
+    const clock = new VirtualClock();
+    const breaker = makeBreaker(clock);
+    for (let i = 0; i < 4; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
+    await clock.advance(5_000);
+    await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'open');
+    await clock.advance(4_000);
+    assert.equal(breaker.state, 'open');
+    await clock.advance(1_000);
+    assert.equal(breaker.state, 'half-open');
+    breaker.shutdown();
+  });
+
+  it('errors that are not failures (errorFilter) never open it', async () => {
+    const clock = new VirtualClock();
+    const breaker = makeBreaker(clock);
+    for (let i = 0; i < 50; i++)
+      await assert.rejects(breaker.run(async () => Promise.reject(new TypeError('app')), undefined));
+    assert.equal(breaker.state, 'closed');
+    breaker.shutdown();
+  });
+
+  it('forgets failures older than the window', async () => {
+    const clock = new VirtualClock();
+    const breaker = makeBreaker(clock);
+    for (let i = 0; i < 3; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
+    await clock.advance(10_000);
+    for (let i = 0; i < 3; i++) await breaker.run(ok, undefined);
+    await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'closed', '1 failure of 4 in the window is below 50 %');
+    breaker.shutdown();
+  });
+
+  it('validates its options', () => {
+    assert.deepEqual(resolveBreaker(undefined), BREAKER_DEFAULTS);
+    assert.throws(() => resolveBreaker({ threshold: 150 }), InvalidOptionError);
+    assert.throws(() => resolveBreaker({ buckets: 0.5 }), /breaker\.buckets must be an integer/);
+    assert.throws(() => resolveBreaker({ resetTimout: 1 }), /breaker\.resetTimout must be a known option/);
+  });
+});
