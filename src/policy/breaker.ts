@@ -5,6 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
+import type { Call } from '../client/call.ts';
+import type { Stage } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
@@ -117,7 +119,7 @@ export class Breaker {
 
   /** The state now (an open breaker whose reset timeout has passed reads as half-open). */
   get state(): BreakerState {
-    this.#tick();
+    this.#tick(this.#clock.now());
     return this.#state;
   }
 
@@ -131,13 +133,18 @@ export class Breaker {
    * opened it) without calling `action` while the breaker is open, or while the one half-open
    * probe is in flight.
    */
-  async run<A, T>(action: (arg: A) => Promise<T>, arg: A, request?: RequestInfo): Promise<T> {
-    this.#tick();
+  async run<A, T>(
+    action: (arg: A) => Promise<T>,
+    arg: A,
+    requestOf?: (arg: A) => RequestInfo,
+    now = this.#clock.now(),
+  ): Promise<T> {
+    this.#tick(now);
     const cb = this.#cb;
     try {
       return (await cb.fire(action as (arg: never) => Promise<unknown>, arg)) as T;
     } catch (err) {
-      if (CircuitBreaker.isOurError(err as Error)) throw this.#openError(request);
+      if (CircuitBreaker.isOurError(err as Error)) throw this.#openError(requestOf?.(arg));
       throw err;
     }
   }
@@ -158,8 +165,7 @@ export class Breaker {
   }
 
   /** Rotates the window's buckets and half-opens, according to the clock. */
-  #tick(): void {
-    const now = this.#clock.now();
+  #tick(now: number): void {
     const elapsed = now - this.#rotatedAt;
     if (elapsed >= this.#bucketMs) {
       const steps = Math.floor(elapsed / this.#bucketMs);
@@ -209,4 +215,17 @@ export class Breaker {
     this.#state = state;
     this.#hooks.onStateChange?.(state, cause);
   }
+}
+
+/** The breaker stage: each attempt is one sample of its origin's breaker; an open one answers at once. */
+export function breakerStage<R>(clock: Clock): Stage<R> {
+  return (next) => (call) => {
+    const breaker = call.state.breaker;
+    if (breaker === undefined) return next(call);
+    return breaker.run(next, call, requestOf, call.attempts === 0 ? call.startedAt : clock.now());
+  };
+}
+
+function requestOf(call: Call): RequestInfo {
+  return call.request;
 }

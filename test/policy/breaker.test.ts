@@ -33,7 +33,9 @@ describe('Breaker', () => {
       called++;
       return 'x';
     };
-    const err = await breaker.run(counted, undefined, { method: 'GET', path: '/a?secret=1' }).catch((e) => e);
+    const err = await breaker
+      .run(counted, undefined, () => ({ method: 'GET', path: '/a?secret=1' }))
+      .catch((e) => e);
     assert.ok(isBulwarkError(err));
     assert.equal(err.code, 'CIRCUIT_OPEN');
     assert.equal(err.layer, 'circuit');

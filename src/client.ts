@@ -1,0 +1,445 @@
+/**
+ * `createClient()`: the resilient HTTP client. This is the one file that knows the order of the
+ * pipeline — deadline → bulkhead → retry → breaker → attempt → transport (DESIGN.md) — and wires
+ * the per-origin state, the agent and the DNS cache together.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { Dispatcher } from 'undici';
+import { Call } from './client/call.ts';
+import {
+  type CallOptions,
+  type ClientOptions,
+  isIdempotent,
+  type ResolvedClientOptions,
+  resolveCallConfig,
+  resolveClientOptions,
+} from './client/options.ts';
+import { type OriginState, Origins } from './client/origin.ts';
+import { compose, type Handler, type Stage } from './client/pipeline.ts';
+import { setResponseInfo } from './client/response-info.ts';
+import type { OriginStatsSnapshot } from './client/stats.ts';
+import { BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
+import { InvalidOptionError } from './errors/invalid-option-error.ts';
+import { attemptStage, type ResultAdapter } from './http/attempt.ts';
+import { hasHeader, isReplayableBody } from './http/body.ts';
+import {
+  type FetchInit,
+  type FetchInput,
+  type FetchResponse,
+  fetchAdapter,
+  fetchTransport,
+  normaliseFetchInput,
+} from './http/fetch.ts';
+import {
+  REQUEST_OPTION_KEYS,
+  type RequestOptions,
+  type RequestResult,
+  requestAdapter,
+  requestTransport,
+} from './http/request.ts';
+import { checkObject } from './options/validate.ts';
+import { Breaker, type BreakerState, breakerStage } from './policy/breaker.ts';
+import { Bulkhead, bulkheadStage } from './policy/bulkhead.ts';
+import { deadlineStage } from './policy/deadline.ts';
+import { Deadlines } from './policy/deadlines.ts';
+import { FailedResponse, isBreakerFailure } from './policy/failure.ts';
+import { retryStage } from './policy/retry.ts';
+import { RetryBudget } from './policy/retry-budget.ts';
+import { BulwarkAgent } from './transport/agent.ts';
+import { createConnector } from './transport/connect.ts';
+import type { DnsCache } from './transport/dns-cache.ts';
+import { systemResolver } from './transport/system-resolver.ts';
+
+const breakerChannel = channel('bulwark:breaker:state');
+
+/**
+ * The resilient client returned by {@link createClient}.
+ *
+ * @example
+ * ```ts
+ * const client = createClient();
+ * const res = await client.fetch('https://api.example.com/v1/users'); // a Response, as fetch
+ * const { statusCode, body } = await client.request('https://api.example.com/v1/users');
+ * await client.close();
+ * ```
+ */
+export class BulwarkClient {
+  /** The DNS cache (`undefined` with `dns: false`). */
+  readonly dns: DnsCache | undefined;
+  readonly #options: ResolvedClientOptions;
+  readonly #agent: BulwarkAgent;
+  readonly #origins: Origins;
+  readonly #fetch: Handler<FetchResponse>;
+  readonly #request: Handler<RequestResult>;
+  readonly #closing = new AbortController();
+  readonly #deadlines: Deadlines;
+  /** Canonical origins seen before, by the `scheme://authority` prefix of a URL string. */
+  readonly #knownOrigins = new Map<string, OriginState>();
+  readonly #onDnsChange: ((event: { host: string; removed: readonly string[] }) => void) | undefined;
+  #active = 0;
+  #drained: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+
+  /**
+   * @param internal - for Bulwark's own benches and tests only: a dispatcher to use instead of
+   *   the agent (the policy-overhead bench answers from memory through it).
+   * @internal
+   */
+  constructor(options?: ClientOptions, internal?: { dispatcher?: Dispatcher }) {
+    const o = resolveClientOptions(options);
+    this.#options = o;
+    const clock = o.clock;
+    this.#deadlines = new Deadlines(clock);
+    this.dns = o.dns === false ? undefined : o.dns;
+    const connector = createConnector({
+      resolver: o.dns === false ? systemResolver : o.dns,
+      timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
+      tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
+      tls: o.tls,
+    });
+    this.#agent = new BulwarkAgent({
+      connector,
+      connections: o.connections,
+      idleTimeout: o.keepAlive.idleTimeout,
+      maxLifetime: o.keepAlive.maxLifetime,
+      lifetimeJitter: o.keepAlive.lifetimeJitter,
+      headersTimeout: o.timeout.headers,
+      bodyTimeout: o.timeout.body,
+      random: clock.random,
+    });
+    if (this.dns !== undefined) {
+      // Connections to an address that left a name's answer are retired (the "moved database" outage).
+      this.#onDnsChange = ({ host, removed }) => {
+        if (removed.length > 0) this.#agent.retireAddresses(host, removed);
+      };
+      this.dns.on('change', this.#onDnsChange);
+    }
+    this.#origins = new Origins((origin, target) => ({
+      breaker:
+        o.breaker === false
+          ? undefined
+          : new Breaker(o.breaker, clock, {
+              isFailure: isBreakerFailure,
+              target,
+              onStateChange: (state: BreakerState, cause: unknown) => {
+                if (breakerChannel.hasSubscribers) breakerChannel.publish({ origin, state, cause });
+              },
+            }),
+      budget: o.retry !== false && o.retry.budget !== false ? new RetryBudget(o.retry.budget) : undefined,
+      bulkhead: o.bulkhead === false ? undefined : new Bulkhead(o.bulkhead, clock, target),
+    }));
+
+    // THE ORDER (DESIGN.md): deadline → bulkhead → retry → breaker → attempt → transport.
+    const pipeline = <R>(adapter: ResultAdapter<R>): Stage<R>[] => [
+      deadlineStage<R>(),
+      ...(o.bulkhead === false ? [] : [bulkheadStage<R>()]),
+      retryStage<R>(clock, { closing: this.#closing.signal }),
+      ...(o.breaker === false ? [] : [breakerStage<R>(clock)]),
+      attemptStage<R>(adapter, clock, this.#deadlines),
+    ];
+    const dispatcher: Dispatcher = internal?.dispatcher ?? this.#agent.dispatcher;
+    this.#fetch = compose(pipeline(fetchAdapter), fetchTransport(dispatcher));
+    this.#request = compose(pipeline(requestAdapter), requestTransport(dispatcher));
+  }
+
+  /**
+   * `fetch`, made resilient: same signature, same contract. It resolves with a `Response` for
+   * every HTTP status (the last one, after retries) and rejects only when there is no response —
+   * with a {@link BulwarkError} naming the layer — or with the caller's abort reason, exactly like
+   * `fetch`. `init` may also carry per-call `timeout`, `retry` and `throwHttpErrors`. Read the
+   * attempts and timings of a response with {@link responseInfo}.
+   *
+   * Only `http:` and `https:` URLs go through the policies; other schemes (`data:`) go straight to
+   * undici's fetch.
+   */
+  async fetch(input: FetchInput, init?: FetchInit): Promise<FetchResponse> {
+    const normal = normaliseFetchInput(input, init);
+    const fi = normal.init;
+    if ((fi as { dispatcher?: unknown }).dispatcher !== undefined) {
+      throw new InvalidOptionError(
+        'init.dispatcher',
+        'left to Bulwark (each client has its own agent)',
+        'a dispatcher',
+      );
+    }
+    const call = this.#newCall(
+      normal.url,
+      fi.method,
+      fi,
+      fi.headers,
+      normal.oneShot ? false : isReplayableBody(fi.body),
+      fi.signal ?? undefined,
+    );
+    if (call === undefined) {
+      // Not http(s): a data: URL and the like, which no policy applies to.
+      const { fetch: plain } = await import('undici');
+      return plain(normal.url, fi as import('undici').RequestInit);
+    }
+    const response = await this.#run(this.#fetch, call);
+    setResponseInfo(response, {
+      origin: call.origin,
+      attempts: call.attempts,
+      timings: call.timings,
+      lastFailure: publicFailure(call.lastFailure),
+    });
+    return response;
+  }
+
+  /**
+   * The fast path over undici's request API: resolves with `statusCode`, `headers`, `body` (undici's
+   * readable with `.json()`, `.text()`, `.dump()`), the `timings` and the number of `attempts`.
+   * Consume or `dump()` the body so the connection can be reused.
+   */
+  request(url: string | URL, options?: RequestOptions): Promise<RequestResult> {
+    let call: Call | undefined;
+    try {
+      const opts =
+        options === undefined
+          ? EMPTY
+          : (checkObject(options, 'options', REQUEST_OPTION_KEYS) as RequestOptions);
+      call = this.#newCall(url, opts.method, opts, opts.headers, isReplayableBody(opts.body), opts.signal);
+      if (call === undefined) {
+        throw new TypeError(`client.request supports http: and https: URLs only; received ${String(url)}`);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#run(this.#request, call);
+  }
+
+  /** Statistics per origin: requests, failures by layer and code, retries, budget, breaker, latency percentiles. */
+  stats(): Record<string, OriginStatsSnapshot> {
+    const out: Record<string, OriginStatsSnapshot> = {};
+    for (const s of this.#origins.snapshot()) out[s.origin] = s;
+    return out;
+  }
+
+  /**
+   * Closes the client: new calls reject with `POOL_CLOSED`, calls waiting in a bulkhead or sleeping
+   * between attempts end with `POOL_CLOSED`, calls in flight finish, then every connection, breaker
+   * and (if the client created it) the DNS cache is closed. Nothing is left running afterwards.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  /** `await using client = createClient()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closing.abort(new BulwarkError({ layer: 'pool', code: 'POOL_CLOSED' }));
+    for (const state of this.#origins.values()) state.bulkhead?.close();
+    if (this.#active > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await this.#agent.close();
+    this.#deadlines.stop();
+    for (const state of this.#origins.values()) state.breaker?.shutdown();
+    if (this.dns !== undefined && this.#onDnsChange !== undefined) this.dns.off('change', this.#onDnsChange);
+    if (this.#options.ownsDns && this.dns !== undefined) await this.dns.close();
+  }
+
+  /**
+   * The call for `input`, or `undefined` for a URL that is not http(s). A URL string whose
+   * `scheme://authority` prefix is a canonical origin seen before, followed by a plain path, skips
+   * the URL parser; anything else is parsed (and normalised) by `new URL`.
+   */
+  #newCall(
+    input: string | URL,
+    rawMethod: string | undefined,
+    init: CallOptions,
+    headers: unknown,
+    replayable: boolean,
+    signal: AbortSignal | undefined,
+  ): Call | undefined {
+    let state: OriginState | undefined;
+    let path: string | undefined;
+    let href: string;
+    if (typeof input === 'string') {
+      href = input;
+      const cut = authorityEnd(input);
+      if (cut > 0) {
+        state = this.#knownOrigins.get(input.slice(0, cut));
+        if (state !== undefined) {
+          path = cut === input.length ? '/' : input.slice(cut);
+          if (!isPlainPath(path)) state = undefined;
+        }
+      }
+    } else {
+      href = input instanceof URL ? input.href : String(input);
+    }
+    if (state === undefined || path === undefined) {
+      const url = parseUrl(input);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+      state = this.#origins.get(url.origin, url);
+      path = url.pathname + url.search;
+      href = url.href;
+      if (typeof input === 'string' && this.#knownOrigins.size < 10_000) {
+        const cut = authorityEnd(input);
+        if (cut > 0 && input.slice(0, cut) === url.origin) this.#knownOrigins.set(url.origin, state);
+      }
+    }
+    const method = rawMethod === undefined ? 'GET' : normaliseMethod(rawMethod);
+    const clock = this.#options.clock;
+    return new Call(
+      method,
+      state.origin,
+      href,
+      path,
+      isIdempotent(method, hasHeader(headers, 'idempotency-key')),
+      replayable,
+      signal,
+      resolveCallConfig(init, this.#options),
+      state,
+      clock,
+      this.#options.deadlineHeader,
+      init,
+      clock.now(),
+    );
+  }
+
+  async #run<R>(pipeline: Handler<R>, call: Call): Promise<R> {
+    if (this.#closed !== undefined) {
+      throw new BulwarkError({
+        layer: 'pool',
+        code: 'POOL_CLOSED',
+        target: call.state.target,
+        request: call.request,
+      });
+    }
+    const stats = call.state.stats;
+    stats.requests++;
+    this.#active++;
+    try {
+      const result = await pipeline(call);
+      call.state.budget?.recordSuccess();
+      stats.recordResponse(call.timings, this.#finishTimings(call));
+      return finish(result, call);
+    } catch (err) {
+      if (err instanceof FailedResponse) {
+        const total = this.#finishTimings(call);
+        const { status } = err;
+        if (call.config.throwHttpErrors && (status >= 500 || status === 429)) {
+          err.dispose();
+          stats.failures++;
+          const error = new BulwarkError({
+            layer: 'http',
+            code: 'HTTP_STATUS',
+            status,
+            retryable: status !== 501,
+            target: call.state.target,
+            request: call.request,
+            attempts: call.attempts,
+            timings: call.timings,
+          });
+          stats.recordFailure(error);
+          throw error;
+        }
+        stats.recordResponse(call.timings, total);
+        return finish(err.result as R, call);
+      }
+      stats.failures++;
+      if (isBulwarkError(err)) err.attempts = call.attempts;
+      throw err;
+    } finally {
+      if (--this.#active === 0) this.#drained?.();
+    }
+  }
+
+  /** The call's total time in milliseconds; also written as the timings' `total`. */
+  #finishTimings(call: Call): number {
+    const total = (call.endedAt || this.#options.clock.now()) - call.startedAt;
+    if (call.timings !== undefined) call.timings.total = total;
+    return total;
+  }
+}
+
+const EMPTY: RequestOptions = Object.freeze({});
+
+/**
+ * Creates a resilient client. Every option is optional, validated here, and has a production
+ * default (see {@link ClientOptions}).
+ *
+ * @example
+ * ```ts
+ * import { createClient, isBulwarkError } from 'bulwark';
+ *
+ * const client = createClient({ timeout: { total: 5_000 } });
+ * try {
+ *   const res = await client.fetch('https://api.example.com/health');
+ *   console.log(res.status);
+ * } catch (err) {
+ *   if (isBulwarkError(err)) console.error(err.layer, err.code); // e.g. 'dns' 'DNS_NOT_FOUND'
+ * } finally {
+ *   await client.close();
+ * }
+ * ```
+ */
+export function createClient(options?: ClientOptions): BulwarkClient {
+  return new BulwarkClient(options);
+}
+
+function parseUrl(input: string | URL): URL {
+  if (input instanceof URL) return input;
+  try {
+    return new URL(String(input));
+  } catch (err) {
+    throw new TypeError(`Failed to parse URL from ${String(input)}`, { cause: err });
+  }
+}
+
+/** A request result gets the call's timings and attempts; a `Response` is left as it is. */
+function finish<R>(result: R, call: Call): R {
+  if (call.input !== undefined && (result as { statusCode?: unknown }).statusCode !== undefined) {
+    const r = result as unknown as { timings: unknown; attempts: number };
+    r.timings = call.timings;
+    r.attempts = call.attempts;
+  }
+  return result;
+}
+
+/** Index just past `scheme://authority` of an http(s) URL string, or -1. */
+function authorityEnd(url: string): number {
+  let start: number;
+  if (url.startsWith('http://')) start = 7;
+  else if (url.startsWith('https://')) start = 8;
+  else return -1;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 /* / */ || c === 63 /* ? */) return i;
+    if (c === 35 /* # */ || c === 64 /* @ */ || c === 92 /* \\ */ || c <= 32 || c >= 127) return -1;
+  }
+  return url.length;
+}
+
+// Characters the URL parser would percent-encode or treat specially in a path or query.
+const SPECIAL = new Uint8Array(128);
+for (const ch of ' "#<>\\^`{|}') SPECIAL[ch.charCodeAt(0)] = 1;
+
+/** A path the URL parser would leave as it is: printable ASCII, no fragment, no dot segments. */
+function isPlainPath(path: string): boolean {
+  const first = path.charCodeAt(0);
+  if (first !== 47 && first !== 63) return false;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c <= 32 || c >= 127 || SPECIAL[c] === 1) return false;
+    if (c === 46 /* . */ && path.charCodeAt(i - 1) === 47) return false;
+    if (c === 37 /* % */ && path.charCodeAt(i + 1) === 50 && (path.charCodeAt(i + 2) | 32) === 101)
+      return false;
+  }
+  return true;
+}
+
+// fetch upper-cases these method names whatever their case (Fetch standard, "normalize a method").
+const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+function normaliseMethod(method: string): string {
+  if (NORMALISED_METHODS.has(method)) return method;
+  const upper = method.toUpperCase();
+  return NORMALISED_METHODS.has(upper) ? upper : method;
+}
+
+function publicFailure(failure: unknown): unknown {
+  return failure instanceof FailedResponse ? { status: failure.status } : failure;
+}

@@ -1,0 +1,146 @@
+/**
+ * The state of one call as it travels through the pipeline: what was asked, the resolved budgets,
+ * the origin's shared state, and what happened so far. Every stage reads and writes this one
+ * object, so the hot path allocates one object per call rather than one per stage. It is also the
+ * attempt's deadline entry and the abort target undici's request API listens to.
+ */
+import type { Clock } from '../clock/clock.ts';
+import type { BulwarkError, RequestInfo, Timings } from '../errors/bulwark-error.ts';
+import { pathOf } from '../errors/redact.ts';
+import { timeoutError } from '../policy/deadline.ts';
+import type { Expirable } from '../policy/deadlines.ts';
+import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
+import type { ConnectionRecord } from '../transport/connection.ts';
+import type { CallConfig } from './options.ts';
+import type { OriginState } from './origin.ts';
+
+/** One call (of either front-end: `fetch` or `request`). */
+export class Call implements AttemptLink, Expirable {
+  readonly method: string;
+  /** `scheme://host[:port]`. */
+  readonly origin: string;
+  /** The URL as given (for fetch). */
+  readonly url: string;
+  /** Path and query (for undici's request API). */
+  readonly path: string;
+  /** Whether the request may be repeated after it could have reached the server. */
+  readonly idempotent: boolean;
+  /** Whether the body can be sent again (no body, or a buffered one). */
+  readonly replayable: boolean;
+  /** The caller's signal, if any. */
+  readonly signal: AbortSignal | undefined;
+  readonly config: CallConfig;
+  readonly state: OriginState;
+  readonly clock: Clock;
+  /** The deadline propagation header's name, or `false`. */
+  readonly deadlineHeader: string | false;
+  /** The front-end's own input for an attempt (fetch init, request options). */
+  readonly input: unknown;
+  /** Clock time the call started. */
+  readonly startedAt: number;
+  /** Clock time the total budget runs out. */
+  deadline = 0;
+  /** Attempts started so far. */
+  attempts = 0;
+  /** Clock time the current attempt started. */
+  attemptStartedAt = 0;
+  /** Clock time the response headers of the last attempt arrived (0 before). */
+  endedAt = 0;
+  /** The failure of the previous attempt (kept for response info). */
+  lastFailure: unknown = undefined;
+  /** Whether the free retry on a stale keep-alive connection was used. */
+  staleRetried = false;
+  /** Set by the attempt stage when the failure was a reused connection closed before any response byte. */
+  staleSocket = false;
+  /** The connection the attempt went out on, when it was already open at dispatch (a reuse). */
+  reusedConnection: ConnectionRecord | undefined = undefined;
+  /** The client (connection) the current attempt was dispatched on; written by the agent. */
+  client: TrackedClient | undefined = undefined;
+  /** Timings of the last attempt. */
+  timings: Timings | undefined = undefined;
+  /** Which budget the current attempt's deadline is. */
+  deadlineBudget: 'attempt' | 'total' = 'attempt';
+  /** The timeout error, once the current attempt's deadline fired. */
+  expired: BulwarkError | undefined = undefined;
+  /** Set by the fetch transport: how to abort its attempt. */
+  fetchAbort: ((reason: Error) => void) | undefined = undefined;
+  /** The abort reason undici's request API reads (this object is its `signal`). */
+  reason: unknown = undefined;
+  deadlineSlot = -1;
+  deadlineQueue: unknown = undefined;
+  #abortListener: (() => void) | undefined = undefined;
+  #request: RequestInfo | undefined = undefined;
+
+  constructor(
+    method: string,
+    origin: string,
+    url: string,
+    path: string,
+    idempotent: boolean,
+    replayable: boolean,
+    signal: AbortSignal | undefined,
+    config: CallConfig,
+    state: OriginState,
+    clock: Clock,
+    deadlineHeader: string | false,
+    input: unknown,
+    startedAt: number,
+  ) {
+    this.method = method;
+    this.origin = origin;
+    this.url = url;
+    this.path = path;
+    this.idempotent = idempotent;
+    this.replayable = replayable;
+    this.signal = signal;
+    this.config = config;
+    this.state = state;
+    this.clock = clock;
+    this.deadlineHeader = deadlineHeader;
+    this.input = input;
+    this.startedAt = startedAt;
+  }
+
+  /** The method and the path without its query, for errors and logs (built on first use). */
+  get request(): RequestInfo {
+    this.#request ??= { method: this.method, path: pathOf(this.path) };
+    return this.#request;
+  }
+
+  /** Aborts the attempt in flight (deadline, caller abort, close). */
+  abortAttempt(reason: Error): void {
+    if (this.fetchAbort !== undefined) {
+      this.fetchAbort(reason);
+      return;
+    }
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    const listener = this.#abortListener;
+    this.#abortListener = undefined;
+    listener?.();
+  }
+
+  /** Resets the per-attempt abort state (the same call object serves every attempt). */
+  resetAbort(): void {
+    this.reason = undefined;
+    this.#abortListener = undefined;
+    this.fetchAbort = undefined;
+    this.expired = undefined;
+  }
+
+  /** undici's request API registers its abort listener here. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#abortListener = listener;
+  }
+
+  /** undici's request API removes its abort listener here. */
+  removeEventListener(): void {
+    this.#abortListener = undefined;
+  }
+
+  /** The attempt's deadline passed. */
+  onDeadline(): void {
+    this.expired = timeoutError(this, this.deadlineBudget);
+    this.abortAttempt(this.expired);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Per-origin statistics: counts of requests, failures by layer and code, retries, and latency
+ * percentiles per phase over a sliding window of recent samples. Recording is a few array writes;
+ * the percentiles are computed only when `stats()` is read.
+ */
+import type { Timings } from '../errors/bulwark-error.ts';
+import { classify } from '../errors/classify.ts';
+import type { ErrorCode, Layer } from '../errors/codes.ts';
+
+/** Percentiles of one phase in milliseconds over the recent window; `count` samples. */
+export interface Percentiles {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** One origin's statistics, as returned by `client.stats()`. */
+export interface OriginStatsSnapshot {
+  readonly origin: string;
+  /** Calls started. */
+  readonly requests: number;
+  /** Calls that ended with a response (any status). */
+  readonly responses: number;
+  /** Calls that ended with an error. */
+  readonly failures: number;
+  /** Failed calls and attempts by layer (`app` for errors that are not Bulwark's). */
+  readonly failuresByLayer: Readonly<Partial<Record<Layer | 'app', number>>>;
+  /** Failed calls and attempts by code. */
+  readonly failuresByCode: Readonly<Partial<Record<ErrorCode, number>>>;
+  /** Attempts after the first. */
+  readonly retries: number;
+  /** Retries refused because the budget was empty. */
+  readonly budgetExhausted: number;
+  /** Tokens left in the retry budget (`null` when there is no budget). */
+  readonly budgetLevel: number | null;
+  /** Breaker state (`null` when there is no breaker). */
+  readonly breaker: 'closed' | 'open' | 'half-open' | null;
+  /** Calls in flight and waiting in the bulkhead, and calls it shed. */
+  readonly bulkhead: { readonly inFlight: number; readonly queued: number; readonly rejected: number } | null;
+  /** Latency percentiles: dns, connect and tls over new connections; ttfb and total over responses. */
+  readonly latency: {
+    readonly dns: Percentiles;
+    readonly connect: Percentiles;
+    readonly tls: Percentiles;
+    readonly ttfb: Percentiles;
+    readonly total: Percentiles;
+  };
+  /** New connections made and reused ones, over all attempts with a response. */
+  readonly connections: { readonly opened: number; readonly reused: number };
+}
+
+const WINDOW = 1024;
+
+/** A ring of the most recent samples. */
+class Samples {
+  readonly #buf = new Float64Array(WINDOW);
+  #n = 0;
+
+  add(ms: number): void {
+    this.#buf[this.#n++ & (WINDOW - 1)] = ms;
+  }
+
+  percentiles(): Percentiles {
+    const count = Math.min(this.#n, WINDOW);
+    if (count === 0) return { count: 0, p50: 0, p95: 0, p99: 0 };
+    const sorted = this.#buf.slice(0, count).sort();
+    const at = (q: number): number => round(sorted[Math.min(count - 1, Math.ceil(q * count) - 1)]!);
+    return { count: this.#n, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Mutable counters of one origin. */
+export class OriginStats {
+  requests = 0;
+  responses = 0;
+  failures = 0;
+  retries = 0;
+  budgetExhausted = 0;
+  opened = 0;
+  reused = 0;
+  readonly #byLayer: Partial<Record<Layer | 'app', number>> = {};
+  readonly #byCode: Partial<Record<ErrorCode, number>> = {};
+  readonly #dns = new Samples();
+  readonly #connect = new Samples();
+  readonly #tls = new Samples();
+  readonly #ttfb = new Samples();
+  readonly #total = new Samples();
+
+  /** A call ended with a response. */
+  recordResponse(t: Timings | undefined, total: number): void {
+    this.responses++;
+    this.#total.add(total);
+    if (t === undefined) return;
+    if (t.ttfb !== undefined) this.#ttfb.add(t.ttfb);
+    if (t.reused) this.reused++;
+    else {
+      this.opened++;
+      if (t.dns !== undefined) this.#dns.add(t.dns);
+      if (t.connect !== undefined) this.#connect.add(t.connect);
+      if (t.tls !== undefined && t.tls > 0) this.#tls.add(t.tls);
+    }
+  }
+
+  /** An attempt failed (whether or not the call goes on). */
+  recordFailure(err: unknown): void {
+    const c = classify(err);
+    this.#byLayer[c.layer] = (this.#byLayer[c.layer] ?? 0) + 1;
+    if (c.code !== null) this.#byCode[c.code] = (this.#byCode[c.code] ?? 0) + 1;
+  }
+
+  /** The snapshot `client.stats()` returns. */
+  snapshot(
+    origin: string,
+    extra: Pick<OriginStatsSnapshot, 'budgetLevel' | 'breaker' | 'bulkhead'>,
+  ): OriginStatsSnapshot {
+    return {
+      origin,
+      requests: this.requests,
+      responses: this.responses,
+      failures: this.failures,
+      failuresByLayer: { ...this.#byLayer },
+      failuresByCode: { ...this.#byCode },
+      retries: this.retries,
+      budgetExhausted: this.budgetExhausted,
+      ...extra,
+      latency: {
+        dns: this.#dns.percentiles(),
+        connect: this.#connect.percentiles(),
+        tls: this.#tls.percentiles(),
+        ttfb: this.#ttfb.percentiles(),
+        total: this.#total.percentiles(),
+      },
+      connections: { opened: this.opened, reused: this.reused },
+    };
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The attempt stage: one try at the transport under the call's single deadline (the earlier of the
+ * attempt budget and the total budget), with phase timings, the failing-status signal for the
+ * policies above, and every error turned into a `BulwarkError` that names its layer.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { Call } from '../client/call.ts';
+import type { Stage } from '../client/pipeline.ts';
+import { type Clock, systemClock } from '../clock/clock.ts';
+import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
+import { classify } from '../errors/classify.ts';
+import { timeoutError } from '../policy/deadline.ts';
+import type { Deadlines } from '../policy/deadlines.ts';
+import { FailedResponse } from '../policy/failure.ts';
+
+/** How the attempt stage reads a front-end's result. */
+export interface ResultAdapter<R> {
+  status(result: R): number;
+  header(result: R, name: string): string | undefined;
+  /** Releases a result that will not be returned (its body is discarded). */
+  dispose(result: R): void;
+}
+
+const attemptChannel = channel('bulwark:attempt:end');
+
+/** The attempt stage for one front-end. */
+export function attemptStage<R>(adapter: ResultAdapter<R>, clock: Clock, deadlines: Deadlines): Stage<R> {
+  // With the system clock, clock time is performance.now(): timings reuse it instead of asking twice.
+  const realTime = clock === systemClock;
+  return (next) => async (call) => {
+    const now = call.attempts === 0 ? call.startedAt : clock.now();
+    const remaining = call.deadline - now;
+    if (remaining <= 0) throw timeoutError(call, 'total');
+    const attemptBudget = call.config.timeout.attempt;
+    const budget = attemptBudget < remaining ? 'attempt' : 'total';
+    call.deadlineBudget = budget;
+    call.attempts++;
+    call.attemptStartedAt = now;
+    call.client = undefined;
+    call.reusedConnection = undefined;
+    call.staleSocket = false;
+    call.resetAbort();
+    const started = realTime ? now : performance.now();
+    deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);
+    let result: R;
+    try {
+      result = await next(call);
+    } catch (err) {
+      deadlines.cancel(call);
+      if (call.signal?.aborted && err === call.signal.reason) throw err;
+      const failure = call.expired ?? toBulwarkError(err, call, started);
+      call.state.stats.recordFailure(failure);
+      if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
+      throw failure;
+    }
+    deadlines.cancel(call);
+    const end = performance.now();
+    call.endedAt = realTime ? end : clock.now();
+    call.timings = timingsOf(call, started, end);
+    const status = adapter.status(result);
+    if (attemptChannel.hasSubscribers) publish(call, status, undefined);
+    if (
+      status >= 500 ||
+      status === 429 ||
+      (call.config.retry !== false && call.config.retry.statusCodes.has(status))
+    ) {
+      throw new FailedResponse(status, result, adapter.header(result, 'retry-after'), adapter.dispose);
+    }
+    return result;
+  };
+}
+
+function publish(call: Call, status: number | undefined, error: unknown): void {
+  attemptChannel.publish({
+    origin: call.origin,
+    request: call.request,
+    attempt: call.attempts,
+    status,
+    error,
+    timings: call.timings,
+  });
+}
+
+/** Phase timings of the attempt that just got its response headers. */
+function timingsOf(call: Call, started: number, end: number): Timings {
+  const ttfb = end - started;
+  const reused = call.reusedConnection;
+  if (reused !== undefined) {
+    reused.served++;
+    return { dns: 0, connect: 0, tls: 0, ttfb, total: ttfb, reused: true };
+  }
+  const rec = call.client?.current;
+  if (rec === undefined) return { ttfb, total: ttfb, reused: false };
+  rec.served++;
+  return { dns: rec.dns, connect: rec.connect, tls: rec.tls, ttfb, total: ttfb, reused: false };
+}
+
+/**
+ * Any failure of the transport as a `BulwarkError` carrying the target, request, attempt count and
+ * timings; application errors (a bad header, a caller's own abort reason) pass through untouched.
+ */
+function toBulwarkError(err: unknown, call: Call, started: number): unknown {
+  const original = unwrapFetchFailed(err);
+  const rec = call.reusedConnection ?? call.client?.current;
+  const target =
+    rec?.address === undefined ? call.state.target : { ...call.state.target, address: rec.address };
+  const elapsed = performance.now() - started;
+  const reused = call.reusedConnection !== undefined;
+  if (isBulwarkError(original)) {
+    if (original.request !== undefined) return original;
+    // A connect-phase error: already tagged with its layer and target; add the request and attempt.
+    return new BulwarkError({
+      layer: original.layer,
+      code: original.code,
+      budget: original.budget,
+      retryable: original.retryable,
+      mayHaveExecuted: original.mayHaveExecuted,
+      target: original.target ?? target,
+      request: call.request,
+      attempts: call.attempts,
+      timings: original.timings ?? { total: elapsed, reused },
+      status: original.status,
+      cause: original.cause ?? original,
+    });
+  }
+  const c = classify(original);
+  if (c.layer === 'app') return original;
+  if (reused && (c.code === 'TCP_RESET' || c.code === 'TCP_CLOSED')) {
+    // Closed before any response byte on a connection that had served before: the stale
+    // keep-alive race. Retried at once for idempotent requests (policy/retry.ts).
+    call.staleSocket = true;
+  }
+  return new BulwarkError({
+    layer: c.layer,
+    code: c.code,
+    retryable: c.retryable,
+    mayHaveExecuted: c.layer === 'pool' ? false : c.mayHaveExecuted,
+    target,
+    request: call.request,
+    attempts: call.attempts,
+    timings: reused ? { dns: 0, connect: 0, tls: 0, total: elapsed, reused } : { total: elapsed, reused },
+    cause: original,
+  });
+}
+
+/** undici's fetch rejects with `TypeError('fetch failed', { cause })`; the cause is the failure. */
+function unwrapFetchFailed(err: unknown): unknown {
+  if (err instanceof TypeError && err.message === 'fetch failed' && err.cause !== undefined) return err.cause;
+  return err;
+}

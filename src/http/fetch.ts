@@ -1,0 +1,138 @@
+/**
+ * The `client.fetch` front-end: undici's `fetch` on Bulwark's agent. Each attempt goes through a
+ * small per-attempt dispatcher that tags the request for the agent and can abort it when the
+ * call's timer fires, so no `AbortSignal` is created unless the caller passed one.
+ */
+import {
+  type Dispatcher,
+  Headers as UndiciHeaders,
+  type Request as UndiciRequest,
+  type RequestInit as UndiciRequestInit,
+  fetch as undiciFetch,
+} from 'undici';
+import type { Call } from '../client/call.ts';
+import type { CallOptions } from '../client/options.ts';
+import { kAttempt } from '../transport/agent.ts';
+import type { ResultAdapter } from './attempt.ts';
+
+/** The `init` of `client.fetch`: a standard `RequestInit` plus Bulwark's per-call overrides. */
+export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & CallOptions;
+
+/** What `client.fetch` accepts as its first argument: a URL, or a `Request` (the global one or undici's). */
+export type FetchInput = string | URL | Request | UndiciRequest;
+
+/** The `Response` type `client.fetch` resolves with (undici's, the same API as the global one). */
+export type FetchResponse = Awaited<ReturnType<typeof undiciFetch>>;
+
+type FetchHandler = Dispatcher.DispatchHandler & {
+  abort?: ((reason: unknown) => void) | null;
+  onRequestStart?: (controller: Dispatcher.DispatchController, context: unknown) => void;
+};
+
+/** Dispatches one attempt's requests (more than one when fetch follows redirects). */
+class AttemptDispatcher {
+  readonly #inner: Dispatcher;
+  readonly #call: Call;
+  #handler: FetchHandler | undefined;
+  #pending: unknown;
+
+  constructor(inner: Dispatcher, call: Call) {
+    this.#inner = inner;
+    this.#call = call;
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: FetchHandler): boolean {
+    this.#handler = handler;
+    (opts as { [kAttempt]?: unknown })[kAttempt] = this.#call;
+    const start = handler.onRequestStart;
+    if (start !== undefined) {
+      // A timer that fires while the request still waits for a connection aborts it on start.
+      handler.onRequestStart = (controller, context) => {
+        if (this.#pending !== undefined) controller.abort(this.#pending as Error);
+        else start.call(handler, controller, context);
+      };
+    }
+    return this.#inner.dispatch(opts, handler);
+  }
+
+  abort(reason: Error): void {
+    const abort = this.#handler?.abort;
+    if (typeof abort === 'function') abort(reason);
+    else this.#pending = reason;
+  }
+}
+
+/** The transport: one undici `fetch` per attempt. */
+export function fetchTransport(dispatcher: Dispatcher): (call: Call) => Promise<FetchResponse> {
+  return (call) => {
+    const attempt = new AttemptDispatcher(dispatcher, call);
+    const init = call.input as FetchInit;
+    const fetchInit = {
+      ...init,
+      headers: withDeadline(init?.headers, call),
+      dispatcher: attempt as unknown as Dispatcher,
+      signal: call.signal ?? null,
+    };
+    return new Promise<FetchResponse>((resolve, reject) => {
+      call.fetchAbort = (reason) => {
+        reject(reason);
+        attempt.abort(reason);
+      };
+      undiciFetch(call.url, fetchInit as UndiciRequestInit).then(resolve, reject);
+    });
+  };
+}
+
+/** Reads `Response`s for the policies. */
+export const fetchAdapter: ResultAdapter<FetchResponse> = {
+  status: (r) => r.status,
+  header: (r, name) => r.headers.get(name) ?? undefined,
+  dispose: (r) => {
+    r.body?.cancel().catch(() => {});
+  },
+};
+
+/**
+ * The URL and `RequestInit` for a `fetch(input, init)` call, with a `Request` input (the global
+ * one or undici's) taken apart so every attempt can build its own; `oneShot` when its body is a
+ * stream that only one attempt can send.
+ */
+export function normaliseFetchInput(
+  input: FetchInput,
+  init: FetchInit | undefined,
+): { url: string; init: FetchInit; oneShot: boolean } {
+  if (typeof input === 'string') return { url: input, init: init ?? {}, oneShot: false };
+  if (input instanceof URL) return { url: input.href, init: init ?? {}, oneShot: false };
+  const req = input as UndiciRequest;
+  if (typeof req !== 'object' || req === null || typeof req.url !== 'string') {
+    return { url: String(input), init: init ?? {}, oneShot: false };
+  }
+  const fromRequest: FetchInit = {
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    redirect: req.redirect,
+    signal: req.signal,
+    referrer: req.referrer,
+    referrerPolicy: req.referrerPolicy,
+    mode: req.mode,
+    credentials: req.credentials,
+    cache: req.cache,
+    integrity: req.integrity,
+    keepalive: req.keepalive,
+  };
+  if (req.body !== null) fromRequest.duplex = 'half';
+  return {
+    url: req.url,
+    init: { ...fromRequest, ...init },
+    oneShot: req.body !== null && init?.body === undefined,
+  };
+}
+
+function withDeadline(headers: FetchInit['headers'], call: Call): FetchInit['headers'] {
+  const name = call.deadlineHeader;
+  if (name === false) return headers;
+  const merged = new UndiciHeaders(headers);
+  merged.set(name, String(Math.max(0, Math.floor(call.deadline - call.clock.now()))));
+  return merged;
+}

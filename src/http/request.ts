@@ -1,0 +1,121 @@
+/**
+ * The `client.request` front-end: the fast path over undici's request API. Its result is undici's
+ * (`statusCode`, `headers`, `body`) plus the timings and attempt count; it aborts an attempt
+ * through a minimal event target instead of an `AbortSignal`, which costs undici far less.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Call } from '../client/call.ts';
+import type { CallOptions } from '../client/options.ts';
+import type { Timings } from '../errors/bulwark-error.ts';
+import { kAttempt } from '../transport/agent.ts';
+import type { ResultAdapter } from './attempt.ts';
+
+/**
+ * Options of `client.request(url, options)`: undici's request options that make sense per call,
+ * plus Bulwark's per-call overrides.
+ */
+export interface RequestOptions extends CallOptions {
+  /**
+   * The HTTP method.
+   * @default 'GET'
+   */
+  method?: string;
+  /** Request headers, as an object or a flat `[name, value, ...]` array. */
+  headers?: Record<string, string | string[] | undefined> | string[] | null;
+  /** The request body; a stream or async iterable makes the call one-shot (never retried). */
+  body?: string | Uint8Array | Readable | AsyncIterable<Uint8Array> | null;
+  /** Aborts the call; it rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** What `client.request` resolves with. */
+export interface RequestResult {
+  readonly statusCode: number;
+  readonly headers: IncomingHttpHeaders;
+  /** undici's body: a `Readable` with `.text()`, `.json()`, `.arrayBuffer()`, `.dump()`. */
+  readonly body: Dispatcher.ResponseData['body'];
+  readonly trailers: Record<string, string>;
+  /** Phase timings of the attempt that produced this response. */
+  readonly timings: Timings;
+  /** Attempts made (1 when no retry happened). */
+  readonly attempts: number;
+}
+
+/** The keys `client.request` accepts. */
+export const REQUEST_OPTION_KEYS = [
+  'method',
+  'headers',
+  'body',
+  'signal',
+  'timeout',
+  'retry',
+  'throwHttpErrors',
+] as const;
+
+/** The transport: one undici request per attempt. The call itself is the request's abort target. */
+export function requestTransport(dispatcher: Dispatcher): (call: Call) => Promise<RequestResult> {
+  return (call) => {
+    const opts = call.input as RequestOptions;
+    const timeout = call.config.timeout;
+    const dispatchOptions = {
+      origin: call.origin,
+      path: call.path,
+      method: call.method as Dispatcher.HttpMethod,
+      headers: call.deadlineHeader === false ? (opts.headers ?? null) : withDeadline(opts.headers, call),
+      body: opts.body ?? null,
+      signal: call,
+      headersTimeout: timeout.headers,
+      bodyTimeout: timeout.body,
+      [kAttempt]: call,
+    } as unknown as Dispatcher.RequestOptions;
+    const signal = call.signal;
+    if (signal === undefined) return dispatcher.request(dispatchOptions).then(toResult);
+    if (signal.aborted) return Promise.reject(signal.reason);
+    // The caller's abort reaches undici through the call, so undici needs only one abort target.
+    const onAbort = (): void => call.abortAttempt(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return dispatcher.request(dispatchOptions).then(
+      (data) => {
+        signal.removeEventListener('abort', onAbort);
+        return toResult(data);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        throw err;
+      },
+    );
+  };
+}
+
+function toResult(data: Dispatcher.ResponseData): RequestResult {
+  return {
+    statusCode: data.statusCode,
+    headers: data.headers,
+    body: data.body,
+    trailers: data.trailers,
+    timings: undefined as unknown as Timings, // set by the client once the call settles
+    attempts: 0,
+  };
+}
+
+/** Reads results of the request front-end for the policies. */
+export const requestAdapter: ResultAdapter<RequestResult> = {
+  status: (r) => r.statusCode,
+  header: (r, name) => {
+    const v = r.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  },
+  dispose: (r) => {
+    r.body.dump().catch(() => {});
+  },
+};
+
+/** Adds the deadline propagation header, when configured, without touching the caller's headers. */
+function withDeadline(headers: RequestOptions['headers'], call: Call): RequestOptions['headers'] {
+  const name = call.deadlineHeader as string;
+  const remaining = String(Math.max(0, Math.floor(call.deadline - call.clock.now())));
+  if (Array.isArray(headers)) return [...headers, name, remaining];
+  return { ...(headers ?? {}), [name]: remaining };
+}

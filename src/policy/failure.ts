@@ -1,0 +1,60 @@
+/**
+ * What counts as a failure: pure predicates shared by retry, breaker and stats. A response with a
+ * failing status travels through the policy stack as a `FailedResponse` so that the same retry
+ * loop and breaker handle statuses and errors alike; the outermost stage unwraps it again.
+ */
+import { isBulwarkError } from '../errors/bulwark-error.ts';
+import { classify } from '../errors/classify.ts';
+
+/** A response whose status asked for a retry or counts against the breaker; carries the response. */
+export class FailedResponse<R = unknown> extends Error {
+  readonly status: number;
+  readonly result: R;
+  /** The `Retry-After` header, when the response had one. */
+  readonly retryAfter: string | undefined;
+  /** Discards the response (its body) when it is not going to be returned. */
+  readonly dispose: () => void;
+
+  constructor(status: number, result: R, retryAfter: string | undefined, dispose: (result: R) => void) {
+    super(`HTTP ${status}`);
+    this.status = status;
+    this.result = result;
+    this.retryAfter = retryAfter;
+    this.dispose = () => dispose(result);
+  }
+}
+
+/**
+ * Whether an outcome counts against an origin's breaker: 5xx responses and failures of the dns,
+ * tcp, tls and http layers do; 4xx (including 429), caller aborts, application errors, local
+ * capacity (`pool`) and the breaker's own rejections do not.
+ */
+export function isBreakerFailure(err: unknown): boolean {
+  if (err instanceof FailedResponse) return err.status >= 500;
+  if (isBulwarkError(err) && err.code === 'HTTP_STATUS') return (err.status ?? 500) >= 500;
+  const { layer } = classify(err);
+  return layer === 'dns' || layer === 'tcp' || layer === 'tls' || layer === 'http';
+}
+
+/** Methods that are safe to repeat after the request may have reached the server (RFC 9110 §9.2.2). */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PUT',
+  'DELETE',
+  'TRACE',
+]);
+
+/**
+ * Parses a `Retry-After` header (delta-seconds or an HTTP date) into milliseconds from `nowMs`
+ * (wall-clock epoch ms). Returns `undefined` for a missing or malformed value; never negative.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (value == null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}

@@ -1,0 +1,205 @@
+/**
+ * The keepalive-tuned undici agent: one pool of connections per origin, every connection made by
+ * Bulwark's three-phase connector, retired after a jittered maximum lifetime or when DNS says its
+ * address left the name's answer. It also tells each request which connection carried it, for
+ * timings and the stale keep-alive rule.
+ */
+import { Agent, Client, type Dispatcher, Pool } from 'undici';
+import type { Connector } from './connect.ts';
+import { type ConnectionRecord, newConnectionRecord } from './connection.ts';
+
+/** Set on a request's dispatch options; the connection that takes the request writes itself into it. */
+export const kAttempt: unique symbol = Symbol('bulwark.attempt');
+
+/** The part of a request's state the agent writes to. */
+export interface AttemptLink {
+  /** The connection the request was dispatched on (set at dispatch). */
+  client: TrackedClient | undefined;
+  /** The connection's record when it was already open at dispatch, i.e. the request reuses it. */
+  reusedConnection: ConnectionRecord | undefined;
+}
+
+/** The agent's resolved options. */
+export interface AgentOptions {
+  readonly connector: Connector;
+  /** Connections per origin (`null`: unlimited). */
+  readonly connections: number | null;
+  /** Keep-alive idle timeout of a connection, in milliseconds. */
+  readonly idleTimeout: number;
+  /** Maximum lifetime of a connection, in milliseconds (before jitter). */
+  readonly maxLifetime: number;
+  /** Relative jitter of the lifetime: 0.1 is ±10 %. */
+  readonly lifetimeJitter: number;
+  /** undici's headers timeout (time to the response headers once the request is sent). */
+  readonly headersTimeout: number;
+  /** undici's body timeout (idle time between body chunks). */
+  readonly bodyTimeout: number;
+  /** Randomness for the lifetime jitter. */
+  readonly random: () => number;
+}
+
+/** An undici `Client` (one connection, no pipelining) that records its connection and requests. */
+export class TrackedClient extends Client {
+  /** The record of the current (or last) connection. */
+  current: ConnectionRecord | undefined;
+  readonly #owner: BulwarkAgent;
+
+  constructor(origin: URL, opts: Client.Options & { connect: Connector }, owner: BulwarkAgent, host: string) {
+    const self: { client?: TrackedClient } = {};
+    const connector = opts.connect;
+    super(origin, {
+      ...opts,
+      connect: (params, callback) => {
+        const client = self.client!;
+        const rec = newConnectionRecord(
+          origin.origin,
+          params.hostname,
+          Number(params.port) || defaultPort(origin),
+        );
+        rec.expiresAt = rec.startedAt + owner.lifetime();
+        client.current = rec;
+        connector(params as Parameters<Connector>[0], callback as Parameters<Connector>[1], rec);
+      },
+    });
+    self.client = this;
+    this.#owner = owner;
+    owner.track(host, this);
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const current = this.current;
+    const link = (opts as { [kAttempt]?: AttemptLink })[kAttempt];
+    if (link !== undefined) {
+      link.client = this;
+      link.reusedConnection = current !== undefined && current.phase === 'open' ? current : undefined;
+    }
+    if (
+      current !== undefined &&
+      current.phase === 'open' &&
+      (current.retired || performance.now() >= current.expiresAt)
+    ) {
+      // Past its lifetime or retired: this request is the connection's last (`reset` closes it
+      // after the response) and the next one on this client connects afresh, through DNS.
+      current.retired = true;
+      return super.dispatch({ ...opts, reset: true }, handler);
+    }
+    return super.dispatch(opts, handler);
+  }
+
+  /** Stops reuse of this connection: closed now if idle, else after the response in flight. */
+  retire(): void {
+    if (this.current !== undefined) this.current.retired = true;
+    this.closeIfIdle();
+  }
+
+  /** Closes a retired connection that has no request in flight. */
+  closeIfIdle(): void {
+    const rec = this.current;
+    if (rec?.retired && this.stats.size === 0 && rec.socket !== undefined && !rec.socket.destroyed) {
+      rec.socket.destroy();
+      this.#owner.onRetired(rec);
+    }
+  }
+}
+
+function defaultPort(url: URL): number {
+  return url.protocol === 'https:' ? 443 : 80;
+}
+
+/** The agent: undici's `Agent` with Bulwark's per-origin pools and connection tracking. */
+export class BulwarkAgent {
+  /** The undici dispatcher requests go through. */
+  readonly dispatcher: Agent;
+  readonly #options: AgentOptions;
+  readonly #byHost = new Map<string, Set<TrackedClient>>();
+  /** Called when a retired connection is closed (for stats and tests). */
+  onRetired: (rec: ConnectionRecord) => void = () => {};
+
+  constructor(options: AgentOptions) {
+    this.#options = options;
+    this.dispatcher = new Agent({
+      connect: options.connector as unknown as NonNullable<Agent.Options['connect']>,
+      connections: options.connections,
+      pipelining: 1,
+      keepAliveTimeout: options.idleTimeout,
+      // A server's keep-alive hint may shorten the idle timeout, never lengthen it.
+      keepAliveMaxTimeout: options.idleTimeout,
+      headersTimeout: options.headersTimeout,
+      bodyTimeout: options.bodyTimeout,
+      factory: (origin, opts) => this.#createPool(origin, opts),
+    });
+  }
+
+  /** A new connection's lifetime: `maxLifetime` with its jitter. */
+  lifetime(): number {
+    const { maxLifetime, lifetimeJitter, random } = this.#options;
+    return maxLifetime * (1 + lifetimeJitter * (2 * random() - 1));
+  }
+
+  /** Registers a connection under its host name (for DNS-driven retirement). */
+  track(host: string, client: TrackedClient): void {
+    let set = this.#byHost.get(host);
+    if (set === undefined) {
+      set = new Set();
+      this.#byHost.set(host, set);
+    }
+    set.add(client);
+  }
+
+  /**
+   * Retires connections to `host` whose address is in `addresses` (they left the DNS answer):
+   * idle ones are closed at once, busy ones take no new request and close when done.
+   * Returns how many connections were retired.
+   */
+  retireAddresses(host: string, addresses: readonly string[]): number {
+    const set = this.#byHost.get(host);
+    if (set === undefined) return 0;
+    let retired = 0;
+    for (const client of set) {
+      if (client.closed || client.destroyed) {
+        set.delete(client);
+        continue;
+      }
+      const address = client.current?.address;
+      if (address !== undefined && addresses.includes(address) && client.current?.retired === false) {
+        client.retire();
+        retired++;
+      }
+    }
+    if (set.size === 0) this.#byHost.delete(host);
+    return retired;
+  }
+
+  /** Connections currently tracked (open or reconnecting), for stats. */
+  connections(): ConnectionRecord[] {
+    const out: ConnectionRecord[] = [];
+    for (const set of this.#byHost.values()) {
+      for (const client of set) {
+        if (client.current !== undefined && !client.closed && !client.destroyed) out.push(client.current);
+      }
+    }
+    return out;
+  }
+
+  /** Closes gracefully: running requests finish, then every connection closes. */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+    this.#byHost.clear();
+  }
+
+  /** Destroys every connection now. */
+  async destroy(err?: Error): Promise<void> {
+    await this.dispatcher.destroy(err ?? null);
+    this.#byHost.clear();
+  }
+
+  #createPool(origin: string | URL, opts: object): Pool {
+    const url = typeof origin === 'string' ? new URL(origin) : origin;
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    return new Pool(url, {
+      ...(opts as Pool.Options),
+      factory: (o, clientOpts) =>
+        new TrackedClient(o, clientOpts as Client.Options & { connect: Connector }, this, host),
+    });
+  }
+}
