@@ -105,7 +105,7 @@ export class BulwarkClient {
       lifetimeJitter: o.keepAlive.lifetimeJitter,
       headersTimeout: o.timeout.headers,
       bodyTimeout: o.timeout.body,
-      random: clock.random,
+      random: () => clock.random(),
     });
     if (this.dns !== undefined) {
       // Connections to an address that left a name's answer are retired (the "moved database" outage).
@@ -121,6 +121,10 @@ export class BulwarkClient {
           : new Breaker(o.breaker, clock, {
               isFailure: isBreakerFailure,
               target,
+              describeCause: (failure: unknown) =>
+                failure instanceof FailedResponse
+                  ? new BulwarkError({ layer: 'http', code: 'HTTP_STATUS', status: failure.status, target })
+                  : failure,
               onStateChange: (state: BreakerState, cause: unknown) => {
                 if (breakerChannel.hasSubscribers) breakerChannel.publish({ origin, state, cause });
               },

@@ -28,8 +28,10 @@ export function attemptStage<R>(adapter: ResultAdapter<R>, clock: Clock, deadlin
   // With the system clock, clock time is performance.now(): timings reuse it instead of asking twice.
   const realTime = clock === systemClock;
   return (next) => async (call) => {
-    const now = call.attempts === 0 ? call.startedAt : clock.now();
-    const remaining = call.deadline - now;
+    const first = call.attempts === 0;
+    const now = first ? call.startedAt : clock.now();
+    // On the first attempt the remaining budget is the total itself (no floating-point residue).
+    const remaining = first ? call.config.timeout.total : call.deadline - now;
     if (remaining <= 0) throw timeoutError(call, 'total');
     const attemptBudget = call.config.timeout.attempt;
     const budget = attemptBudget < remaining ? 'attempt' : 'total';
@@ -124,7 +126,8 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
     });
   }
   const c = classify(original);
-  if (c.layer === 'app') return original;
+  // Not a network failure (fetch's own TypeErrors: a redirect refused, a bad header): untouched.
+  if (c.layer === 'app') return err;
   if (reused && (c.code === 'TCP_RESET' || c.code === 'TCP_CLOSED')) {
     // Closed before any response byte on a connection that had served before: the stale
     // keep-alive race. Retried at once for idempotent requests (policy/retry.ts).

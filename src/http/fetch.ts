@@ -5,6 +5,7 @@
  */
 import {
   type Dispatcher,
+  FormData as UndiciFormData,
   Headers as UndiciHeaders,
   type Request as UndiciRequest,
   type RequestInit as UndiciRequestInit,
@@ -101,6 +102,9 @@ export function normaliseFetchInput(
   input: FetchInput,
   init: FetchInit | undefined,
 ): { url: string; init: FetchInit; oneShot: boolean } {
+  if (init?.body instanceof FormData && !(init.body instanceof UndiciFormData)) {
+    init = { ...init, body: toUndiciFormData(init.body) };
+  }
   if (typeof input === 'string') return { url: input, init: init ?? {}, oneShot: false };
   if (input instanceof URL) return { url: input.href, init: init ?? {}, oneShot: false };
   const req = input as UndiciRequest;
@@ -127,6 +131,19 @@ export function normaliseFetchInput(
     init: { ...fromRequest, ...init },
     oneShot: req.body !== null && init?.body === undefined,
   };
+}
+
+/**
+ * The global `FormData` (Node's bundled undici) is another class than undici's own, which undici's
+ * fetch would send as the string "[object FormData]"; its entries are copied into undici's.
+ */
+function toUndiciFormData(form: FormData): UndiciFormData {
+  const copy = new UndiciFormData();
+  for (const [name, value] of form) {
+    if (typeof value === 'string') copy.append(name, value);
+    else copy.append(name, value, (value as File).name);
+  }
+  return copy;
 }
 
 function withDeadline(headers: FetchInit['headers'], call: Call): FetchInit['headers'] {

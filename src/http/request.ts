@@ -78,7 +78,8 @@ export function requestTransport(dispatcher: Dispatcher): (call: Call) => Promis
     signal.addEventListener('abort', onAbort, { once: true });
     return dispatcher.request(dispatchOptions).then(
       (data) => {
-        signal.removeEventListener('abort', onAbort);
+        // The caller's signal governs the body too (as with fetch): keep listening until it ends.
+        data.body.once('close', () => signal.removeEventListener('abort', onAbort));
         return toResult(data);
       },
       (err: unknown) => {

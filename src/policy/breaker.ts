@@ -85,6 +85,8 @@ export interface BreakerHooks {
   onStateChange?: (state: BreakerState, cause: unknown) => void;
   /** The origin the breaker guards, for `CIRCUIT_OPEN` errors. */
   target?: Target;
+  /** Turns the failure that opened the breaker into the `cause` callers see (default: as it is). */
+  describeCause?: (failure: unknown) => unknown;
 }
 
 // opossum's own reset timer must never fire: the clock decides when the breaker half-opens.
@@ -203,7 +205,7 @@ export class Breaker {
     });
     cb.on('open', () => {
       this.#openedAt = this.#clock.now();
-      this.#openCause = this.#lastFailure;
+      this.#openCause = this.#hooks.describeCause?.(this.#lastFailure) ?? this.#lastFailure;
       this.#setState('open', this.#openCause);
     });
     cb.on('close', () => this.#setState('closed', undefined));

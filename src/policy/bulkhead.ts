@@ -57,6 +57,7 @@ export class Bulkhead {
   #inFlight = 0;
   #queue: Waiter[] = [];
   #head = 0;
+  #waiting = 0;
   #rejected = 0;
   #closed = false;
   /** Releases the slot and passes a result on (bound once, so the hot path allocates no closure). */
@@ -83,7 +84,7 @@ export class Bulkhead {
 
   /** Calls waiting for a slot now. */
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#waiting;
   }
 
   /** Calls shed because the queue was full. */
@@ -116,6 +117,7 @@ export class Bulkhead {
       const leave = (err: unknown): void => {
         if (waiter.done) return;
         waiter.done = true;
+        this.#waiting--;
         this.#clock.clearTimeout(waiter.timer);
         if (waiter.onAbort) signal?.removeEventListener('abort', waiter.onAbort);
         reject(err);
@@ -129,6 +131,7 @@ export class Bulkhead {
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.#queue.push(waiter);
+      this.#waiting++;
     });
   }
 
@@ -139,6 +142,7 @@ export class Bulkhead {
       this.#queue[this.#head++] = undefined as unknown as Waiter;
       if (next.done) continue;
       next.done = true;
+      this.#waiting--;
       this.#clock.clearTimeout(next.timer);
       if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);
       this.#compact();
@@ -162,6 +166,7 @@ export class Bulkhead {
     }
     this.#queue = [];
     this.#head = 0;
+    this.#waiting = 0;
   }
 
   #compact(): void {

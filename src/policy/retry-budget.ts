@@ -77,7 +77,6 @@ export class RetryBudget {
   /** Credits a successful call. */
   recordSuccess(): void {
     const { capacity, successRefund } = this.#options;
-    const next = this.#tokens + successRefund;
-    this.#tokens = next > capacity ? capacity : next;
+    this.#tokens = Math.min(capacity, this.#tokens + successRefund);
   }
 }

@@ -71,7 +71,8 @@ export function decideRetry(
   if (mayHaveExecuted && !call.idempotent) return NO('not-idempotent');
   if (retryAfter !== undefined && retryAfter > retry.maxRetryAfter) return NO('retry-after-too-long');
   const delay =
-    retryAfter ?? backoffDelay(retry.backoff, retry.limit - retriesLeft + 1, clock.random, previousDelay);
+    retryAfter ??
+    backoffDelay(retry.backoff, retry.limit - retriesLeft + 1, () => clock.random(), previousDelay);
   if (delay >= call.deadline - clock.now()) return NO('deadline');
   const budget = call.state.budget;
   if (budget !== undefined && retry.budget !== false && !budget.tryAcquire()) {

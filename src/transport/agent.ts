@@ -71,7 +71,10 @@ export class TrackedClient extends Client {
     const link = (opts as { [kAttempt]?: AttemptLink })[kAttempt];
     if (link !== undefined) {
       link.client = this;
-      link.reusedConnection = current !== undefined && current.phase === 'open' ? current : undefined;
+      link.reusedConnection =
+        current !== undefined && current.phase === 'open' && current.socket?.destroyed === false
+          ? current
+          : undefined;
     }
     if (
       current !== undefined &&

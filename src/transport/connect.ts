@@ -121,6 +121,9 @@ export function createConnector(options: ConnectorOptions): Connector {
       rec.phase = 'open';
       rec.openedAt = performance.now();
       rec.socket = s;
+      s.once('close', () => {
+        rec.phase = 'closed';
+      });
       callback(null, s);
     };
 
