@@ -10,6 +10,8 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Prom
 export interface HttpServerOptions {
   /** Loopback address to bind, e.g. '127.0.0.2' or '::1'. @default '127.0.0.1' */
   host?: string;
+  /** Port to bind (e.g. another server's, on another loopback address). @default 0 (any free port) */
+  port?: number;
   /** Idle keep-alive timeout of the server (ms). @default Node's 5000 */
   keepAliveTimeout?: number;
   /** The first handler; replace it later with handle(). @default 200 'ok' */
@@ -47,7 +49,7 @@ export class TestHttpServer implements AsyncDisposable {
   /** Binds `server` (created without a request listener) to a loopback port. */
   static async start(server: http.Server | https.Server, opts: HttpServerOptions): Promise<TestHttpServer> {
     const test = new TestHttpServer(server, opts);
-    test.#port = await listen(server, test.host);
+    test.#port = await listen(server, test.host, opts.port ?? 0);
     return test;
   }
 
