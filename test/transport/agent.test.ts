@@ -11,11 +11,11 @@ import { waitFor } from '../helpers/wait-for.ts';
 
 describe('agent', () => {
   it('a record that moves from 127.0.0.1 to 127.0.0.2: traffic follows within TTL + 1 s, the old connection closes', async (t) => {
-    const a = cleanup(t, await startHttpServer({ handler: (_q, r) => r.end('A') }));
+    const a = cleanup(t, await startHttpServer({ handler: (_q, r) => void r.end('A') }));
     // Both servers share a port (the URL names one), on two loopback addresses.
     const b = cleanup(
       t,
-      await startHttpServer({ host: '127.0.0.2', port: a.port, handler: (_q, r) => r.end('B') }),
+      await startHttpServer({ host: '127.0.0.2', port: a.port, handler: (_q, r) => void r.end('B') }),
     );
     const dns = cleanup(t, await startDnsServer());
     dns.setRecords('svc.test', { A: ['127.0.0.1'], ttl: 1 });
