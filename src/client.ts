@@ -4,7 +4,7 @@
  * the per-origin state, the agent and the DNS cache together.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { Call } from './client/call.ts';
 import {
   type CallOptions,
@@ -141,9 +141,21 @@ export class BulwarkClient {
       ...(o.breaker === false ? [] : [breakerStage<R>(clock)]),
       attemptStage<R>(adapter, clock, this.#deadlines),
     ];
-    const dispatcher: Dispatcher = internal?.dispatcher ?? this.#agent.dispatcher;
-    this.#fetch = compose(pipeline(fetchAdapter), fetchTransport(dispatcher));
-    this.#request = compose(pipeline(requestAdapter), requestTransport(dispatcher));
+    const fixed = internal?.dispatcher;
+    const agent = this.#agent;
+    const poolOf =
+      fixed === undefined
+        ? (call: Call): Dispatcher => {
+            let pool = call.state.pool as Pool | undefined;
+            if (pool === undefined || pool.closed || pool.destroyed) {
+              pool = agent.pool(call.origin);
+              call.state.pool = pool;
+            }
+            return pool;
+          }
+        : (): Dispatcher => fixed;
+    this.#fetch = compose(pipeline(fetchAdapter), fetchTransport(fixed ?? agent.dispatcher));
+    this.#request = compose(pipeline(requestAdapter), requestTransport(poolOf));
   }
 
   /**

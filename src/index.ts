@@ -1,12 +1,65 @@
 /**
  * Bulwark's public API, on one screen. Everything a user imports comes from here or from the
  * driver subpaths (`bulwark/pg`, `bulwark/mysql2`, `bulwark/ioredis`).
+ *
+ * @packageDocumentation
  */
 
+export type {
+  CallOptions,
+  ClientOptions,
+  KeepAliveOptions,
+  ResolvedKeepAlive,
+  ResolvedTimeouts,
+  RetryOptions,
+  TimeoutOptions,
+  TlsOptions,
+} from './client/options.ts';
+export { KEEP_ALIVE_DEFAULTS, RETRY_DEFAULTS, TIMEOUT_DEFAULTS } from './client/options.ts';
+export type { ResponseInfo } from './client/response-info.ts';
+export { responseInfo } from './client/response-info.ts';
+export type { OriginStatsSnapshot, Percentiles } from './client/stats.ts';
+// The client: fetch and request, made resilient.
+export { BulwarkClient, createClient } from './client.ts';
+export type { Clock, TimerHandle } from './clock/clock.ts';
+// Time: the injectable clock, and a virtual one for tests and simulations.
+export { systemClock } from './clock/clock.ts';
+export type { VirtualClockOptions } from './clock/virtual-clock.ts';
+export { VirtualClock } from './clock/virtual-clock.ts';
 export type { Budget, BulwarkErrorInit, RequestInfo, Target, Timings } from './errors/bulwark-error.ts';
+// Errors: one type, one taxonomy.
 export { BULWARK_ERROR_BRAND, BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
 export type { AppClassification, Classification, LayerClassification } from './errors/classify.ts';
 export { classify } from './errors/classify.ts';
 export type { CodeInfo, ErrorCode, Layer } from './errors/codes.ts';
 export { ERROR_CODE_LIST, ERROR_CODES, LAYERS } from './errors/codes.ts';
 export { InvalidOptionError } from './errors/invalid-option-error.ts';
+export type { FetchInit, FetchInput, FetchResponse } from './http/fetch.ts';
+export type { RequestOptions, RequestResult } from './http/request.ts';
+export type { BackoffOptions, Jitter, ResolvedBackoff } from './policy/backoff.ts';
+// Policies: options and defaults (the policies themselves run inside the client and the pool).
+export { BACKOFF_DEFAULTS, backoffDelay, JITTERS } from './policy/backoff.ts';
+export type { BreakerOptions, BreakerState, ResolvedBreaker } from './policy/breaker.ts';
+export { BREAKER_DEFAULTS } from './policy/breaker.ts';
+export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
+export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
+export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
+export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
+export type { AllCallback, AnyCallback, OneCallback } from './transport/dns/lookup.ts';
+export type {
+  DnsCacheEvents,
+  DnsChangeEvent,
+  DnsEntry,
+  DnsFailureEvent,
+  DnsLookupFunction,
+  DnsOptions,
+  DnsRefreshEvent,
+  DnsResolveOptions,
+  DnsResult,
+  DnsSource,
+  DnsStaleEvent,
+  ResolvedAddress,
+  ResolvedDnsOptions,
+} from './transport/dns-cache.ts';
+// DNS: the cache the client uses, also usable on its own (its `lookup` fits database drivers).
+export { DNS_DEFAULTS, DnsCache } from './transport/dns-cache.ts';

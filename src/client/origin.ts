@@ -2,6 +2,7 @@
  * Per-origin state shared by every call to that origin: its breaker, retry budget, bulkhead and
  * statistics. Created on the first call to an origin.
  */
+import type { Dispatcher } from 'undici';
 import type { Target } from '../errors/bulwark-error.ts';
 import type { Breaker } from '../policy/breaker.ts';
 import type { Bulkhead } from '../policy/bulkhead.ts';
@@ -16,13 +17,15 @@ export interface OriginState {
   readonly budget: RetryBudget | undefined;
   readonly bulkhead: Bulkhead | undefined;
   readonly stats: OriginStats;
+  /** The origin's connection pool, cached for the request fast path (replaced once closed). */
+  pool: Dispatcher | undefined;
 }
 
 /** Builds the state of one origin. */
 export type OriginFactory = (
   origin: string,
   target: Target,
-) => Omit<OriginState, 'stats' | 'origin' | 'target'>;
+) => Omit<OriginState, 'stats' | 'origin' | 'target' | 'pool'>;
 
 /** The registry of origin states. */
 export class Origins {
@@ -40,7 +43,7 @@ export class Origins {
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
       const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
       const target: Target = Object.freeze({ origin, host, port });
-      state = { origin, target, stats: new OriginStats(), ...this.#factory(origin, target) };
+      state = { ...this.#factory(origin, target), origin, target, stats: new OriginStats(), pool: undefined };
       this.#map.set(origin, state);
     }
     return state;

@@ -54,11 +54,14 @@ export const REQUEST_OPTION_KEYS = [
   'throwHttpErrors',
 ] as const;
 
-/** The transport: one undici request per attempt. The call itself is the request's abort target. */
-export function requestTransport(dispatcher: Dispatcher): (call: Call) => Promise<RequestResult> {
+/**
+ * The transport: one undici request per attempt, straight to the origin's pool (`poolOf`). The
+ * call itself is the request's abort target.
+ */
+export function requestTransport(poolOf: (call: Call) => Dispatcher): (call: Call) => Promise<RequestResult> {
   return (call) => {
+    const dispatcher = poolOf(call);
     const opts = call.input as RequestOptions;
-    const timeout = call.config.timeout;
     const dispatchOptions = {
       origin: call.origin,
       path: call.path,
@@ -66,10 +69,13 @@ export function requestTransport(dispatcher: Dispatcher): (call: Call) => Promis
       headers: call.deadlineHeader === false ? (opts.headers ?? null) : withDeadline(opts.headers, call),
       body: opts.body ?? null,
       signal: call,
-      headersTimeout: timeout.headers,
-      bodyTimeout: timeout.body,
       [kAttempt]: call,
     } as unknown as Dispatcher.RequestOptions;
+    if (opts.timeout !== undefined) {
+      // A per-call override of the connection-level timeouts (the pool has the client's).
+      (dispatchOptions as { headersTimeout?: number }).headersTimeout = call.config.timeout.headers;
+      (dispatchOptions as { bodyTimeout?: number }).bodyTimeout = call.config.timeout.body;
+    }
     const signal = call.signal;
     if (signal === undefined) return dispatcher.request(dispatchOptions).then(toResult);
     if (signal.aborted) return Promise.reject(signal.reason);

@@ -115,13 +115,15 @@ export class BulwarkAgent {
   readonly dispatcher: Agent;
   readonly #options: AgentOptions;
   readonly #byHost = new Map<string, Set<TrackedClient>>();
+  readonly #pools = new Map<string, Pool>();
+  readonly #poolOptions: Pool.Options;
   /** Called when a retired connection is closed (for stats and tests). */
   onRetired: (rec: ConnectionRecord) => void = () => {};
 
   constructor(options: AgentOptions) {
     this.#options = options;
-    this.dispatcher = new Agent({
-      connect: options.connector as unknown as NonNullable<Agent.Options['connect']>,
+    this.#poolOptions = {
+      connect: options.connector as unknown as NonNullable<Pool.Options['connect']>,
       connections: options.connections,
       pipelining: 1,
       keepAliveTimeout: options.idleTimeout,
@@ -129,8 +131,22 @@ export class BulwarkAgent {
       keepAliveMaxTimeout: options.idleTimeout,
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
-      factory: (origin, opts) => this.#createPool(origin, opts),
+    };
+    // fetch goes through the Agent (redirects may change origin); both share the per-origin pools.
+    this.dispatcher = new Agent({
+      ...(this.#poolOptions as Agent.Options),
+      factory: (origin) => this.pool(typeof origin === 'string' ? origin : origin.origin),
     });
+  }
+
+  /** The pool of one origin (`scheme://host:port`), shared with the Agent; the request fast path. */
+  pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (pool === undefined || pool.closed || pool.destroyed) {
+      pool = this.#createPool(origin);
+      this.#pools.set(origin, pool);
+    }
+    return pool;
   }
 
   /** A new connection's lifetime: `maxLifetime` with its jitter. */
@@ -187,20 +203,28 @@ export class BulwarkAgent {
   /** Closes gracefully: running requests finish, then every connection closes. */
   async close(): Promise<void> {
     await this.dispatcher.close();
+    await Promise.all(
+      [...this.#pools.values()].map((p) => (p.closed || p.destroyed ? undefined : p.close())),
+    );
+    this.#pools.clear();
     this.#byHost.clear();
   }
 
   /** Destroys every connection now. */
   async destroy(err?: Error): Promise<void> {
     await this.dispatcher.destroy(err ?? null);
+    await Promise.all(
+      [...this.#pools.values()].map((p) => (p.destroyed ? undefined : p.destroy(err ?? null))),
+    );
+    this.#pools.clear();
     this.#byHost.clear();
   }
 
-  #createPool(origin: string | URL, opts: object): Pool {
-    const url = typeof origin === 'string' ? new URL(origin) : origin;
+  #createPool(origin: string): Pool {
+    const url = new URL(origin);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     return new Pool(url, {
-      ...(opts as Pool.Options),
+      ...this.#poolOptions,
       factory: (o, clientOpts) =>
         new TrackedClient(o, clientOpts as Client.Options & { connect: Connector }, this, host),
     });

@@ -13,9 +13,12 @@ import {
 import { BulwarkError } from '../../errors/bulwark-error.ts';
 import type { DnsResolveOptions, DnsResult } from './types.ts';
 
-type OneCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-type AllCallback = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void;
-type AnyCallback = (
+/** The callback of a `lookup` for one address. */
+export type OneCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+/** The callback of a `lookup` with `{ all: true }`. */
+export type AllCallback = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void;
+/** The callback of a `lookup` whose options decide between one address and all. */
+export type AnyCallback = (
   err: NodeJS.ErrnoException | null,
   address: string | LookupAddress[],
   family?: number,
