@@ -1,0 +1,94 @@
+// Regenerates the README's tables that come from code — the error taxonomy and the defaults — so
+// the two cannot drift (test/readme.test.ts fails when they have). Run: npm run readme.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { KEEP_ALIVE_DEFAULTS, RETRY_DEFAULTS, TIMEOUT_DEFAULTS } from '../src/client/options.ts';
+import { ERROR_CODE_LIST, ERROR_CODES } from '../src/errors/codes.ts';
+import { BACKOFF_DEFAULTS } from '../src/policy/backoff.ts';
+import { BREAKER_DEFAULTS } from '../src/policy/breaker.ts';
+import { BULKHEAD_DEFAULTS } from '../src/policy/bulkhead.ts';
+import { RETRY_BUDGET_DEFAULTS } from '../src/policy/retry-budget.ts';
+import { DNS_DEFAULTS } from '../src/transport/dns-cache.ts';
+
+/** The error table: one row per code, from `ERROR_CODES`. */
+export function errorTable(): string {
+  const rows = ERROR_CODE_LIST.map((code) => {
+    const c = ERROR_CODES[code];
+    const yes = (b: boolean): string => (b ? 'yes' : 'no');
+    return `| \`${c.layer}\` | \`${code}\` | ${c.summary} | ${c.examples} | ${yes(c.retryable)} | ${yes(c.mayHaveExecuted)} |`;
+  });
+  return [
+    '| layer | code | meaning | typical original | retryable | may have executed |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/** The defaults table, from the frozen defaults objects. */
+export function defaultsTable(): string {
+  const ms = (n: number): string => `${n.toLocaleString('en-US')} ms`;
+  const rows: [string, string][] = [
+    [
+      '`timeout.total` / `timeout.attempt`',
+      `${ms(TIMEOUT_DEFAULTS.total)} / ${ms(TIMEOUT_DEFAULTS.attempt)}`,
+    ],
+    [
+      '`timeout.dns` / `connect` / `tls`',
+      `${ms(TIMEOUT_DEFAULTS.dns)} / ${ms(TIMEOUT_DEFAULTS.connect)} / ${ms(TIMEOUT_DEFAULTS.tls)}`,
+    ],
+    [
+      '`timeout.headers` / `body` (idle between chunks)',
+      `${ms(TIMEOUT_DEFAULTS.headers)} / ${ms(TIMEOUT_DEFAULTS.body)}`,
+    ],
+    ['`retry.limit`', `${RETRY_DEFAULTS.limit} (${RETRY_DEFAULTS.limit + 1} attempts)`],
+    [
+      '`retry.backoff`',
+      `${BACKOFF_DEFAULTS.jitter} jitter, base ${ms(BACKOFF_DEFAULTS.base)}, cap ${ms(BACKOFF_DEFAULTS.cap)}`,
+    ],
+    [
+      '`retry.budget`',
+      `per origin: ${RETRY_BUDGET_DEFAULTS.capacity} tokens, a retry costs ${RETRY_BUDGET_DEFAULTS.retryCost}, a success returns ${RETRY_BUDGET_DEFAULTS.successRefund}`,
+    ],
+    ['`retry.statusCodes`', RETRY_DEFAULTS.statusCodes.join(', ')],
+    ['`retry.maxRetryAfter`', ms(RETRY_DEFAULTS.maxRetryAfter)],
+    [
+      '`breaker`',
+      `per origin: open above ${BREAKER_DEFAULTS.threshold} % failures over ${ms(BREAKER_DEFAULTS.window)} with ≥ ${BREAKER_DEFAULTS.minimumCalls} calls; half-open after ${ms(BREAKER_DEFAULTS.resetTimeout)}`,
+    ],
+    ['`bulkhead`', `per origin: ${BULKHEAD_DEFAULTS.limit} in flight, ${BULKHEAD_DEFAULTS.queue} queued`],
+    ['`keepAlive.idleTimeout`', ms(KEEP_ALIVE_DEFAULTS.idleTimeout)],
+    ['`keepAlive.tcpKeepAliveDelay`', ms(KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay)],
+    [
+      '`keepAlive.maxLifetime`',
+      `${ms(KEEP_ALIVE_DEFAULTS.maxLifetime)} ± ${KEEP_ALIVE_DEFAULTS.lifetimeJitter * 100} %`,
+    ],
+    [
+      '`dns.minTtl` / `maxTtl` / `staleTtl` / `negativeTtl`',
+      `${ms(DNS_DEFAULTS.minTtl)} / ${ms(DNS_DEFAULTS.maxTtl)} / ${ms(DNS_DEFAULTS.staleTtl)} / ${ms(DNS_DEFAULTS.negativeTtl)}`,
+    ],
+  ];
+  return ['| option | default |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+}
+
+/** `text` with the block between `<!-- name:start -->` and `<!-- name:end -->` replaced. */
+export function replaceBlock(text: string, name: string, content: string): string {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i === -1 || j === -1 || j < i) throw new Error(`README has no ${start} … ${end} block`);
+  return `${text.slice(0, i + start.length)}\n${content}\n${text.slice(j)}`;
+}
+
+/** The README as it should be. */
+export function renderReadme(current: string): string {
+  return replaceBlock(replaceBlock(current, 'errors', errorTable()), 'defaults', defaultsTable());
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const path = new URL('../README.md', import.meta.url);
+  const current = readFileSync(path, 'utf8');
+  const next = renderReadme(current);
+  if (next !== current) writeFileSync(path, next);
+  console.log(next === current ? 'README is up to date' : 'README tables regenerated');
+}
