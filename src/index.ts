@@ -34,6 +34,22 @@ export { classify } from './errors/classify.ts';
 export type { CodeInfo, ErrorCode, Layer } from './errors/codes.ts';
 export { ERROR_CODE_LIST, ERROR_CODES, LAYERS } from './errors/codes.ts';
 export { InvalidOptionError } from './errors/invalid-option-error.ts';
+export type { HealthCheckClient, HealthCheckPool, HttpCheckOptions } from './health/checks.ts';
+export { httpCheck, poolCheck } from './health/checks.ts';
+export { HEALTH_GRACE, healthCheck } from './health/health-check.ts';
+export type {
+  CheckResult,
+  HealthCheckContext,
+  HealthCheckFn,
+  HealthCheckOptions,
+  HealthCheckSpec,
+  HealthChecks,
+  HealthReport,
+  HealthStatus,
+  HealthTimeoutCode,
+} from './health/options.ts';
+export { HEALTH_DEFAULTS } from './health/options.ts';
+export { readyHandler } from './health/ready-handler.ts';
 export type { FetchInit, FetchInput, FetchResponse } from './http/fetch.ts';
 export type { RequestOptions, RequestResult } from './http/request.ts';
 export type { BackoffOptions, Jitter, ResolvedBackoff } from './policy/backoff.ts';
@@ -45,6 +61,25 @@ export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
 export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
 export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
+export type { ProbeOptions, ProbeTimeouts } from './probe/options.ts';
+// Triage: a per-layer verdict for one URL (the `bulwark probe` CLI), and health checks that mean something.
+export { PROBE_TIMEOUT_DEFAULTS } from './probe/options.ts';
+export { probe } from './probe/probe.ts';
+export type {
+  CertificateReport,
+  DnsReport,
+  DnsSourceReport,
+  HttpHeadersReport,
+  HttpReport,
+  LayerReport,
+  ProbeAddress,
+  ProbeLayer,
+  ProbeReport,
+  TcpAttemptReport,
+  TcpReport,
+  TlsReport,
+  Verdict,
+} from './probe/report.ts';
 export type { AllCallback, AnyCallback, OneCallback } from './transport/dns/lookup.ts';
 export type {
   DnsCacheEvents,

@@ -64,6 +64,8 @@ export class Call implements AttemptLink, Expirable {
   expired: BulwarkError | undefined = undefined;
   /** Set by the fetch transport: how to abort its attempt. */
   fetchAbort: ((reason: Error) => void) | undefined = undefined;
+  /** Set by the request transport: rejects the attempt's promise at once (undici may hold the abort). */
+  rejectAttempt: ((reason: unknown) => void) | undefined = undefined;
   /** The abort reason undici's request API reads (this object is its `signal`). */
   reason: unknown = undefined;
   deadlineSlot = -1;
@@ -118,6 +120,7 @@ export class Call implements AttemptLink, Expirable {
     const listener = this.#abortListener;
     this.#abortListener = undefined;
     listener?.();
+    this.rejectAttempt?.(reason);
   }
 
   /** Resets the per-attempt abort state (the same call object serves every attempt). */
@@ -125,6 +128,7 @@ export class Call implements AttemptLink, Expirable {
     this.reason = undefined;
     this.#abortListener = undefined;
     this.fetchAbort = undefined;
+    this.rejectAttempt = undefined;
     this.expired = undefined;
   }
 

@@ -77,22 +77,30 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): (call: Cal
       (dispatchOptions as { bodyTimeout?: number }).bodyTimeout = call.config.timeout.body;
     }
     const signal = call.signal;
-    if (signal === undefined) return dispatcher.request(dispatchOptions).then(toResult);
-    if (signal.aborted) return Promise.reject(signal.reason);
-    // The caller's abort reaches undici through the call, so undici needs only one abort target.
-    const onAbort = (): void => call.abortAttempt(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    return dispatcher.request(dispatchOptions).then(
-      (data) => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    // undici holds an abort back while the request waits for its connection (connecting, or
+    // queued behind busy ones), so the call's own promise rejects at once when the attempt is
+    // aborted; undici's callback form means this is still one promise per attempt.
+    return new Promise<RequestResult>((resolve, reject) => {
+      call.rejectAttempt = reject;
+      if (signal === undefined) {
+        dispatcher.request(dispatchOptions, (err, data) => (err ? reject(err) : resolve(toResult(data))));
+        return;
+      }
+      // The caller's abort reaches undici through the call, so undici needs only one abort target.
+      const onAbort = (): void => call.abortAttempt(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      dispatcher.request(dispatchOptions, (err, data) => {
+        if (err) {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+          return;
+        }
         // The caller's signal governs the body too (as with fetch): keep listening until it ends.
         data.body.once('close', () => signal.removeEventListener('abort', onAbort));
-        return toResult(data);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        throw err;
-      },
-    );
+        resolve(toResult(data));
+      });
+    });
   };
 }
 

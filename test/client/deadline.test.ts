@@ -53,6 +53,19 @@ describe('deadlines', () => {
     assert.equal(err.target?.address, '127.0.0.1');
   });
 
+  it('the same through client.request, settling at the deadline rather than at the phase timeout', async (t) => {
+    const silent = cleanup(t, await startSilentServer());
+    const client = createClient({ retry: false });
+    t.after(() => client.close());
+    const started = performance.now();
+    const err = await failure(
+      client.request(`https://127.0.0.1:${silent.port}/`, { timeout: { total: 150 } }),
+    );
+    assert.equal(err.code, 'TLS_TIMEOUT');
+    assert.equal(err.budget, 'total');
+    assert.ok(performance.now() - started < 1_500, 'not held until the 3 s TLS phase timeout');
+  });
+
   it('the TLS phase timeout fires on its own, with budget phase', async (t) => {
     const silent = cleanup(t, await startSilentServer());
     const client = createClient({ timeout: { tls: 150 }, retry: false });

@@ -9,6 +9,7 @@ import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
 import { startSilentServer } from '../helpers/raw-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 function resources(): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -32,15 +33,21 @@ describe('lifecycle', () => {
     const silent = cleanup(t, await startSilentServer());
     const before = resources();
 
-    const client = createClient({ retry: { backoff: { base: 5 } }, timeout: { attempt: 200, total: 500 } });
+    const client = createClient({ retry: { backoff: { base: 5 } } });
     const work: Promise<unknown>[] = [];
     for (let i = 0; i < 20; i++) work.push(client.request(server.url).then((r) => r.body.dump()));
     for (let i = 0; i < 10; i++) work.push(client.fetch(server.url).then((r) => r.text()));
-    work.push(client.request(`http://127.0.0.1:${silent.port}/`).catch((e: unknown) => e));
+    const timeout = { attempt: 100, total: 300 };
+    work.push(client.request(`http://127.0.0.1:${silent.port}/`, { timeout }).catch((e: unknown) => e));
     work.push(client.fetch(server.url, { signal: AbortSignal.abort() }).catch((e: unknown) => e));
     await Promise.all(work);
     await client.close();
-    await new Promise((resolve) => setImmediate(resolve));
+    // The servers run in this process: once they have seen every connection close, whatever
+    // socket is left would be the client's.
+    await waitFor(
+      () => server.openSockets === 0 && silent.openSockets === 0,
+      'the servers to see every close',
+    );
 
     const after = resources();
     for (const kind of ['Timeout', 'TCPSocketWrap', 'TCPWRAP']) {

@@ -1,0 +1,179 @@
+/**
+ * The command line of `bulwark probe`: strict parsing with `node:util` parseArgs, and every
+ * mistake turned into a {@link UsageError} with a one-line message naming the flag (never a stack
+ * trace). The result is the URL, the {@link ProbeOptions} and the output switches.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+import { isResolverAddress, PROBE_TIMEOUT_DEFAULTS, type ProbeOptions } from './options.ts';
+import { parseTarget } from './probe.ts';
+
+/** A mistake on the command line: exit status 2, the message and the usage. */
+export class UsageError extends Error {
+  override get name(): string {
+    return 'UsageError';
+  }
+}
+
+/** What the command line asks for. */
+export interface ProbeCommand {
+  readonly kind: 'probe';
+  readonly url: URL;
+  readonly options: ProbeOptions;
+  readonly json: boolean;
+  readonly strict: boolean;
+}
+
+/** `--help`: print the usage and exit 0. */
+export interface HelpCommand {
+  readonly kind: 'help';
+}
+
+const d = PROBE_TIMEOUT_DEFAULTS;
+
+/** The help text of `bulwark probe`. */
+export const USAGE = `Usage: bulwark probe <url> [options]
+
+Checks DNS, TCP, TLS and HTTP in that order, on one connection, and gives each layer a
+verdict: ok; suspect (it works, but look: a certificate expiring within 14 days, resolvers
+that disagree, a 5xx or 429, a phase slower than half its timeout); failed (the layers after
+it are skipped). The last line names the first layer that failed.
+
+Options:
+  --resolver <ip[:port]>   also ask this DNS server, e.g. 1.1.1.1 or [::1]:5353 (repeatable);
+                           answers that differ between resolvers are flagged
+  --no-system              do not ask the system resolver (needs --resolver)
+  --ca <file>              trust the CA certificates of this PEM file instead of Node's roots
+                           (repeatable)
+  -k, --insecure           go on past a certificate that fails verification (tls is then
+                           suspect, not failed, and the request is still made)
+  -X, --method <method>    the HTTP method (default GET)
+  --dns-timeout <ms>       each resolver's answer (default ${d.dns})
+  --connect-timeout <ms>   each TCP handshake (default ${d.connect})
+  --tls-timeout <ms>       the TLS handshake (default ${d.tls})
+  --http-timeout <ms>      from the request to the response headers (default ${d.http})
+  --json                   print the report as JSON (schema "bulwark.probe/v1")
+  --strict                 exit 1 when a layer is suspect, too
+  -h, --help               print this help
+
+Exit status: 0 healthy (suspect layers included, unless --strict), 1 a layer failed,
+2 usage error.
+`;
+
+const OPTIONS = {
+  resolver: { type: 'string', multiple: true },
+  'no-system': { type: 'boolean' },
+  ca: { type: 'string', multiple: true },
+  insecure: { type: 'boolean', short: 'k' },
+  method: { type: 'string', short: 'X' },
+  'dns-timeout': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'tls-timeout': { type: 'string' },
+  'http-timeout': { type: 'string' },
+  json: { type: 'boolean' },
+  strict: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const MAX_TIMEOUT = 2_147_483_647;
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Parses the arguments after `probe`. Reads `--ca` files.
+ *
+ * @throws UsageError for anything the command line got wrong.
+ */
+export async function parseProbeArgs(args: readonly string[]): Promise<ProbeCommand | HelpCommand> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(parseErrorMessage(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (positionals.length === 0) throw new UsageError('missing the <url> to probe');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
+  const url = parseUrl(positionals[0]!);
+
+  const resolvers = values.resolver ?? [];
+  for (const r of resolvers) {
+    if (!isResolverAddress(r)) {
+      throw new UsageError(
+        `--resolver must be an IP address with an optional port (1.1.1.1, 10.0.0.2:5353, [::1]:53); received ${JSON.stringify(r)}`,
+      );
+    }
+  }
+  if (values['no-system'] && resolvers.length === 0) {
+    throw new UsageError('--no-system needs at least one --resolver (some resolver must be asked)');
+  }
+  const method = values.method ?? 'GET';
+  if (!METHOD.test(method) || method.toUpperCase() === 'CONNECT') {
+    throw new UsageError(
+      `--method must be an HTTP method name other than CONNECT; received ${JSON.stringify(method)}`,
+    );
+  }
+  const ca = values.ca === undefined ? undefined : await Promise.all(values.ca.map(readCa));
+  const options: ProbeOptions = {
+    resolvers,
+    system: !values['no-system'],
+    insecure: values.insecure ?? false,
+    method,
+    timeouts: {
+      dns: timeout(values['dns-timeout'], '--dns-timeout', d.dns),
+      connect: timeout(values['connect-timeout'], '--connect-timeout', d.connect),
+      tls: timeout(values['tls-timeout'], '--tls-timeout', d.tls),
+      http: timeout(values['http-timeout'], '--http-timeout', d.http),
+    },
+    ...(ca === undefined ? {} : { ca }),
+  };
+  return { kind: 'probe', url, options, json: values.json ?? false, strict: values.strict ?? false };
+}
+
+function parseUrl(text: string): URL {
+  try {
+    return parseTarget(text);
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && URL.canParse(text)) {
+      throw new UsageError(`cannot probe ${new URL(text).protocol} URLs: only http: and https:`);
+    }
+    throw new UsageError(
+      `${JSON.stringify(text)} is not an absolute http(s) URL (for example https://api.example.com/health)`,
+    );
+  }
+}
+
+function timeout(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value > 0 && value <= MAX_TIMEOUT)) {
+    throw new UsageError(
+      `${flag} must be a whole number of milliseconds > 0; received ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+async function readCa(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new UsageError(
+      `cannot read --ca file ${JSON.stringify(file)}${typeof code === 'string' ? ` (${code})` : ''}`,
+    );
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`--ca file ${JSON.stringify(file)} holds no PEM certificate`);
+  }
+  return pem;
+}
+
+/** parseArgs' own messages are good; they only need the flag's trailing advice trimmed. */
+function parseErrorMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('. To specify a positional argument')[0]!.replace(/\.$/, '');
+}
