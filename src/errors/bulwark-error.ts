@@ -3,6 +3,7 @@
  * a literal code, the target and request, attempts and phase timings, and logs without secrets.
  */
 import { ERROR_CODES, type ErrorCode, isErrorCode, LAYERS, type Layer } from './codes.ts';
+import { describeValue } from './invalid-option-error.ts';
 import { pathOf, redactText } from './redact.ts';
 
 /** The brand two installed copies of Bulwark both recognise (`instanceof` would not). */
@@ -86,28 +87,28 @@ export class BulwarkError extends Error {
   /** The code, one of {@link ErrorCode}. */
   readonly code: ErrorCode;
   /** On timeouts: which budget ran out (the phase's own, the attempt's or the call's total). */
-  readonly budget?: Budget;
+  declare readonly budget?: Budget;
   /** Whether a retry of this attempt would be sensible. */
   readonly retryable: boolean;
   /** `false` when the request surely never reached the server. */
   readonly mayHaveExecuted: boolean;
   /** Where the request was going. */
-  readonly target?: Target;
+  declare readonly target?: Target;
   /** The method and path (no query string). */
-  readonly request?: RequestInfo;
+  declare readonly request?: RequestInfo;
   /** Attempts made for the whole call (1 when no retry happened). */
   attempts: number;
   /** Phase timings of the last attempt. */
-  readonly timings?: Timings;
+  declare readonly timings?: Timings;
   /** The HTTP status, for `HTTP_STATUS`. */
-  readonly status?: number;
+  declare readonly status?: number;
 
   declare readonly [BULWARK_ERROR_BRAND]: true;
 
   constructor(init: BulwarkErrorInit) {
     const { layer, code } = init;
-    if (!LAYERS.includes(layer)) throw new TypeError(`BulwarkError: unknown layer ${JSON.stringify(layer)}`);
-    if (!isErrorCode(code)) throw new TypeError(`BulwarkError: unknown code ${JSON.stringify(code)}`);
+    if (!LAYERS.includes(layer)) throw new TypeError(`BulwarkError: unknown layer ${describeValue(layer)}`);
+    if (!isErrorCode(code)) throw new TypeError(`BulwarkError: unknown code ${describeValue(code)}`);
     const info = ERROR_CODES[code];
     if (info.layer !== layer) {
       throw new TypeError(`BulwarkError: code ${code} belongs to layer ${info.layer}, not ${layer}`);
@@ -121,9 +122,9 @@ export class BulwarkError extends Error {
     if (init.budget !== undefined) this.budget = init.budget;
     this.retryable = init.retryable ?? info.retryable;
     this.mayHaveExecuted = init.mayHaveExecuted ?? info.mayHaveExecuted;
-    if (init.target !== undefined) this.target = init.target;
+    if (init.target !== undefined) this.target = withoutUserinfo(init.target);
     if (init.request !== undefined)
-      this.request = { method: init.request.method, path: pathOf(init.request.path) };
+      this.request = { method: init.request.method, path: redactText(pathOf(init.request.path)) };
     this.attempts = init.attempts ?? 1;
     if (init.timings !== undefined) this.timings = init.timings;
     if (init.status !== undefined) this.status = init.status;
@@ -170,6 +171,12 @@ export function isBulwarkError(value: unknown): value is BulwarkError {
   } catch {
     return false;
   }
+}
+
+/** The target as given, unless its origin carries user-info (it should not): then redacted. */
+function withoutUserinfo(target: Target): Target {
+  const origin = redactText(target.origin);
+  return origin === target.origin ? target : { ...target, origin };
 }
 
 function describe(init: BulwarkErrorInit): string {

@@ -4,7 +4,7 @@
  * all ask it "what kind of failure is this" and decide for themselves what to do about it.
  */
 import { isBulwarkError } from './bulwark-error.ts';
-import { ERROR_CODES, type ErrorCode, type Layer } from './codes.ts';
+import { ERROR_CODES, type ErrorCode, isErrorCode, type Layer } from './codes.ts';
 
 /** What `classify()` says about a Bulwark-layer failure. */
 export interface LayerClassification {
@@ -141,12 +141,16 @@ const MESSAGES: ReadonlyArray<readonly [RegExp, Rule]> = Object.freeze([
   ],
   [/^Client was closed and is not queryable/, { code: 'TCP_CLOSED', mayHaveExecuted: false }],
   [/^Query read timeout/, { code: 'TCP_TIMEOUT', mayHaveExecuted: true }],
+  // pg.Client's own connectionTimeoutMillis (without pg.Pool, which rewords it as above)
+  [/^timeout expired$/, { code: 'TCP_TIMEOUT' }],
   [/^timeout exceeded when trying to connect/, { code: 'POOL_ACQUIRE_TIMEOUT' }],
   // mysql2
   [
     /^Can't add new command when connection is in closed state/,
     { code: 'TCP_CLOSED', mayHaveExecuted: false },
   ],
+  // MariaDB's ER_CONNECTION_KILLED (1927), for which mysql2 has no code name
+  [/^Connection was killed$/, { code: 'TCP_CLOSED' }],
   // ioredis
   [/^Connection is closed\.?$/, { code: 'TCP_CLOSED' }],
   [/^Reached the max retries per request limit/, { code: 'TCP_CLOSED' }],
@@ -154,12 +158,10 @@ const MESSAGES: ReadonlyArray<readonly [RegExp, Rule]> = Object.freeze([
     /^Stream isn't writeable and enableOfflineQueue options is false/,
     { code: 'TCP_CLOSED', mayHaveExecuted: false },
   ],
-  // Node TLS: the peer went away during the handshake, so no request bytes were sent
-  [
-    /^Client network socket disconnected before secure TLS connection was established/,
-    { code: 'TCP_RESET', mayHaveExecuted: false },
-  ],
 ]);
+
+/** Node's ECONNRESET when the peer went away during the TLS handshake: no request byte was sent. */
+const TLS_DISCONNECT = /^Client network socket disconnected before secure TLS connection was established/;
 
 const APP: AppClassification = Object.freeze({
   layer: 'app',
@@ -193,22 +195,22 @@ export function classify(err: unknown): Classification {
 
 function classifyAt(err: unknown, depth: number): Classification {
   if (typeof err !== 'object' || err === null || depth > MAX_DEPTH) return APP;
-  if (isBulwarkError(err)) {
-    return {
-      layer: err.layer,
-      code: err.code,
-      retryable: err.retryable,
-      mayHaveExecuted: err.mayHaveExecuted,
-    };
-  }
   const e = err as Record<string, unknown>;
+  if (isBulwarkError(err)) {
+    const branded = fromBrand(e);
+    if (branded !== undefined) return branded;
+  }
   const name = read(e, 'name');
   const code = read(e, 'code');
   if (
     name === 'AbortError' ||
     code === 'ABORT_ERR' ||
     code === 'UND_ERR_ABORTED' ||
-    code === 'UND_ERR_ABORT'
+    code === 'UND_ERR_ABORT' ||
+    // AbortSignal.timeout()'s reason is the caller's own deadline, not a network timeout.
+    (name === 'TimeoutError' && err instanceof DOMException) ||
+    // c-ares after resolver.cancel(): the caller gave up; the DNS server did not fail.
+    code === 'ECANCELLED'
   ) {
     return ABORTED;
   }
@@ -242,6 +244,8 @@ function classifyOwn(
     const dnsRule = DNS_CODES[code];
     // ECONNREFUSED and ETIMEOUT-like codes are DNS only when a resolver call raised them.
     if (dnsRule !== undefined && (code !== 'ECONNREFUSED' || isDnsCall)) return fromRule(dnsRule);
+    // libuv refuses to ask about a name that cannot be valid (too long, bad IDNA) with EINVAL.
+    if (isDnsCall && code === 'EINVAL') return fromRule({ code: 'DNS_NOT_FOUND' });
     if (isDnsCall) return fromRule({ code: 'DNS_SERVER_FAILURE' });
 
     if (typeof read(e, 'severity') === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
@@ -255,6 +259,8 @@ function classifyOwn(
       return fromRule({ code: 'TLS_HANDSHAKE_FAILED' });
   }
   if (name === 'MaxRetriesPerRequestError') return fromRule({ code: 'TCP_CLOSED' });
+  // undici 8's parser errors carry no HPE_* code (it looks the number up in a name → number map).
+  if (name === 'HTTPParserError') return fromRule({ code: 'HTTP_PROTOCOL' });
   const message = read(e, 'message');
   if (typeof message === 'string' && code === undefined) {
     for (const [pattern, rule] of MESSAGES) if (pattern.test(message)) return fromRule(rule);
@@ -268,10 +274,31 @@ function refine(rule: Rule, code: string, syscall: unknown, e: Record<string, un
   if (syscall === 'connect' && (code === 'ECONNRESET' || code === 'ETIMEDOUT')) {
     return { ...rule, mayHaveExecuted: false };
   }
+  if (code === 'ECONNRESET' && TLS_DISCONNECT.test(String(read(e, 'message')))) {
+    return { ...rule, mayHaveExecuted: false };
+  }
   // A timeout on an established socket (keepalive probes unanswered) may follow a sent request.
   if (code === 'ETIMEDOUT' && syscall !== 'connect') return { ...rule, mayHaveExecuted: true };
   if (code === 'UND_ERR_SOCKET' && read(e, 'message') === 'bad response') return { code: 'HTTP_PROTOCOL' };
   return rule;
+}
+
+/**
+ * A `BulwarkError`'s own answer, from this or another installed copy — unless the other copy is a
+ * version whose code this one does not know: then it is classified like any error (by its cause).
+ */
+function fromBrand(e: Record<string, unknown>): LayerClassification | undefined {
+  const code = read(e, 'code');
+  if (!isErrorCode(code) || ERROR_CODES[code].layer !== read(e, 'layer')) return undefined;
+  const info = ERROR_CODES[code];
+  const retryable = read(e, 'retryable');
+  const mayHaveExecuted = read(e, 'mayHaveExecuted');
+  return {
+    layer: info.layer,
+    code,
+    retryable: typeof retryable === 'boolean' ? retryable : info.retryable,
+    mayHaveExecuted: typeof mayHaveExecuted === 'boolean' ? mayHaveExecuted : info.mayHaveExecuted,
+  };
 }
 
 function fromRule(rule: Rule): LayerClassification {

@@ -3,9 +3,12 @@
  * never reach a log line through a message or `toJSON()`.
  */
 
-const URL_WITH_SECRETS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?/gi;
+// User-info runs to the last '@' of the authority: a password with an unescaped '@' is still hidden.
+const URL_WITH_SECRETS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?/gi;
+// An unquoted header value runs to the end of the line: cookies are ';'-separated and Digest
+// credentials ','-separated, so stopping at either would leave the rest of the secret behind.
 const SECRET_HEADER =
-  /\b(authorization|proxy-authorization|cookie|set-cookie)(["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\r\n,;]+)/gi;
+  /\b(authorization|proxy-authorization|cookie|set-cookie)(["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\r\n]+)/gi;
 const PASSWORD_PAIR = /\b(password|passwd|pwd)(\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s&;,]+)/gi;
 
 /** Replaces secrets inside free text (error messages, stack lines) with `[redacted]`. */
