@@ -63,9 +63,7 @@ describe('httpCheck', () => {
 
   it('a server that never answers is reported in the layer where the budget ran out', async (t) => {
     const silent = cleanup(t, await startSilentServer());
-    // The TLS phase timeout equals the budget: the client's total deadline does not yet cut a
-    // handshake in progress short (it rejects when the phase timeout fires), see the lead's notes.
-    const c = createClient({ tls: { rejectUnauthorized: false }, timeout: { tls: 150 } });
+    const c = createClient({ tls: { rejectUnauthorized: false } });
     t.after(() => c.close());
     const report = await healthCheck(
       {
@@ -74,14 +72,12 @@ describe('httpCheck', () => {
       },
       { timeout: 150 },
     );
-    assert.deepEqual(
-      [report.checks.plain!.layer, report.checks.plain!.code, report.checks.plain!.timedOut],
-      ['http', 'HTTP_HEADERS_TIMEOUT', true],
-    );
-    assert.deepEqual(
-      [report.checks.secure!.layer, report.checks.secure!.code, report.checks.secure!.timedOut],
-      ['tls', 'TLS_TIMEOUT', true],
-    );
+    // The check's deadline and the client's (given the same budget) race; either way the report
+    // names the layer where time ran out.
+    assert.equal(report.status, 'down');
+    assert.deepEqual([report.checks.plain!.layer, report.checks.plain!.code], ['http', 'HTTP_HEADERS_TIMEOUT']);
+    assert.deepEqual([report.checks.secure!.layer, report.checks.secure!.code], ['tls', 'TLS_TIMEOUT']);
+    assert.ok(report.checks.secure!.latency < 1_000, `latency ${report.checks.secure!.latency}`);
   });
 
   it('validates its arguments', () => {
