@@ -61,6 +61,24 @@ export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
 export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
 export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
+export type {
+  AcquireOptions,
+  CheckFailure,
+  CloseOptions,
+  CreateContext,
+  CreateFailedEvent,
+  LeakEvent,
+  PoolEventMap,
+  PoolEventName,
+  PoolFactory,
+  PoolOptions,
+  PoolStats,
+  ResolvedPoolOptions,
+  RetiredEvent,
+  ValidationFailedEvent,
+} from './pool/index.ts';
+// Pools: generic-pool made safe for databases (factories in bulwark/pg, bulwark/mysql2, bulwark/ioredis).
+export { createPool, POOL_BREAKER_DEFAULTS, POOL_DEFAULTS, Pool } from './pool/index.ts';
 export type { ProbeOptions, ProbeTimeouts } from './probe/options.ts';
 // Triage: a per-layer verdict for one URL (the `bulwark probe` CLI), and health checks that mean something.
 export { PROBE_TIMEOUT_DEFAULTS } from './probe/options.ts';
@@ -96,5 +114,6 @@ export type {
   ResolvedAddress,
   ResolvedDnsOptions,
 } from './transport/dns-cache.ts';
+
 // DNS: the cache the client uses, also usable on its own (its `lookup` fits database drivers).
 export { DNS_DEFAULTS, DnsCache } from './transport/dns-cache.ts';

@@ -1,0 +1,222 @@
+/**
+ * How the pool opens connections: each attempt runs through the create breaker with a timeout,
+ * and a failure starts a streak during which attempts are spaced by the shared jittered backoff.
+ * The streak (and its last error) is what tells the pool that new connections cannot be had, so
+ * that acquires fail promptly with `POOL_CREATE_FAILED` instead of waiting for nothing.
+ */
+import type { Clock } from '../clock/clock.ts';
+import { isBulwarkError, type Target } from '../errors/bulwark-error.ts';
+import { backoffDelay, type ResolvedBackoff } from '../policy/backoff.ts';
+import { Breaker, type BreakerState, type ResolvedBreaker } from '../policy/breaker.ts';
+import { connectError, createTimeoutError } from './errors.ts';
+import { type CreateContext, destroyQuietly, type PoolFactory } from './factory.ts';
+
+/** Settings of a {@link Creator}. */
+export interface CreatorOptions {
+  readonly backoff: ResolvedBackoff;
+  readonly breaker: ResolvedBreaker | false;
+  readonly createTimeout: number;
+  readonly clock: Clock;
+  readonly target: Target | undefined;
+}
+
+/** Lets a connection report its own death before and after its create resolved. */
+export interface LostRef<T> {
+  conn: T | undefined;
+  /** Set when `lost()` was called before the create resolved. */
+  early: boolean;
+  reason: unknown;
+}
+
+/** The outcome of one attempt. `counted: false` when no connect was tried (breaker open, closed). */
+export type Attempt<T> =
+  | { readonly ok: true; readonly conn: T; readonly ref: LostRef<T> }
+  | { readonly ok: false; readonly error: unknown; readonly counted: boolean };
+
+/** Opens connections for one pool. */
+export class Creator<T> {
+  readonly #factory: PoolFactory<T>;
+  readonly #o: CreatorOptions;
+  readonly #onLost: (conn: T, reason: unknown) => void;
+  readonly #breaker: Breaker | undefined;
+  readonly #controllers = new Set<AbortController>();
+  #openedAt = 0;
+  #streak = 0;
+  #lastFailureAt = 0;
+  #delay = 0;
+  #lastError: unknown;
+  #attempts = 0;
+  #failed = 0;
+  #inFlight = 0;
+  #idle: Array<() => void> = [];
+  #closed = false;
+
+  constructor(factory: PoolFactory<T>, options: CreatorOptions, onLost: (conn: T, reason: unknown) => void) {
+    this.#factory = factory;
+    this.#o = options;
+    this.#onLost = onLost;
+    if (options.breaker !== false) {
+      this.#breaker = new Breaker(options.breaker, options.clock, {
+        isFailure: () => true,
+        onStateChange: (state) => {
+          if (state === 'open') this.#openedAt = options.clock.now();
+        },
+        ...(options.target === undefined ? {} : { target: options.target }),
+      });
+    }
+  }
+
+  /** `true` from a failed attempt until the next successful one. */
+  get failing(): boolean {
+    return this.#streak > 0;
+  }
+
+  /** Consecutive failed attempts. */
+  get streak(): number {
+    return this.#streak;
+  }
+
+  /** The connect error of the last failed attempt (dns/tcp/tls BulwarkError or the driver's own). */
+  get lastError(): unknown {
+    return this.#lastError;
+  }
+
+  /** Connect attempts made (calls of `factory.create`). */
+  get attempts(): number {
+    return this.#attempts;
+  }
+
+  /** Attempts that failed. */
+  get failed(): number {
+    return this.#failed;
+  }
+
+  /** Attempts in flight. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** The breaker's state, or `'disabled'`. */
+  get circuit(): BreakerState | 'disabled' {
+    return this.#breaker?.state ?? 'disabled';
+  }
+
+  /** Milliseconds until the next attempt may start: the backoff after a failure, or the breaker's reset. */
+  waitTime(): number {
+    const now = this.#o.clock.now();
+    let at = this.#streak > 0 ? this.#lastFailureAt + this.#delay : now;
+    if (this.#breaker?.state === 'open') at = Math.max(at, this.#openedAt + this.#resetTimeout());
+    return Math.max(0, at - now);
+  }
+
+  /** Resolves once no attempt is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** One connect attempt. Never rejects. */
+  async attempt(): Promise<Attempt<T>> {
+    if (this.#closed) return { ok: false, error: undefined, counted: false };
+    const controller = new AbortController();
+    const ref: LostRef<T> = { conn: undefined, early: false, reason: undefined };
+    const context: CreateContext = {
+      signal: controller.signal,
+      lost: (reason?: unknown) => {
+        if (ref.conn !== undefined) this.#onLost(ref.conn, reason);
+        else if (!ref.early) {
+          ref.early = true;
+          ref.reason = reason;
+        }
+      },
+    };
+    this.#controllers.add(controller);
+    this.#inFlight++;
+    try {
+      const run = (): Promise<T> => this.#createWithTimeout(context, controller);
+      const conn = this.#breaker === undefined ? await run() : await this.#breaker.run(run, undefined);
+      ref.conn = conn;
+      this.#streak = 0;
+      this.#delay = 0;
+      this.#lastError = undefined;
+      return { ok: true, conn, ref };
+    } catch (err) {
+      if (this.#closed) return { ok: false, error: err, counted: false };
+      // The breaker answered without calling create: not an attempt, the last real failure stands.
+      if (isBulwarkError(err) && err.code === 'CIRCUIT_OPEN' && err.layer === 'circuit') {
+        return { ok: false, error: this.#lastError ?? err.cause, counted: false };
+      }
+      const error = connectError(err, this.#o.target);
+      this.#failed++;
+      this.#streak++;
+      const clock = this.#o.clock;
+      this.#lastFailureAt = clock.now();
+      this.#delay = backoffDelay(this.#o.backoff, this.#streak, () => clock.random(), this.#delay);
+      this.#lastError = error;
+      return { ok: false, error, counted: true };
+    } finally {
+      this.#controllers.delete(controller);
+      if (--this.#inFlight === 0) {
+        const waiting = this.#idle;
+        this.#idle = [];
+        for (const resolve of waiting) resolve();
+      }
+    }
+  }
+
+  /** Aborts every attempt in flight with `reason`; no attempt starts afterwards. */
+  close(reason: unknown): void {
+    this.#closed = true;
+    for (const controller of this.#controllers) controller.abort(reason);
+    this.#breaker?.shutdown();
+  }
+
+  #resetTimeout(): number {
+    return this.#o.breaker === false ? 0 : this.#o.breaker.resetTimeout;
+  }
+
+  /** `factory.create(context)`, abandoned after `createTimeout` or when the context aborts. */
+  #createWithTimeout(context: CreateContext, controller: AbortController): Promise<T> {
+    const { clock, createTimeout, target } = this.#o;
+    this.#attempts++;
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const timer = clock.setTimeout(
+        () => controller.abort(createTimeoutError(target, createTimeout)),
+        createTimeout,
+      );
+      const onAbort = (): void => {
+        if (done) return;
+        done = true;
+        clock.clearTimeout(timer);
+        reject(controller.signal.reason);
+      };
+      controller.signal.addEventListener('abort', onAbort, { once: true });
+      let pending: Promise<T>;
+      try {
+        pending = Promise.resolve(this.#factory.create(context));
+      } catch (err) {
+        pending = Promise.reject(err);
+      }
+      pending.then(
+        (conn) => {
+          if (done) {
+            void destroyQuietly(this.#factory, conn, clock); // arrived after it was given up
+            return;
+          }
+          done = true;
+          clock.clearTimeout(timer);
+          controller.signal.removeEventListener('abort', onAbort);
+          resolve(conn);
+        },
+        (err: unknown) => {
+          if (done) return;
+          done = true;
+          clock.clearTimeout(timer);
+          controller.signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * What the pg, mysql2 and ioredis factories share: their options (a `lookup` such as Bulwark's DNS
+ * cache, a connect timeout, the TCP keepalive delay), sockets that resolve through that lookup,
+ * a bounded graceful close, and the target (scheme://host:port, never credentials) for errors.
+ */
+import net from 'node:net';
+import type { Target } from '../../errors/bulwark-error.ts';
+import { checkDuration, checkFunction, checkObject } from '../../options/validate.ts';
+
+/** A resolver with the `dns.lookup` signature, e.g. a Bulwark `DnsCache`'s `lookup`. */
+export type LookupFunction = net.LookupFunction;
+
+/** Options every driver factory accepts (all optional). */
+export interface DriverOptions {
+  /**
+   * Resolves the database host name instead of `dns.lookup` (pass Bulwark's DNS cache `lookup`).
+   * @default dns.lookup
+   */
+  lookup?: LookupFunction;
+  /**
+   * The driver's own connect timeout (TCP + TLS + authentication), in milliseconds. Used unless the
+   * driver configuration sets one.
+   * @default 5000
+   */
+  connectTimeout?: number;
+  /**
+   * TCP keepalive on every socket, starting after this long idle, below the common 60 s NAT and
+   * load-balancer eviction. Used unless the driver configuration sets one.
+   * @default 30000
+   */
+  keepAliveDelay?: number;
+}
+
+/** Driver options after validation. */
+export interface ResolvedDriverOptions {
+  readonly lookup: LookupFunction | undefined;
+  readonly connectTimeout: number;
+  readonly keepAliveDelay: number;
+}
+
+/** Validates driver options; `path` names the factory in errors (`pgFactory.options`). */
+export function resolveDriverOptions(
+  input: unknown,
+  path: string,
+  extra: readonly string[] = [],
+): ResolvedDriverOptions & { readonly raw: Record<string, unknown> } {
+  const o = checkObject(input, path, ['lookup', 'connectTimeout', 'keepAliveDelay', ...extra]);
+  return {
+    lookup: checkFunction<LookupFunction>(o.lookup, `${path}.lookup`),
+    connectTimeout: checkDuration(o.connectTimeout, `${path}.connectTimeout`, 5_000, 1),
+    keepAliveDelay: checkDuration(o.keepAliveDelay, `${path}.keepAliveDelay`, 30_000),
+    raw: o,
+  };
+}
+
+/**
+ * An unconnected socket whose `connect(port, host)` resolves `host` with `lookup` (for drivers that
+ * create the socket and then call `connect(port, host)` themselves, like pg).
+ */
+export function lookupSocket(lookup: LookupFunction): net.Socket {
+  const socket = new net.Socket();
+  const connect = socket.connect;
+  Object.defineProperty(socket, 'connect', {
+    configurable: true,
+    writable: true,
+    value(this: net.Socket, ...args: unknown[]): net.Socket {
+      const [port, host] = args;
+      if (typeof port === 'number' || (typeof port === 'string' && /^\d+$/.test(port))) {
+        const options: net.TcpNetConnectOpts = {
+          port: Number(port),
+          host: typeof host === 'string' ? host : 'localhost',
+          lookup,
+        };
+        return (connect as (o: net.TcpNetConnectOpts) => net.Socket).call(this, options);
+      }
+      return (connect as (...a: unknown[]) => net.Socket).apply(this, args); // a Unix socket path
+    },
+  });
+  return socket;
+}
+
+/** A connecting TCP socket to `host:port` through `lookup`, no-delay, with keepalive once connected. */
+export function connectSocket(
+  host: string,
+  port: number,
+  lookup: LookupFunction,
+  keepAliveDelay: number,
+): net.Socket {
+  const socket = net.connect({ host, port, lookup, noDelay: true });
+  socket.once('connect', () => socket.setKeepAlive(true, keepAliveDelay));
+  return socket;
+}
+
+/**
+ * Closes gracefully but waits at most `ms` (a silently dropped connection never acknowledges a
+ * goodbye), then forces the socket shut.
+ */
+export async function endWithin(graceful: () => unknown, force: () => void, ms = 1_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.resolve()
+        .then(graceful)
+        .catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+        timer.unref();
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    try {
+      force();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** The target of a driver configuration: `scheme://host:port` without user-info. */
+export function driverTarget(scheme: string, host: string, port: number): Target {
+  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return Object.freeze({ origin: `${scheme}://${shown}:${port}`, host, port });
+}
+
+/** Host and port from a connection URL (`undefined` parts when absent or unparsable). */
+export function urlParts(url: string): { host?: string; port?: number } {
+  try {
+    const u = new URL(url);
+    const host = decodeURIComponent(u.hostname.replace(/^\[(.*)\]$/, '$1'));
+    return {
+      ...(host === '' ? {} : { host }),
+      ...(u.port === '' ? {} : { port: Number(u.port) }),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** `value` when it is a non-empty string, else `undefined`. */
+export function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `value` as a port number when it is one, else `undefined`. */
+export function portOf(value: unknown): number | undefined {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65_536 ? n : undefined;
+}
+
+/** `load` called once, on first use; a failed load is retried on the next use. */
+export function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (pending === undefined) {
+      pending = load();
+      pending.catch(() => {
+        pending = undefined;
+      });
+    }
+    return pending;
+  };
+}
