@@ -3,10 +3,11 @@
  * resolves them (at `createClient`, and per call when a call overrides `timeout` or `retry`).
  */
 import type { ConnectionOptions } from 'node:tls';
-import { type Clock, systemClock } from '../clock/clock.ts';
+import type { Clock } from '../clock/clock.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import {
   checkBoolean,
+  checkClock,
   checkDuration,
   checkNumber,
   checkObject,
@@ -287,7 +288,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Validates and resolves the client's options. Throws {@link InvalidOptionError}. */
 export function resolveClientOptions(input: unknown): ResolvedClientOptions {
   const o = checkObject(input, '', CLIENT_KEYS);
-  const clock = resolveClock(o.clock);
+  const clock = checkClock(o.clock, 'clock');
   const timeout = resolveTimeouts(o.timeout, 'timeout', TIMEOUT_DEFAULTS, TIMEOUT_KEYS);
   const retry = o.retry === false ? false : resolveRetry(o.retry, 'retry', undefined);
   const breaker = o.breaker === false ? false : resolveBreaker(o.breaker, 'breaker');
@@ -443,21 +444,6 @@ function resolveTls(input: unknown): Readonly<TlsOptions> {
     }
   }
   return Object.freeze({ ...(input as TlsOptions) });
-}
-
-function resolveClock(input: unknown): Clock {
-  if (input === undefined) return systemClock;
-  const c = input as Partial<Clock> | null;
-  const ok =
-    typeof c === 'object' &&
-    c !== null &&
-    typeof c.now === 'function' &&
-    typeof c.setTimeout === 'function' &&
-    typeof c.clearTimeout === 'function' &&
-    typeof c.random === 'function';
-  if (!ok)
-    throw new InvalidOptionError('clock', 'an object with now, setTimeout, clearTimeout and random', input);
-  return c as Clock;
 }
 
 /** Whether a method may be repeated after the request could have reached the server. */

@@ -2,6 +2,7 @@
  * Option validation helpers. Every `resolve*` function in Bulwark builds on these, so a bad value
  * always throws an `InvalidOptionError` naming the path, the expectation and the value received.
  */
+import { type Clock, systemClock } from '../clock/clock.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 
 /** Bounds for {@link checkNumber}. */
@@ -104,6 +105,23 @@ export function checkFunction<F extends Function>(value: unknown, path: string, 
   if (value === undefined) return fallback;
   if (typeof value !== 'function') throw new InvalidOptionError(path, 'a function', value);
   return value as F;
+}
+
+/** A {@link Clock} (`now`, `setTimeout`, `clearTimeout`, `random`), or the system clock when undefined. */
+export function checkClock(value: unknown, path: string): Clock {
+  if (value === undefined) return systemClock;
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError(
+      path,
+      'a Clock (an object with now, setTimeout, clearTimeout and random)',
+      value,
+    );
+  }
+  for (const member of ['now', 'setTimeout', 'clearTimeout', 'random'] as const) {
+    const fn = (value as Record<string, unknown>)[member];
+    if (typeof fn !== 'function') throw new InvalidOptionError(`${path}.${member}`, 'a function', fn);
+  }
+  return value as Clock;
 }
 
 /** Throws unless `ok`, with the given path and expectation. */

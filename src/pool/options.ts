@@ -4,10 +4,16 @@
  * touches the caller's object.
  */
 import type { Clock } from '../clock/clock.ts';
-import { systemClock } from '../clock/clock.ts';
 import type { Target } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { checkDuration, checkNumber, checkObject, checkString, checkThat } from '../options/validate.ts';
+import {
+  checkClock,
+  checkDuration,
+  checkNumber,
+  checkObject,
+  checkString,
+  checkThat,
+} from '../options/validate.ts';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from '../policy/backoff.ts';
 import {
   BREAKER_DEFAULTS,
@@ -163,7 +169,6 @@ export const POOL_BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
 });
 
 const KEYS = [...Object.keys(POOL_DEFAULTS), 'backoff', 'breaker', 'clock', 'name', 'target'];
-const CLOCK_MEMBERS = ['now', 'setTimeout', 'clearTimeout', 'random'] as const;
 
 /** Validates pool options; `fallbackTarget` is the factory's own target. */
 export function resolvePoolOptions(input: unknown, fallbackTarget?: Target): ResolvedPoolOptions {
@@ -191,7 +196,7 @@ export function resolvePoolOptions(input: unknown, fallbackTarget?: Target): Res
     createTimeout: checkDuration(o.createTimeout, 'createTimeout', d.createTimeout, 1),
     backoff: resolveBackoff(o.backoff, 'backoff'),
     breaker: resolvePoolBreaker(o.breaker),
-    clock: resolveClock(o.clock),
+    clock: checkClock(o.clock, 'clock'),
     name: checkString(o.name, 'name', target?.origin ?? 'pool'),
     target,
   });
@@ -204,18 +209,6 @@ function resolvePoolBreaker(input: unknown): ResolvedBreaker | false {
   const merged: Record<string, unknown> = { ...POOL_BREAKER_DEFAULTS };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
   return resolveBreaker(merged, 'breaker');
-}
-
-function resolveClock(input: unknown): Clock {
-  if (input === undefined) return systemClock;
-  if (typeof input !== 'object' || input === null) {
-    throw new InvalidOptionError('clock', 'a Clock (now, setTimeout, clearTimeout, random)', input);
-  }
-  for (const member of CLOCK_MEMBERS) {
-    const value = (input as Record<string, unknown>)[member];
-    if (typeof value !== 'function') throw new InvalidOptionError(`clock.${member}`, 'a function', value);
-  }
-  return input as Clock;
 }
 
 function resolveTarget(input: unknown): Target | undefined {

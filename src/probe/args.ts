@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { isResolverAddress, PROBE_TIMEOUT_DEFAULTS, type ProbeOptions } from './options.ts';
+import { isResolverAddress } from '../transport/dns/options.ts';
+import { PROBE_TIMEOUT_DEFAULTS, type ProbeOptions } from './options.ts';
 import { parseTarget } from './probe.ts';
 
 /** A mistake on the command line: exit status 2, the message and the usage. */

@@ -2,9 +2,9 @@
  * The options of `probe()`: the public type with its defaults, and `resolveProbeOptions`, which
  * validates them once (naming the option path in every error) and returns a frozen copy.
  */
-import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { checkBoolean, checkDuration, checkObject, checkThat } from '../options/validate.ts';
+import { isResolverAddress } from '../transport/dns/options.ts';
 
 /** Per-phase timeouts of a probe, in milliseconds. */
 export interface ProbeTimeouts {
@@ -130,22 +130,6 @@ export function resolveProbeOptions(input: unknown): ResolvedProbeOptions {
       http: timeout('http'),
     }),
   });
-}
-
-/** `true` for the resolver forms `Resolver#setServers` takes: an IP, `v4:port` or `[v6]:port`. */
-export function isResolverAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  if (isIP(value) !== 0) return true;
-  const v6 = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(value);
-  if (v6 !== null) return isIP(v6[1]!) === 6 && isPort(v6[2]);
-  const v4 = /^([\d.]+):(\d{1,5})$/.exec(value);
-  return v4 !== null && isIP(v4[1]!) === 4 && isPort(v4[2]);
-}
-
-function isPort(text: string | undefined): boolean {
-  if (text === undefined) return true;
-  const port = Number(text);
-  return port >= 1 && port <= 65_535;
 }
 
 function checkResolvers(value: unknown): readonly string[] {

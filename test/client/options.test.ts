@@ -52,7 +52,9 @@ describe('client options', () => {
     rejectsOption({ connections: 0 }, 'connections');
     rejectsOption({ throwHttpErrors: 'yes' }, 'throwHttpErrors', /true or false/);
     rejectsOption({ deadlineHeader: 'bad header' }, 'deadlineHeader');
-    rejectsOption({ clock: {} }, 'clock');
+    rejectsOption({ clock: {} }, 'clock.now', /must be a function/);
+    rejectsOption({ clock: Date }, 'clock.setTimeout');
+    rejectsOption({ clock: 'wall' }, 'clock', /a Clock/);
     rejectsOption({ tls: { socket: {} } }, 'tls.socket');
     rejectsOption({ dns: { minTtl: -5 } }, 'dns.minTtl');
     rejectsOption({ dns: 'cloudflare' }, 'dns');

@@ -586,7 +586,8 @@ describe('DnsCache: options', () => {
       [{ refreshAhead: 0 }, 'dns.refreshAhead'],
       [{ refreshAhead: 1.5 }, 'dns.refreshAhead'],
       [{ family: 5 }, 'dns.family'],
-      [{ clock: {} }, 'dns.clock'],
+      [{ clock: {} }, 'dns.clock.now'],
+      [{ clock: 'wall' }, 'dns.clock'],
     ];
     for (const [options, path] of cases) {
       assert.throws(

@@ -3,9 +3,9 @@
  * validates them once (naming the option path in every error) and returns a frozen copy.
  */
 import { isIP } from 'node:net';
-import { type Clock, systemClock } from '../../clock/clock.ts';
+import type { Clock } from '../../clock/clock.ts';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
-import { checkDuration, checkNumber, checkObject, checkThat } from '../../options/validate.ts';
+import { checkClock, checkDuration, checkNumber, checkObject, checkThat } from '../../options/validate.ts';
 
 /** Options of the DNS cache (`createClient({ dns })`). All durations are milliseconds. */
 export interface DnsOptions {
@@ -163,14 +163,19 @@ function checkServers(value: unknown, path: string): readonly string[] | undefin
   if (!Array.isArray(value) || value.length === 0) throw new InvalidOptionError(path, SERVER_EXPECTED, value);
   return Object.freeze(
     value.map((server: unknown, i) => {
-      checkThat(isServer(server), `${path}[${i}]`, 'an IP address with an optional port (1–65535)', server);
+      checkThat(
+        isResolverAddress(server),
+        `${path}[${i}]`,
+        'an IP address with an optional port (1–65535)',
+        server,
+      );
       return server as string;
     }),
   );
 }
 
-/** The forms `Resolver#setServers` accepts: an IP, `v4:port` or `[v6]:port`. */
-function isServer(value: unknown): boolean {
+/** `true` for the resolver forms `Resolver#setServers` takes: an IP, `v4:port` or `[v6]:port`. */
+export function isResolverAddress(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   if (isIP(value) !== 0) return true;
   const v6 = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(value);
@@ -183,20 +188,4 @@ function isPort(text: string | undefined): boolean {
   if (text === undefined) return true;
   const port = Number(text);
   return port >= 1 && port <= 65_535;
-}
-
-function checkClock(value: unknown, path: string): Clock {
-  if (value === undefined) return systemClock;
-  const c = value as Partial<Record<keyof Clock, unknown>> | null;
-  checkThat(
-    typeof c === 'object' &&
-      c !== null &&
-      typeof c.now === 'function' &&
-      typeof c.setTimeout === 'function' &&
-      typeof c.clearTimeout === 'function',
-    path,
-    'a Clock (an object with now, setTimeout and clearTimeout)',
-    value,
-  );
-  return value as Clock;
 }
