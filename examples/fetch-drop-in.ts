@@ -17,7 +17,9 @@ const { port } = server.address() as { port: number };
 const client = createClient(); // the production defaults
 try {
   // Exactly what you would write with the global fetch:
-  const res = await client.fetch(`http://127.0.0.1:${port}/v1/users`, { headers: { accept: 'application/json' } });
+  const res = await client.fetch(`http://127.0.0.1:${port}/v1/users`, {
+    headers: { accept: 'application/json' },
+  });
   console.log(res.status, await res.json()); // 200 { users: [ 'ada', 'grace' ] }
 
   const info = responseInfo(res);

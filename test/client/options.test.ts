@@ -53,7 +53,7 @@ describe('client options', () => {
     rejectsOption({ throwHttpErrors: 'yes' }, 'throwHttpErrors', /true or false/);
     rejectsOption({ deadlineHeader: 'bad header' }, 'deadlineHeader');
     rejectsOption({ clock: {} }, 'clock.now', /must be a function/);
-    rejectsOption({ clock: Date }, 'clock.setTimeout');
+    rejectsOption({ clock: { now: () => 0 } }, 'clock.setTimeout');
     rejectsOption({ clock: 'wall' }, 'clock', /a Clock/);
     rejectsOption({ tls: { socket: {} } }, 'tls.socket');
     rejectsOption({ dns: { minTtl: -5 } }, 'dns.minTtl');

@@ -75,7 +75,10 @@ describe('httpCheck', () => {
     // The check's deadline and the client's (given the same budget) race; either way the report
     // names the layer where time ran out.
     assert.equal(report.status, 'down');
-    assert.deepEqual([report.checks.plain!.layer, report.checks.plain!.code], ['http', 'HTTP_HEADERS_TIMEOUT']);
+    assert.deepEqual(
+      [report.checks.plain!.layer, report.checks.plain!.code],
+      ['http', 'HTTP_HEADERS_TIMEOUT'],
+    );
     assert.deepEqual([report.checks.secure!.layer, report.checks.secure!.code], ['tls', 'TLS_TIMEOUT']);
     assert.ok(report.checks.secure!.latency < 1_000, `latency ${report.checks.secure!.latency}`);
   });
