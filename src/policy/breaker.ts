@@ -135,20 +135,20 @@ export class Breaker {
    * opened it) without calling `action` while the breaker is open, or while the one half-open
    * probe is in flight.
    */
-  async run<A, T>(
+  run<A, T>(
     action: (arg: A) => Promise<T>,
     arg: A,
     requestOf?: (arg: A) => RequestInfo,
     now = this.#clock.now(),
   ): Promise<T> {
     this.#tick(now);
-    const cb = this.#cb;
-    try {
-      return (await cb.fire(action as (arg: never) => Promise<unknown>, arg)) as T;
-    } catch (err) {
+    const fired = this.#cb.fire(action as (arg: never) => Promise<unknown>, arg) as Promise<T>;
+    // A closed breaker never rejects on its own account: its promise is the action's, as it is.
+    if (this.#state === 'closed') return fired;
+    return fired.catch((err: unknown) => {
       if (CircuitBreaker.isOurError(err as Error)) throw this.#openError(requestOf?.(arg));
       throw err;
-    }
+    });
   }
 
   /** Stops the breaker for good (on client close). */

@@ -56,9 +56,27 @@ export class TrackedClient extends Client {
           params.hostname,
           Number(params.port) || defaultPort(origin),
         );
-        rec.expiresAt = rec.startedAt + owner.lifetime();
+        const lifetime = owner.lifetime();
+        rec.expiresAt = rec.startedAt + lifetime;
         client.current = rec;
-        connector(params as Parameters<Connector>[0], callback as Parameters<Connector>[1], rec);
+        connector(
+          params as Parameters<Connector>[0],
+          (err, socket) => {
+            if (socket !== null) {
+              // One timer per connection, so no request pays for a clock read to check its age.
+              const timer = setTimeout(
+                () => {
+                  rec.retired = true;
+                },
+                lifetime - (performance.now() - rec.startedAt),
+              );
+              timer.unref();
+              socket.once('close', () => clearTimeout(timer));
+            }
+            (callback as Parameters<Connector>[1])(err, socket);
+          },
+          rec,
+        );
       },
     });
     self.client = this;
@@ -76,11 +94,7 @@ export class TrackedClient extends Client {
           ? current
           : undefined;
     }
-    if (
-      current !== undefined &&
-      current.phase === 'open' &&
-      (current.retired || performance.now() >= current.expiresAt)
-    ) {
+    if (current !== undefined && current.phase === 'open' && current.retired) {
       // Past its lifetime or retired: this request is the connection's last (`reset` closes it
       // after the response) and the next one on this client connects afresh, through DNS.
       current.retired = true;
