@@ -6,21 +6,24 @@
  *   node bench/dns-cache.ts [--rounds=6] [--hits=200000] [--lookups=3000] [--host=localhost]
  */
 import { lookup } from 'node:dns';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
 import { DnsCache } from '../src/transport/dns-cache.ts';
+import { knobsOrExit } from './lib/args.ts';
+import { resultsDir } from './lib/report.ts';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '6' },
-    hits: { type: 'string', default: '200000' },
-    lookups: { type: 'string', default: '3000' },
-    host: { type: 'string', default: 'localhost' },
+const values = knobsOrExit({
+  name: 'bench/dns-cache.ts',
+  summary: 'Micro bench: DNS cache hits against dns.lookup of the same name, interleaved rounds.',
+  knobs: {
+    rounds: { type: 'integer', default: 6, min: 4, max: 1000, help: 'interleaved rounds' },
+    hits: { type: 'integer', default: 200_000, min: 1, help: 'cache hits per case per round' },
+    lookups: { type: 'integer', default: 3_000, min: 1, help: 'dns.lookup calls per round' },
+    host: { type: 'string', default: 'localhost', help: 'name to resolve' },
   },
 });
-const rounds = Math.max(4, Number(values.rounds));
-const hits = Number(values.hits);
-const lookups = Number(values.lookups);
+const rounds = values.rounds;
+const hits = values.hits;
+const lookups = values.lookups;
 const host = values.host;
 
 // A long systemTtl keeps `localhost` (answered by the system fallback) fresh for the whole run.
@@ -128,8 +131,7 @@ console.log(
   `target: cache hit ≤ 2000 ns — peek ${peek <= 2_000 ? 'met' : 'MISSED'}, resolve ${resolve <= 2_000 ? 'met' : 'MISSED'}`,
 );
 
-const out = new URL('./results/dns-cache.json', import.meta.url);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const out = new URL('dns-cache.json', resultsDir());
 writeFileSync(
   out,
   `${JSON.stringify(

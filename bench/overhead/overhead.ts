@@ -1,0 +1,327 @@
+/**
+ * Macro bench: throughput of `client.request` and `client.fetch` (every policy on: the defaults)
+ * against the peers on the same loopback upstream, which runs in its own process (server.ts):
+ * raw undici `Pool.request`, undici `fetch` with an undici dispatcher, `node:http` with a
+ * keep-alive agent, got, axios, and undici wrapped in cockatiel retry + breaker + timeout. Every
+ * case keeps `--inflight` requests in flight for `--duration` ms per round; rounds are interleaved
+ * (the order rotates) and each case's ratio to raw undici request is taken per round, then the
+ * median. Writes `bench/results/overhead.json`.
+ *
+ *   node bench/overhead/overhead.ts [--rounds 6] [--duration 2000] [--inflight 100] [--cases ...]
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import axios from 'axios';
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  retry,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import got from 'got';
+import { Agent, Pool, fetch as undiciFetch } from 'undici';
+import { createClient } from '../../src/client.ts';
+import { type Command, main } from '../lib/args.ts';
+import { fmt, Progress, table, writeResults } from '../lib/report.ts';
+import { type Spread, spread } from '../lib/stats.ts';
+
+/** One contender: `setup` makes its client for `url`; `one()` makes one request and reads the body. */
+interface Case {
+  readonly id: string;
+  readonly label: string;
+  setup(url: string, connections: number): Promise<{ one: () => Promise<void>; close: () => Promise<void> }>;
+}
+
+const CASES: readonly Case[] = [
+  {
+    id: 'undici-request',
+    label: 'undici Pool.request (raw)',
+    async setup(url, connections) {
+      const origin = new URL(url).origin;
+      const pool = new Pool(origin, { connections, pipelining: 1 });
+      return {
+        one: async () => {
+          const res = await pool.request({ origin, path: '/', method: 'GET' });
+          await res.body.text();
+        },
+        close: () => pool.close(),
+      };
+    },
+  },
+  {
+    id: 'bulwark-request',
+    label: 'Bulwark client.request',
+    async setup(url, connections) {
+      const client = createClient({ connections });
+      return {
+        one: async () => {
+          const res = await client.request(url);
+          await res.body.text();
+        },
+        close: () => client.close(),
+      };
+    },
+  },
+  {
+    id: 'undici-fetch',
+    label: 'undici fetch (Agent dispatcher)',
+    async setup(url, connections) {
+      const dispatcher = new Agent({ connections, pipelining: 1 });
+      return {
+        one: async () => {
+          const res = await undiciFetch(url, { dispatcher });
+          await res.text();
+        },
+        close: () => dispatcher.close(),
+      };
+    },
+  },
+  {
+    id: 'bulwark-fetch',
+    label: 'Bulwark client.fetch',
+    async setup(url, connections) {
+      const client = createClient({ connections });
+      return {
+        one: async () => {
+          const res = await client.fetch(url);
+          await res.text();
+        },
+        close: () => client.close(),
+      };
+    },
+  },
+  {
+    id: 'node-http',
+    label: 'node:http keep-alive agent',
+    async setup(url, connections) {
+      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
+      return {
+        one: () =>
+          new Promise<void>((resolve, reject) => {
+            const req = httpRequest(url, { agent }, (res) => {
+              res.setEncoding('utf8');
+              let length = 0;
+              res.on('data', (c: string) => {
+                length += c.length;
+              });
+              res.on('end', () => {
+                sink += length;
+                resolve();
+              });
+              res.on('error', reject);
+            });
+            req.on('error', reject);
+            req.end();
+          }),
+        close: async () => agent.destroy(),
+      };
+    },
+  },
+  {
+    id: 'got',
+    label: 'got (keep-alive agent)',
+    async setup(url, connections) {
+      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
+      const client = got.extend({ agent: { http: agent } });
+      return {
+        one: async () => {
+          await client(url).text();
+        },
+        close: async () => agent.destroy(),
+      };
+    },
+  },
+  {
+    id: 'axios',
+    label: 'axios (keep-alive agent)',
+    async setup(url, connections) {
+      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
+      const client = axios.create({ httpAgent: agent, responseType: 'text' });
+      return {
+        one: async () => {
+          await client.get(url);
+        },
+        close: async () => agent.destroy(),
+      };
+    },
+  },
+  {
+    id: 'cockatiel',
+    label: 'cockatiel retry+breaker+timeout over undici',
+    async setup(url, connections) {
+      const origin = new URL(url).origin;
+      const pool = new Pool(origin, { connections, pipelining: 1 });
+      const policy = wrap(
+        retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+        circuitBreaker(handleAll, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(5) }),
+        timeout(10_000, TimeoutStrategy.Aggressive),
+      );
+      return {
+        one: () =>
+          policy.execute(async ({ signal }) => {
+            const res = await pool.request({ origin, path: '/', method: 'GET', signal });
+            await res.body.text();
+          }),
+        close: () => pool.close(),
+      };
+    },
+  },
+];
+
+const knobs = {
+  rounds: { type: 'integer', default: 6, min: 4, max: 100, help: 'interleaved rounds (≥ 4)' },
+  duration: { type: 'integer', default: 2_000, min: 100, max: 600_000, help: 'ms each case runs per round' },
+  inflight: { type: 'integer', default: 100, min: 1, max: 10_000, help: 'requests in flight per case' },
+  connections: {
+    type: 'integer',
+    default: 256,
+    min: 1,
+    help: 'connections per client (Bulwark default 256)',
+  },
+  cases: {
+    type: 'list',
+    default: CASES.map((c) => c.id),
+    choices: CASES.map((c) => c.id),
+    help: 'cases to run',
+  },
+  quiet: { type: 'boolean', default: false, help: 'no progress line' },
+} as const;
+
+const cmd: Command<typeof knobs> = {
+  name: 'bench/overhead/overhead.ts',
+  summary:
+    'Throughput against the peers: Bulwark client.request / client.fetch (all policies on) vs raw undici request / fetch, node:http, got, axios, cockatiel + undici; loopback server in its own process.',
+  knobs,
+  examples: ['npm run bench:overhead -- --rounds 8 --duration 3000'],
+};
+
+let sink = 0;
+
+/** Keeps `inflight` calls of `one` going for `ms`; returns requests per second. */
+async function measure(one: () => Promise<void>, inflight: number, ms: number): Promise<number> {
+  let done = 0;
+  const t0 = performance.now();
+  const end = t0 + ms;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      await one();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  return done / ((performance.now() - t0) / 1000);
+}
+
+/** Forks the upstream and resolves with its URL. */
+function startServer(): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(new URL('./server.ts', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) =>
+      resolve({ url: `http://127.0.0.1:${(m as { port: number }).port}/`, child }),
+    );
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the bench server exited with code ${code}`)));
+  });
+}
+
+await main(cmd, async (v) => {
+  const cases = CASES.filter((c) => v.cases.includes(c.id));
+  const { url, child } = await startServer();
+  const progress = new Progress(v.quiet);
+  try {
+    const clients = new Map<string, Awaited<ReturnType<Case['setup']>>>();
+    for (const c of cases) clients.set(c.id, await c.setup(url, v.connections));
+    // Warm-up: connections opened, JIT settled.
+    for (const c of cases) {
+      progress.update(`overhead: warm-up ${c.label}`);
+      await measure(clients.get(c.id)!.one, v.inflight, Math.min(1_000, v.duration));
+    }
+    const samples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+    for (let r = 0; r < v.rounds; r++) {
+      for (let k = 0; k < cases.length; k++) {
+        const c = cases[(k + r) % cases.length]!;
+        progress.update(`overhead: round ${r + 1}/${v.rounds}, ${c.label}`);
+        samples.get(c.id)!.push(await measure(clients.get(c.id)!.one, v.inflight, v.duration));
+      }
+    }
+    progress.done();
+    for (const c of clients.values()) await c.close();
+    const stats = new Map<string, Spread>(cases.map((c) => [c.id, spread(samples.get(c.id)!)]));
+    // Ratios per round (each case against the baseline measured in the same round), then the median.
+    const ratioTo = (id: string, base: string): Spread | undefined => {
+      const xs = samples.get(id);
+      const bs = samples.get(base);
+      return xs && bs ? spread(xs.map((x, i) => x / bs[i]!)) : undefined;
+    };
+    const base = 'undici-request';
+    console.log(
+      `throughput, ${v.inflight} in flight, ${v.rounds} interleaved rounds × ${v.duration} ms, loopback server in its own process, node ${process.version}`,
+    );
+    console.log(
+      table(
+        [
+          { header: 'case', align: 'left' },
+          { header: 'median req/s' },
+          { header: 'spread' },
+          { header: '× raw undici request' },
+          { header: 'ratio spread' },
+        ],
+        cases.map((c) => {
+          const s = stats.get(c.id)!;
+          const r = ratioTo(c.id, base);
+          return [
+            c.label,
+            fmt(s.median, 0),
+            `±${fmt(s.spreadPct, 1)} %`,
+            fmt(r?.median, 3),
+            r ? `${fmt(r.min, 3)}–${fmt(r.max, 3)}` : '—',
+          ];
+        }),
+      ),
+    );
+    const reqRatio = ratioTo('bulwark-request', 'undici-request');
+    const fetchRatio = ratioTo('bulwark-fetch', 'undici-fetch');
+    const targets = [
+      reqRatio && {
+        target: 'client.request ≥ 0.95 × raw undici Pool.request',
+        measured: reqRatio.median,
+        met: reqRatio.median >= 0.95,
+      },
+      fetchRatio && {
+        target: 'client.fetch ≥ 0.95 × undici fetch (same dispatcher)',
+        measured: fetchRatio.median,
+        met: fetchRatio.median >= 0.95,
+      },
+    ].filter((t) => t !== undefined);
+    if (targets.length > 0) {
+      console.log('targets (DESIGN.md):');
+      for (const t of targets)
+        console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured.toFixed(3)}`);
+    }
+    const json = writeResults('overhead', {
+      rounds: v.rounds,
+      durationMs: v.duration,
+      inflight: v.inflight,
+      connections: v.connections,
+      unit: 'requests/s',
+      cases: cases.map((c) => ({
+        id: c.id,
+        label: c.label,
+        ...stats.get(c.id),
+        ratioToUndiciRequest: ratioTo(c.id, base),
+      })),
+      ratios: { bulwarkRequestOverUndiciRequest: reqRatio, bulwarkFetchOverUndiciFetch: fetchRatio },
+      targets,
+      sink,
+    });
+    console.log(`wrote ${json}`);
+  } finally {
+    child.disconnect();
+  }
+});

@@ -1,0 +1,181 @@
+/**
+ * Micro bench: Bulwark's CPU per call on the success path with no I/O. A fake dispatcher answers
+ * every request from memory (undici's callback form, at once); the same calls go through a client
+ * with every policy on (the defaults), one with every policy off, and straight to the fake. Prints
+ * median ns per call over interleaved rounds and the two differences that matter — "full client −
+ * raw" and "policies on − policies off" (target ≤ 1 µs) — and writes `bench/results/policy-cpu.json`.
+ *
+ *   node bench/overhead/policy-cpu.ts [--rounds 8] [--calls 200000]
+ */
+import type { Dispatcher } from 'undici';
+import type { ClientOptions } from '../../src/client/options.ts';
+import { BulwarkClient } from '../../src/client.ts';
+import { type Command, main } from '../lib/args.ts';
+import { fmt, Progress, table, writeResults } from '../lib/report.ts';
+import { type Spread, spread } from '../lib/stats.ts';
+
+const knobs = {
+  rounds: {
+    type: 'integer',
+    default: 8,
+    min: 4,
+    max: 1000,
+    help: 'interleaved rounds (median and spread over them)',
+  },
+  calls: { type: 'integer', default: 200_000, min: 1000, help: 'calls per case per round' },
+  quiet: { type: 'boolean', default: false, help: 'no progress line' },
+} as const;
+
+const cmd: Command<typeof knobs> = {
+  name: 'bench/overhead/policy-cpu.ts',
+  summary:
+    'Policy-only CPU per call (no I/O): Bulwark with all policies on vs all off vs the bare fake dispatcher.',
+  knobs,
+};
+
+type Callback = (err: Error | null, data: Dispatcher.ResponseData) => void;
+
+const BODY = { dump: () => Promise.resolve(), text: () => Promise.resolve(''), once: () => {} };
+const DATA = {
+  statusCode: 200,
+  headers: {},
+  body: BODY,
+  trailers: {},
+  opaque: null,
+  context: {},
+} as unknown as Dispatcher.ResponseData;
+
+/** undici's `request` shape, answering from memory. */
+const fake = {
+  request(_opts: unknown, callback?: Callback): Promise<Dispatcher.ResponseData> | undefined {
+    if (callback === undefined) return Promise.resolve(DATA);
+    callback(null, DATA);
+    return undefined;
+  },
+};
+
+const URL_STRING = 'http://bench.local/items/1';
+const OPTS = { origin: 'http://bench.local', path: '/items/1', method: 'GET' };
+
+function bulwark(options: ClientOptions): BulwarkClient {
+  return new BulwarkClient({ dns: false, ...options }, { dispatcher: fake as unknown as Dispatcher });
+}
+
+const ON = bulwark({});
+const OFF = bulwark({ retry: false, breaker: false, bulkhead: false });
+
+interface Case {
+  readonly id: string;
+  readonly label: string;
+  run(n: number): Promise<void>;
+}
+
+let sink = 0;
+
+const cases: Case[] = [
+  {
+    id: 'raw',
+    label: 'fake dispatcher alone (callback → promise)',
+    async run(n) {
+      for (let i = 0; i < n; i++) {
+        const data = await new Promise<Dispatcher.ResponseData>((resolve, reject) =>
+          fake.request(OPTS, (err, d) => (err ? reject(err) : resolve(d))),
+        );
+        sink += data.statusCode;
+      }
+    },
+  },
+  {
+    id: 'off',
+    label: 'client.request, policies off',
+    async run(n) {
+      for (let i = 0; i < n; i++) sink += (await OFF.request(URL_STRING)).statusCode;
+    },
+  },
+  {
+    id: 'on',
+    label: 'client.request, all policies on (defaults)',
+    async run(n) {
+      for (let i = 0; i < n; i++) sink += (await ON.request(URL_STRING)).statusCode;
+    },
+  },
+];
+
+await main(cmd, async (v) => {
+  const progress = new Progress(v.quiet);
+  for (const c of cases) await c.run(Math.min(v.calls, 20_000)); // warm-up
+  const samples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+  for (let r = 0; r < v.rounds; r++) {
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(k + r) % cases.length]!;
+      progress.update(`policy CPU: round ${r + 1}/${v.rounds}, ${c.label}`);
+      const t0 = process.hrtime.bigint();
+      await c.run(v.calls);
+      samples.get(c.id)!.push(Number(process.hrtime.bigint() - t0) / v.calls);
+    }
+  }
+  progress.done();
+  await ON.close();
+  await OFF.close();
+  const s = Object.fromEntries(cases.map((c) => [c.id, spread(samples.get(c.id)!)])) as Record<
+    string,
+    Spread
+  >;
+  // Differences per round (paired), then their median: steadier than a difference of medians.
+  const diff = (a: string, b: string): Spread =>
+    spread(samples.get(a)!.map((x, i) => x - samples.get(b)![i]!));
+  const fullMinusRaw = diff('on', 'raw');
+  const onMinusOff = diff('on', 'off');
+  console.log(
+    `policy CPU per call, no I/O, ${v.rounds} interleaved rounds × ${v.calls} calls, node ${process.version}`,
+  );
+  console.log(
+    table(
+      [
+        { header: 'case', align: 'left' },
+        { header: 'median ns/call' },
+        { header: 'min' },
+        { header: 'max' },
+        { header: 'spread' },
+      ],
+      [
+        ...cases.map((c) => [
+          c.label,
+          fmt(s[c.id]!.median, 0),
+          fmt(s[c.id]!.min, 0),
+          fmt(s[c.id]!.max, 0),
+          `±${fmt(s[c.id]!.spreadPct, 1)} %`,
+        ]),
+        [
+          'full client − raw',
+          fmt(fullMinusRaw.median, 0),
+          fmt(fullMinusRaw.min, 0),
+          fmt(fullMinusRaw.max, 0),
+          '',
+        ],
+        [
+          'policies on − policies off',
+          fmt(onMinusOff.median, 0),
+          fmt(onMinusOff.min, 0),
+          fmt(onMinusOff.max, 0),
+          '',
+        ],
+      ],
+    ),
+  );
+  const met = onMinusOff.median <= 1000;
+  console.log(
+    `target: policy CPU ≤ 1000 ns per call — policies on − off ${fmt(onMinusOff.median, 0)} ns: ${met ? 'met' : 'MISSED'}`,
+  );
+  const json = writeResults('policy-cpu', {
+    rounds: v.rounds,
+    calls: v.calls,
+    unit: 'ns/call',
+    cases: cases.map((c) => ({ id: c.id, label: c.label, ...s[c.id] })),
+    fullMinusRaw,
+    onMinusOff,
+    target: { ns: 1000, met },
+    sink,
+  });
+  console.log(`wrote ${json}`);
+});

@@ -1,0 +1,185 @@
+/**
+ * The fleet simulator: `BulwarkClient`s on one `VirtualClock` whose dispatcher is the simulated
+ * upstream. Each simulated client is its own origin (`http://c123.sim/`), and Bulwark keeps the
+ * breaker, the retry budget and the bulkhead per origin, so N origins are N independent clients
+ * running Bulwark's real pipeline (by default each in its own client object too; `shard`). Arrivals are open-loop: the fleet's Poisson stream (rate N·λ)
+ * thinned uniformly over the clients, which is the same as N independent Poisson streams of rate λ.
+ * Deterministic for a seed.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Dispatcher } from 'undici';
+import { BulwarkClient } from '../../src/client.ts';
+import { VirtualClock } from '../../src/clock/virtual-clock.ts';
+import { StormRecorder, type StormSummary } from './recorder.ts';
+import { faultWindow, type Scenario } from './scenario.ts';
+import { BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN, clientIndex, SimUpstream } from './sim-upstream.ts';
+import type { Strategy } from './strategies.ts';
+
+/** Options of one simulation run. */
+export interface SimOptions {
+  /**
+   * Timers due within this many milliseconds of the next one fire before promise callbacks run
+   * (the simulator's time resolution; 0 = exact, slower).
+   * @default 1
+   */
+  readonly tick?: number;
+  /**
+   * Origins per `BulwarkClient` object (1: one client object per simulated client).
+   * @default 1
+   */
+  readonly shard?: number;
+  /** Called now and then with the simulated time reached (ms). */
+  readonly onProgress?: (simulatedMs: number) => void;
+}
+
+/** The result of one strategy in one scenario. */
+export interface SimResult {
+  readonly strategy: string;
+  readonly summary: StormSummary;
+  /** Upstream load ÷ capacity per bucket: [seconds, load]. */
+  readonly load: [number, number][];
+  /** Goodput (share of the calls started in the bucket that succeeded) per bucket: [seconds, ratio]. */
+  readonly goodput: [number, number][];
+  readonly shed: number;
+  readonly maxQueued: number;
+  /** Simulated milliseconds until the last call settled. */
+  readonly simulated: number;
+  /** Wall-clock milliseconds the run took. */
+  readonly wall: number;
+}
+
+const STATES: Record<string, number> = {
+  closed: BREAKER_CLOSED,
+  open: BREAKER_OPEN,
+  'half-open': BREAKER_HALF_OPEN,
+};
+
+/** Runs `strategy` through `scenario` on a virtual clock. */
+export async function simulate(
+  scenario: Scenario,
+  strategy: Strategy,
+  options: SimOptions = {},
+): Promise<SimResult> {
+  const started = performance.now();
+  const tick = options.tick ?? 1;
+  const s = scenario;
+  // Three independent seeded streams: the policies' jitter (the clock), arrivals and the upstream's
+  // draws, so every strategy sees the same arrivals and the same upstream failures.
+  const clock = new VirtualClock({ seed: s.seed });
+  const arrivalsRng = new VirtualClock({ seed: s.seed * 7919 + 1 });
+  const upstreamRng = new VirtualClock({ seed: s.seed * 104729 + 2 });
+  const rec = new StormRecorder(s.bucket);
+  const breakers = new Int8Array(s.clients);
+  let opened = 0;
+  const onBreaker = (message: unknown): void => {
+    const { origin, state } = message as { origin: string; state: string };
+    const i = clientIndex(origin);
+    if (state === 'open' && breakers[i] === BREAKER_CLOSED) opened++;
+    breakers[i] = STATES[state] ?? BREAKER_CLOSED;
+  };
+  const upstream = new SimUpstream(clock, s, rec, () => upstreamRng.random(), breakers);
+  // Every simulated client is its own origin, and by default also its own client object: the
+  // policies are per origin either way, but a client object's close signal gets one listener per
+  // retry sleeping in it, and Node's EventTarget walks its listener list on every add and remove,
+  // so thousands of sleepers in one client cost O(n) each (bench/README.md, "Simulator cost").
+  const shard = options.shard ?? 1;
+  const clients = Array.from(
+    { length: Math.ceil(s.clients / shard) },
+    () =>
+      new BulwarkClient(
+        { ...strategy.options, clock, dns: false },
+        { dispatcher: upstream as unknown as Dispatcher },
+      ),
+  );
+  const urls = Array.from({ length: s.clients }, (_, i) => `http://c${i}.sim/`);
+  const window = faultWindow(s);
+  const fleetRate = (s.clients * s.rate) / 1000; // calls per ms
+  let inFlight = 0;
+
+  const call = (i: number): void => {
+    const t0 = clock.now();
+    const inFault = window !== undefined && t0 >= window.from && t0 < window.to;
+    rec.start(t0);
+    inFlight++;
+    clients[Math.floor(i / shard)]!.request(urls[i]!).then(
+      (res) => {
+        inFlight--;
+        rec.end(t0, clock.now(), res.statusCode < 300, inFault);
+      },
+      () => {
+        inFlight--;
+        rec.end(t0, clock.now(), false, inFault);
+      },
+    );
+  };
+  const arrive = (): void => {
+    call(Math.floor(arrivalsRng.random() * s.clients));
+    scheduleArrival();
+  };
+  const scheduleArrival = (): void => {
+    const gap = -Math.log(1 - arrivalsRng.random()) / fleetRate;
+    if (clock.now() + gap < s.duration) clock.setTimeout(arrive, gap);
+  };
+
+  subscribe('bulwark:breaker:state', onBreaker);
+  try {
+    scheduleArrival();
+    let reported = 0;
+    for (;;) {
+      const at = clock.nextAt();
+      if (at === undefined) break;
+      while (clock.runNext(at + tick)) {}
+      await drain();
+      if (options.onProgress !== undefined && clock.now() - reported >= 500) {
+        reported = clock.now();
+        options.onProgress(reported);
+      }
+      if (inFlight === 0 && clock.now() >= s.duration) break;
+    }
+  } finally {
+    unsubscribe('bulwark:breaker:state', onBreaker);
+  }
+  const simulated = clock.now();
+  await Promise.all(clients.map((c) => c.close()));
+  rec.clientsOpened = opened;
+  const summary = rec.summary(s);
+  const resetTimeout =
+    typeof strategy.options.breaker === 'object' ? (strategy.options.breaker.resetTimeout ?? 5_000) : 5_000;
+  const faultMs = window === undefined ? 0 : window.to - window.from;
+  const horizon = Math.max(s.duration, Math.min(simulated, s.duration + 10_000));
+  return {
+    strategy: strategy.id,
+    summary:
+      strategy.options.breaker === false
+        ? summary
+        : {
+            ...summary,
+            breaker: {
+              clientsOpened: opened,
+              probes: rec.probes,
+              attemptsWhileOpen: rec.attemptsWhileOpen,
+              probesPerOpenedClientPerReset:
+                opened === 0 || faultMs === 0 ? 0 : rec.probes / opened / (faultMs / resetTimeout),
+            },
+          },
+    load: rec.loadSeries(s, horizon),
+    goodput: goodputSeries(rec, s, horizon),
+    shed: upstream.shed,
+    maxQueued: upstream.maxQueued,
+    simulated,
+    wall: performance.now() - started,
+  };
+}
+
+function goodputSeries(rec: StormRecorder, s: Scenario, until: number): [number, number][] {
+  const n = Math.ceil(Math.min(until, s.duration) / rec.bucket);
+  return Array.from({ length: n }, (_, i) => {
+    const offered = rec.starts.at(i);
+    return [(i * rec.bucket) / 1000, offered === 0 ? 1 : rec.ok.at(i) / offered];
+  });
+}
+
+/** Lets every promise callback run (a macrotask turn drains the microtask queue). */
+function drain(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

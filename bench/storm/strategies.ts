@@ -1,0 +1,101 @@
+/**
+ * The retry strategies compared in a storm, each expressed as Bulwark client options so that the
+ * storm runs Bulwark's own retry loop, backoff, budget and breaker (no copy of the policies). The
+ * peers' strategies (p-retry's and undici's defaults) are their delay schedules written with
+ * Bulwark's `jitter: 'none'` exponential backoff, with the budget and the breaker off.
+ */
+import type { ClientOptions } from '../../src/client/options.ts';
+
+/** One strategy: an id for the command line, a label for tables and charts, and its options. */
+export interface Strategy {
+  readonly id: string;
+  readonly label: string;
+  readonly options: Omit<ClientOptions, 'clock' | 'dns'>;
+  /** How the strategy was expressed, where it is not a Bulwark default. */
+  readonly note: string;
+}
+
+const OFF = { budget: false, breaker: false } as const;
+
+/** Every strategy, in the order tables and charts show them. */
+export const STRATEGIES: readonly Strategy[] = Object.freeze([
+  {
+    id: 'none',
+    label: 'no retry',
+    options: { retry: false, breaker: false },
+    note: 'retry: false, breaker: false',
+  },
+  {
+    id: 'immediate',
+    label: 'immediate, 3 attempts',
+    options: {
+      retry: { limit: 2, backoff: { jitter: 'none', base: 0, cap: 0 }, budget: false },
+      breaker: false,
+    },
+    note: 'naive retry: 2 retries with no delay (base 0), no budget, no breaker',
+  },
+  {
+    id: 'p-retry',
+    label: 'p-retry defaults',
+    options: {
+      retry: { limit: 10, backoff: { jitter: 'none', base: 1_000, cap: 2_147_483_647 }, budget: false },
+      breaker: OFF.breaker,
+      timeout: { total: 3_600_000 },
+    },
+    note: 'p-retry: retries 10, factor 2, minTimeout 1000, no randomize, no deadline → limit 10, none, base 1000, uncapped, total 1 h',
+  },
+  {
+    id: 'undici',
+    label: 'undici RetryAgent defaults',
+    options: {
+      retry: { limit: 5, backoff: { jitter: 'none', base: 500, cap: 30_000 }, budget: false },
+      breaker: OFF.breaker,
+      timeout: { total: 3_600_000 },
+    },
+    note: 'undici retry-handler: maxRetries 5, minTimeout 500, factor 2, maxTimeout 30000, no jitter, no deadline',
+  },
+  {
+    id: 'full',
+    label: 'full jitter',
+    options: { retry: { backoff: { jitter: 'full' }, budget: false }, breaker: false },
+    note: 'Bulwark backoff (base 100, cap 10 000, 3 attempts), no budget, no breaker',
+  },
+  {
+    id: 'equal',
+    label: 'equal jitter',
+    options: { retry: { backoff: { jitter: 'equal' }, budget: false }, breaker: false },
+    note: 'as full jitter, equal',
+  },
+  {
+    id: 'decorrelated',
+    label: 'decorrelated jitter',
+    options: { retry: { backoff: { jitter: 'decorrelated' }, budget: false }, breaker: false },
+    note: 'as full jitter, decorrelated',
+  },
+  {
+    id: 'budget',
+    label: 'full jitter + budget',
+    options: { retry: {}, breaker: false },
+    note: 'Bulwark retry defaults (budget 10 tokens, 0.1 per success), breaker off',
+  },
+  {
+    id: 'breaker',
+    label: 'full jitter + breaker',
+    options: { retry: { budget: false } },
+    note: 'Bulwark breaker defaults, no budget',
+  },
+  {
+    id: 'bulwark',
+    label: 'Bulwark defaults',
+    options: {},
+    note: 'createClient() defaults: full jitter, budget and breaker',
+  },
+] satisfies Strategy[]);
+
+/** Strategy ids. */
+export const STRATEGY_IDS: readonly string[] = STRATEGIES.map((s) => s.id);
+
+/** The strategies named by `ids`, in the canonical order. */
+export function pickStrategies(ids: readonly string[]): Strategy[] {
+  return STRATEGIES.filter((s) => ids.includes(s.id));
+}

@@ -1,0 +1,72 @@
+/**
+ * DESIGN.md's storm targets, checked against a storm's results: amplification ≤ 1.12 in a full
+ * outage with the budget alone; only half-open probes once the breaker is open; ≥ 99.9 % success
+ * and amplification ≤ 1.06 at 5 % independent failures; recovery within breaker reset + 2 RTT.
+ */
+import { BREAKER_DEFAULTS } from '../../src/policy/breaker.ts';
+import type { StormSummary } from './recorder.ts';
+import type { Scenario } from './scenario.ts';
+
+/** One target and how the run did. */
+export interface TargetCheck {
+  readonly target: string;
+  readonly strategy: string;
+  readonly measured: string;
+  /** `null`: the run did not exercise the target (no breaker ever opened). */
+  readonly met: boolean | null;
+}
+
+/** The targets that apply to `scenario`, checked against the summaries by strategy id. */
+export function checkTargets(scenario: Scenario, results: ReadonlyMap<string, StormSummary>): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const outage = scenario.faults.some((f) => f.kind === 'outage' || f.kind === 'blackhole');
+  const errors = scenario.faults.find((f) => f.kind === 'errors');
+  const budget = results.get('budget');
+  const bulwark = results.get('bulwark');
+  if (outage && budget !== undefined) {
+    out.push({
+      target: 'full outage, budget alone (breaker off): amplification ≤ 1.12',
+      strategy: 'budget',
+      measured: budget.amplification.toFixed(3),
+      met: budget.amplification <= 1.12,
+    });
+  }
+  if (outage && bulwark?.breaker !== undefined) {
+    const b = bulwark.breaker;
+    out.push({
+      target: 'full outage, breaker on: only half-open probes once open',
+      strategy: 'bulwark',
+      measured:
+        b.clientsOpened === 0
+          ? `no breaker opened (a client must make ≥ ${BREAKER_DEFAULTS.minimumCalls} attempts in ${BREAKER_DEFAULTS.window / 1000} s)`
+          : `${b.attemptsWhileOpen} attempts while open; ${b.probesPerOpenedClientPerReset.toFixed(2)} probes per opened client per reset; ${b.clientsOpened}/${scenario.clients} breakers opened`,
+      met:
+        b.clientsOpened === 0 ? null : b.attemptsWhileOpen === 0 && b.probesPerOpenedClientPerReset <= 1.0001,
+    });
+  }
+  if (outage && bulwark !== undefined && bulwark.recovery !== undefined) {
+    const rtt = scenario.rtt + scenario.serviceTime;
+    const limit = BREAKER_DEFAULTS.resetTimeout + 2 * rtt;
+    out.push({
+      target: `recovery ≥ 95 % goodput within breaker reset + 2 RTT (${limit} ms)`,
+      strategy: 'bulwark',
+      measured: bulwark.recovery === null ? 'never' : `${bulwark.recovery} ms`,
+      met: bulwark.recovery !== null && bulwark.recovery <= limit,
+    });
+  }
+  if (errors !== undefined && bulwark !== undefined) {
+    out.push({
+      target: `${((errors.rate ?? 0) * 100).toFixed(0)} % independent failures: success ≥ 99.9 %`,
+      strategy: 'bulwark',
+      measured: `${(bulwark.success * 100).toFixed(3)} %`,
+      met: bulwark.success >= 0.999,
+    });
+    out.push({
+      target: `${((errors.rate ?? 0) * 100).toFixed(0)} % independent failures: amplification ≤ 1.06`,
+      strategy: 'bulwark',
+      measured: bulwark.amplification.toFixed(3),
+      met: bulwark.amplification <= 1.06,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,100 @@
+/**
+ * Keeps the benches honest in CI: the fleet simulator is deterministic for a seed (a tiny fleet),
+ * the OCC reproduction too, and a bad knob gives a usage message and exit code 2, never a stack.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ALGORITHMS, occRun } from '../../bench/jitter/occ.ts';
+import { parseKnobs, UsageError } from '../../bench/lib/args.ts';
+import type { Scenario } from '../../bench/storm/scenario.ts';
+import { parseFaults } from '../../bench/storm/scenario.ts';
+import { simulate } from '../../bench/storm/sim.ts';
+import { STRATEGIES } from '../../bench/storm/strategies.ts';
+
+const tiny: Scenario = {
+  clients: 20,
+  rate: 4,
+  duration: 8_000,
+  capacity: 120,
+  serviceTime: 20,
+  queue: 30,
+  rtt: 2,
+  faults: [{ kind: 'outage', from: 2_000, to: 5_000 }],
+  bucket: 100,
+  seed: 7,
+};
+const bulwark = STRATEGIES.find((s) => s.id === 'bulwark')!;
+
+describe('fleet simulator', () => {
+  it('gives the same result for the same seed', async () => {
+    const a = await simulate(tiny, bulwark);
+    const b = await simulate(tiny, bulwark);
+    assert.deepEqual(a.summary, b.summary);
+    assert.deepEqual(a.load, b.load);
+    assert.ok(a.summary.calls > 400, `a tiny fleet still makes calls (${a.summary.calls})`);
+    assert.equal(a.summary.breaker?.attemptsWhileOpen, 0);
+  });
+
+  it('differs for another seed, and the budget caps a full outage', async () => {
+    const budget = STRATEGIES.find((s) => s.id === 'budget')!;
+    const a = await simulate(tiny, budget);
+    const b = await simulate({ ...tiny, seed: 8 }, budget);
+    assert.notDeepEqual(a.load, b.load);
+    // 20 clients × 10 tokens over ~240 calls in the outage: at most 1 + 200/240 and below 3.
+    assert.ok(a.summary.amplification < 2, `amplification ${a.summary.amplification}`);
+  });
+});
+
+describe('AWS OCC reproduction', () => {
+  it('is deterministic for a seed and every write lands', () => {
+    const full = ALGORITHMS.find((a) => a.id === 'full')!;
+    const a = occRun(20, full, 3);
+    assert.deepEqual(a, occRun(20, full, 3));
+    assert.ok(a.calls >= 20);
+  });
+});
+
+describe('bench knobs', () => {
+  const cmd = {
+    name: 'x',
+    summary: 'test',
+    knobs: {
+      clients: { type: 'integer', default: 10, min: 1, help: 'clients' },
+      mode: { type: 'string', default: 'a', choices: ['a', 'b'], help: 'mode' },
+    },
+  } as const;
+
+  it('parses and defaults', () => {
+    assert.deepEqual(parseKnobs(cmd, ['--clients', '5']), { clients: 5, mode: 'a' });
+    assert.equal(parseKnobs(cmd, ['--help']), 'help');
+  });
+
+  it('rejects bad knobs with a UsageError', () => {
+    for (const argv of [
+      ['--clients', 'x'],
+      ['--clients', '0'],
+      ['--clients', '1.5'],
+      ['--mode', 'c'],
+      ['--nope'],
+      ['extra'],
+    ]) {
+      assert.throws(() => parseKnobs(cmd, argv), UsageError, argv.join(' '));
+    }
+    assert.throws(() => parseFaults(['outage@5-2']), /end must be after/);
+  });
+
+  it('a bench exits 2 with a usage message on a bad knob, and 0 on --help', () => {
+    const script = fileURLToPath(new URL('../../bench/storm/storm.ts', import.meta.url));
+    for (const argv of [['--clients', 'many'], ['--fault', 'flood@1-2'], ['--bogus']]) {
+      const r = spawnSync(process.execPath, [script, ...argv], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /usage: /);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--clients/);
+  });
+});
