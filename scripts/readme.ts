@@ -47,7 +47,7 @@ export function defaultsTable(): string {
     ],
     [
       '`retry.budget`',
-      `per origin: ${RETRY_BUDGET_DEFAULTS.capacity} tokens, a retry costs ${RETRY_BUDGET_DEFAULTS.retryCost}, a success returns ${RETRY_BUDGET_DEFAULTS.successRefund}`,
+      `per origin: ${RETRY_BUDGET_DEFAULTS.capacity} tokens, a failed attempt costs ${RETRY_BUDGET_DEFAULTS.failureCost}, a success returns ${RETRY_BUDGET_DEFAULTS.successRefund}, retries while more than ${RETRY_BUDGET_DEFAULTS.threshold * 100} % full`,
     ],
     ['`retry.statusCodes`', RETRY_DEFAULTS.statusCodes.join(', ')],
     ['`retry.maxRetryAfter`', ms(RETRY_DEFAULTS.maxRetryAfter)],

@@ -43,7 +43,7 @@ import { Bulkhead, bulkheadStage } from './policy/bulkhead.ts';
 import { deadlineStage } from './policy/deadline.ts';
 import { Deadlines } from './policy/deadlines.ts';
 import { FailedResponse, isBreakerFailure } from './policy/failure.ts';
-import { retryStage } from './policy/retry.ts';
+import { retryStage, Sleepers } from './policy/retry.ts';
 import { RetryBudget } from './policy/retry-budget.ts';
 import { BulwarkAgent } from './transport/agent.ts';
 import { createConnector } from './transport/connect.ts';
@@ -71,7 +71,7 @@ export class BulwarkClient {
   readonly #origins: Origins;
   readonly #fetch: Handler<FetchResponse>;
   readonly #request: Handler<RequestResult>;
-  readonly #closing = new AbortController();
+  readonly #sleepers = new Sleepers();
   readonly #deadlines: Deadlines;
   /** Canonical origins seen before, by the `scheme://authority` prefix of a URL string. */
   readonly #knownOrigins = new Map<string, OriginState>();
@@ -137,7 +137,7 @@ export class BulwarkClient {
     const pipeline = <R>(adapter: ResultAdapter<R>): Stage<R>[] => [
       deadlineStage<R>(),
       ...(o.bulkhead === false ? [] : [bulkheadStage<R>()]),
-      retryStage<R>(clock, { closing: this.#closing.signal }),
+      retryStage<R>(clock, { sleepers: this.#sleepers }),
       ...(o.breaker === false ? [] : [breakerStage<R>(clock)]),
       attemptStage<R>(adapter, clock, this.#deadlines),
     ];
@@ -246,7 +246,7 @@ export class BulwarkClient {
   }
 
   async #shutdown(): Promise<void> {
-    this.#closing.abort(new BulwarkError({ layer: 'pool', code: 'POOL_CLOSED' }));
+    this.#sleepers.close(new BulwarkError({ layer: 'pool', code: 'POOL_CLOSED' }));
     for (const state of this.#origins.values()) state.bulkhead?.close();
     if (this.#active > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await this.#agent.close();

@@ -86,8 +86,9 @@ export interface RetryOptions {
    */
   backoff?: BackoffOptions;
   /**
-   * The per-origin retry budget (a token bucket), or `false` for none.
-   * @default { capacity: 10, retryCost: 1, successRefund: 0.1 }
+   * The per-origin retry budget (gRPC retry throttling: failed attempts drain a token bucket,
+   * successes refill it, retries only while it is more than half full), or `false` for none.
+   * @default { capacity: 10, failureCost: 1, successRefund: 0.1, threshold: 0.5 }
    */
   budget?: RetryBudgetOptions | false;
   /**

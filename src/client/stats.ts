@@ -52,17 +52,26 @@ export interface OriginStatsSnapshot {
 
 const WINDOW = 1024;
 
-/** A ring of the most recent samples. */
+/**
+ * A ring of the most recent samples. It starts small and doubles up to the window, so an origin
+ * that sees a handful of calls (or a simulated fleet of 100 000 of them) costs little memory.
+ */
 class Samples {
-  readonly #buf = new Float64Array(WINDOW);
+  #buf = new Float64Array(16);
   #n = 0;
 
   add(ms: number): void {
-    this.#buf[this.#n++ & (WINDOW - 1)] = ms;
+    const buf = this.#buf;
+    if (this.#n === buf.length && buf.length < WINDOW) {
+      const grown = new Float64Array(buf.length * 2);
+      grown.set(buf);
+      this.#buf = grown;
+    }
+    this.#buf[this.#n++ & (this.#buf.length - 1)] = ms;
   }
 
   percentiles(): Percentiles {
-    const count = Math.min(this.#n, WINDOW);
+    const count = Math.min(this.#n, this.#buf.length);
     if (count === 0) return { count: 0, p50: 0, p95: 0, p99: 0 };
     const sorted = this.#buf.slice(0, count).sort();
     const at = (q: number): number => round(sorted[Math.min(count - 1, Math.ceil(q * count) - 1)]!);

@@ -16,7 +16,11 @@ export class FailedResponse<R = unknown> extends Error {
   readonly dispose: () => void;
 
   constructor(status: number, result: R, retryAfter: string | undefined, dispose: (result: R) => void) {
+    // Never shown to anyone, so no stack: capturing one costs more than the rest of a retry decision.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`HTTP ${status}`);
+    Error.stackTraceLimit = limit;
     this.status = status;
     this.result = result;
     this.retryAfter = retryAfter;

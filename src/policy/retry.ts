@@ -67,6 +67,9 @@ export function decideRetry(
     call.staleRetried = true;
     return { retry: true, consume: false, delay: 0, reason: 'stale-connection' };
   }
+  // Every failure a retry could fix drains the origin's budget (gRPC throttling), retried or not.
+  const budget = retry.budget === false ? undefined : call.state.budget;
+  budget?.recordFailure();
   if (retriesLeft <= 0) return NO('limit');
   if (mayHaveExecuted && !call.idempotent) return NO('not-idempotent');
   if (retryAfter !== undefined && retryAfter > retry.maxRetryAfter) return NO('retry-after-too-long');
@@ -74,18 +77,17 @@ export function decideRetry(
     retryAfter ??
     backoffDelay(retry.backoff, retry.limit - retriesLeft + 1, () => clock.random(), previousDelay);
   if (delay >= call.deadline - clock.now()) return NO('deadline');
-  const budget = call.state.budget;
-  if (budget !== undefined && retry.budget !== false && !budget.tryAcquire()) {
+  if (budget !== undefined && !budget.canRetry) {
     call.state.stats.budgetExhausted++;
     return NO('budget-exhausted');
   }
   return { retry: true, consume: true, delay, reason: 'retry' };
 }
 
-/** Signals the client raises on close, so sleeping retries end at once. */
+/** What the retry stage needs from its client. */
 export interface RetryHooks {
-  /** Aborted when the client closes. */
-  readonly closing: AbortSignal;
+  /** Where backoff sleeps wait, so that closing the client ends them all at once. */
+  readonly sleepers: Sleepers;
 }
 
 /**
@@ -114,7 +116,7 @@ async function retryAfterFirst<R>(
   let decision = decideRetry(call, retry, firstError, retry.limit, clock, 0);
   afterFailure(call, 1, decision, firstError);
   if (!decision.retry) throw firstError;
-  if (decision.delay > 0) await sleep(clock, decision.delay, call.signal, hooks.closing);
+  if (decision.delay > 0) await hooks.sleepers.sleep(clock, decision.delay, call.signal);
   let previousDelay = decision.delay;
   return pRetry(() => next(call), {
     retries: retry.limit - (decision.consume ? 1 : 0),
@@ -128,7 +130,7 @@ async function retryAfterFirst<R>(
       afterFailure(call, call.attempts, decision, error);
       if (!decision.retry) return undefined;
       previousDelay = decision.delay;
-      return decision.delay > 0 ? sleep(clock, decision.delay, call.signal, hooks.closing) : undefined;
+      return decision.delay > 0 ? hooks.sleepers.sleep(clock, decision.delay, call.signal) : undefined;
     },
     shouldRetry: () => decision.retry,
   });
@@ -153,29 +155,55 @@ function afterFailure(call: Call, attempt: number, decision: RetryDecision, erro
   call.state.stats.retries++;
 }
 
-/** Sleeps on the clock; ends early with the caller's abort reason or the client's close reason. */
-function sleep(
-  clock: Clock,
-  ms: number,
-  signal: AbortSignal | undefined,
-  closing: AbortSignal,
-): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  if (closing.aborted) return Promise.reject(closing.reason);
-  return new Promise((resolve, reject) => {
-    let timer: TimerHandle;
-    const onAbort = function (this: AbortSignal): void {
-      clock.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      closing.removeEventListener('abort', onAbort);
-      reject(this.reason);
-    };
-    timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      closing.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    closing.addEventListener('abort', onAbort, { once: true });
-  });
+interface Sleeper {
+  readonly timer: TimerHandle;
+  readonly reject: (reason: unknown) => void;
+  readonly clock: Clock;
+}
+
+/**
+ * The backoff sleeps of one client. A sleep listens to its own caller's signal only; closing the
+ * client ends every sleep through this set (an abort listener per sleep on one shared signal would
+ * cost O(sleepers) per sleep: EventTarget walks its listener list on every add and remove).
+ */
+export class Sleepers {
+  readonly #sleeping = new Set<Sleeper>();
+  #closed: { reason: unknown } | undefined;
+
+  /** Resolves after `ms` on `clock`; rejects with the signal's reason or the close reason. */
+  sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#closed !== undefined) return Promise.reject(this.#closed.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        clock.clearTimeout(sleeper.timer);
+        this.#sleeping.delete(sleeper);
+        reject(signal?.reason);
+      };
+      const sleeper: Sleeper = {
+        clock,
+        reject: (reason) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(reason);
+        },
+        timer: clock.setTimeout(() => {
+          this.#sleeping.delete(sleeper);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms),
+      };
+      this.#sleeping.add(sleeper);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Ends every sleep now with `reason`, and every later one at once. */
+  close(reason: unknown): void {
+    this.#closed = { reason };
+    for (const sleeper of this.#sleeping) {
+      sleeper.clock.clearTimeout(sleeper.timer);
+      sleeper.reject(reason);
+    }
+    this.#sleeping.clear();
+  }
 }

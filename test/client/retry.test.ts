@@ -234,7 +234,7 @@ describe('retry', () => {
     assert.ok(after !== null && before !== null && after >= before, `budget ${before} → ${after}`);
   });
 
-  it('a full outage: the budget caps attempts per request at 1 + capacity ÷ requests', async (t) => {
+  it('a full outage: failures drain the budget and retries stop after the first few', async (t) => {
     const server = cleanup(t, await startHttpServer({ handler: statuses(503) }));
     const client = createClient({ breaker: false, retry: { backoff: { base: 0, cap: 0 } } });
     t.after(() => client.close());
@@ -245,10 +245,33 @@ describe('retry', () => {
       assert.equal(res.statusCode, 503);
     }
     const stats = client.stats()[server.origin]!;
-    assert.equal(stats.retries, 10, 'the 10 tokens of the bucket, then no more');
-    assert.equal(server.requests, requests + 10);
-    assert.ok(server.requests / requests <= 1.1);
+    // 10 tokens, 1 per failed attempt, retries while more than 5 are left: the first call retries
+    // twice (10 → 9 → 8 → 7), the second once (7 → 6 → 5), then none.
+    assert.equal(stats.retries, 3);
+    assert.equal(server.requests, requests + 3);
+    assert.ok(server.requests / requests <= 1.12);
     assert.ok(stats.budgetExhausted > 0);
-    assert.ok(stats.budgetLevel !== null && stats.budgetLevel < 1);
+    assert.equal(stats.budgetLevel, 0);
+  });
+
+  it('at 5 % failures the successes keep the budget full and every failure is retried', async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    let n = 0;
+    server.handle((_req, res) => {
+      res.statusCode = n++ % 20 === 0 ? 503 : 200;
+      res.end();
+    });
+    const client = createClient({ breaker: false, retry: { backoff: { base: 0, cap: 0 } } });
+    t.after(() => client.close());
+    let ok = 0;
+    for (let i = 0; i < 200; i++) {
+      const res = await client.request(server.url);
+      await res.body.dump();
+      if (res.statusCode === 200) ok++;
+    }
+    assert.equal(ok, 200);
+    const stats = client.stats()[server.origin]!;
+    assert.equal(stats.budgetExhausted, 0);
+    assert.ok(stats.budgetLevel !== null && stats.budgetLevel > 9);
   });
 });
