@@ -15,12 +15,12 @@ import {
   resolveClientOptions,
 } from './client/options.ts';
 import { type OriginState, Origins } from './client/origin.ts';
-import { compose, type Handler, type Stage } from './client/pipeline.ts';
+import { compose, type Handler } from './client/pipeline.ts';
 import { setResponseInfo } from './client/response-info.ts';
 import type { OriginStatsSnapshot } from './client/stats.ts';
 import { BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
 import { InvalidOptionError } from './errors/invalid-option-error.ts';
-import { attemptStage, type ResultAdapter } from './http/attempt.ts';
+import { attemptHandler, type ResultAdapter, type Transport } from './http/attempt.ts';
 import { hasHeader, isReplayableBody } from './http/body.ts';
 import {
   type FetchInit,
@@ -134,13 +134,16 @@ export class BulwarkClient {
     }));
 
     // THE ORDER (DESIGN.md): deadline → bulkhead → retry → breaker → attempt → transport.
-    const pipeline = <R>(adapter: ResultAdapter<R>): Stage<R>[] => [
-      deadlineStage<R>(),
-      ...(o.bulkhead === false ? [] : [bulkheadStage<R>()]),
-      retryStage<R>(clock, { sleepers: this.#sleepers }),
-      ...(o.breaker === false ? [] : [breakerStage<R>(clock)]),
-      attemptStage<R>(adapter, clock, this.#deadlines),
-    ];
+    const pipeline = <R>(adapter: ResultAdapter<R>, transport: Transport<R>): Handler<R> =>
+      compose<R>(
+        [
+          deadlineStage<R>(),
+          ...(o.bulkhead === false ? [] : [bulkheadStage<R>()]),
+          retryStage<R>(clock, { sleepers: this.#sleepers }),
+          ...(o.breaker === false ? [] : [breakerStage<R>(clock)]),
+        ],
+        attemptHandler<R>(adapter, clock, this.#deadlines, transport),
+      );
     const fixed = internal?.dispatcher;
     const agent = this.#agent;
     const poolOf =
@@ -154,8 +157,8 @@ export class BulwarkClient {
             return pool;
           }
         : (): Dispatcher => fixed;
-    this.#fetch = compose(pipeline(fetchAdapter), fetchTransport(fixed ?? agent.dispatcher));
-    this.#request = compose(pipeline(requestAdapter), requestTransport(poolOf));
+    this.#fetch = pipeline(fetchAdapter, fetchTransport(fixed ?? agent.dispatcher));
+    this.#request = pipeline(requestAdapter, requestTransport(poolOf));
   }
 
   /**

@@ -176,6 +176,13 @@ const knobs = {
   rounds: { type: 'integer', default: 6, min: 4, max: 100, help: 'interleaved rounds (≥ 4)' },
   duration: { type: 'integer', default: 2_000, min: 100, max: 600_000, help: 'ms each case runs per round' },
   inflight: { type: 'integer', default: 100, min: 1, max: 10_000, help: 'requests in flight per case' },
+  settle: {
+    type: 'integer',
+    default: 250,
+    min: 0,
+    max: 10_000,
+    help: 'ms each case runs untimed before each timed run (reopens connections that idled out while the other cases ran)',
+  },
   connections: {
     type: 'integer',
     default: 256,
@@ -247,6 +254,9 @@ await main(cmd, async (v) => {
       for (let k = 0; k < cases.length; k++) {
         const c = cases[(k + r) % cases.length]!;
         progress.update(`overhead: round ${r + 1}/${v.rounds}, ${c.label}`);
+        // Steady state only: clients whose keep-alive is shorter than the other cases' turns
+        // (Bulwark's 4 s) would otherwise pay a reconnect per round that raw undici (58 s) never does.
+        if (v.settle > 0) await measure(clients.get(c.id)!.one, v.inflight, v.settle);
         samples.get(c.id)!.push(await measure(clients.get(c.id)!.one, v.inflight, v.duration));
       }
     }

@@ -64,7 +64,7 @@ export class Call implements AttemptLink, Expirable {
   expired: BulwarkError | undefined = undefined;
   /** Set by the fetch transport: how to abort its attempt. */
   fetchAbort: ((reason: Error) => void) | undefined = undefined;
-  /** Set by the request transport: rejects the attempt's promise at once (undici may hold the abort). */
+  /** Set by the attempt: settles it at once with a failure (undici may hold an abort back). */
   rejectAttempt: ((reason: unknown) => void) | undefined = undefined;
   /** The abort reason undici's request API reads (this object is its `signal`). */
   reason: unknown = undefined;
@@ -111,15 +111,13 @@ export class Call implements AttemptLink, Expirable {
 
   /** Aborts the attempt in flight (deadline, caller abort, close). */
   abortAttempt(reason: Error): void {
-    if (this.fetchAbort !== undefined) {
-      this.fetchAbort(reason);
-      return;
-    }
     if (this.reason !== undefined) return;
     this.reason = reason;
     const listener = this.#abortListener;
     this.#abortListener = undefined;
     listener?.();
+    this.fetchAbort?.(reason);
+    // Settles the attempt now, whether or not the transport has let go of the request yet.
     this.rejectAttempt?.(reason);
   }
 

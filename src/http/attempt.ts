@@ -5,7 +5,6 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Call } from '../client/call.ts';
-import type { Stage } from '../client/pipeline.ts';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
@@ -23,53 +22,92 @@ export interface ResultAdapter<R> {
 
 const attemptChannel = channel('bulwark:attempt:end');
 
-/** The attempt stage for one front-end. */
-export function attemptStage<R>(adapter: ResultAdapter<R>, clock: Clock, deadlines: Deadlines): Stage<R> {
+/**
+ * Sends one attempt on the wire and calls `done` exactly once: with the error, or with `null` and
+ * the result (at the response headers). Callback style, so that an attempt is one promise in all.
+ */
+export type Transport<R> = (call: Call, done: (err: unknown, result?: R) => void) => void;
+
+/**
+ * The attempt: the innermost handler, one try at `transport`. It settles when the transport calls
+ * back or, earlier, when the call is aborted (its deadline, the caller's signal) — undici may hold
+ * an abort back while a request waits for its connection.
+ */
+export function attemptHandler<R>(
+  adapter: ResultAdapter<R>,
+  clock: Clock,
+  deadlines: Deadlines,
+  transport: Transport<R>,
+): (call: Call) => Promise<R> {
   // With the system clock, clock time is performance.now(): timings reuse it instead of asking twice.
   const realTime = clock === systemClock;
-  return (next) => async (call) => {
-    const first = call.attempts === 0;
-    const now = first ? call.startedAt : clock.now();
-    // On the first attempt the remaining budget is the total itself (no floating-point residue).
-    const remaining = first ? call.config.timeout.total : call.deadline - now;
-    if (remaining <= 0) throw timeoutError(call, 'total');
-    const attemptBudget = call.config.timeout.attempt;
-    const budget = attemptBudget < remaining ? 'attempt' : 'total';
-    call.deadlineBudget = budget;
-    call.attempts++;
-    call.attemptStartedAt = now;
-    call.client = undefined;
-    call.reusedConnection = undefined;
-    call.staleSocket = false;
-    call.resetAbort();
-    const started = realTime ? now : performance.now();
-    deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);
-    let result: R;
-    try {
-      result = await next(call);
-    } catch (err) {
-      deadlines.cancel(call);
-      if (call.signal?.aborted && err === call.signal.reason) throw err;
-      const failure = call.expired ?? toBulwarkError(err, call, started);
-      call.state.stats.recordFailure(failure);
-      if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
-      throw failure;
-    }
-    deadlines.cancel(call);
-    const end = performance.now();
-    call.endedAt = realTime ? end : clock.now();
-    call.timings = timingsOf(call, started, end);
-    const status = adapter.status(result);
-    if (attemptChannel.hasSubscribers) publish(call, status, undefined);
-    if (
-      status >= 500 ||
-      status === 429 ||
-      (call.config.retry !== false && call.config.retry.statusCodes.has(status))
-    ) {
-      throw new FailedResponse(status, result, adapter.header(result, 'retry-after'), adapter.dispose);
-    }
-    return result;
-  };
+  return (call) =>
+    new Promise<R>((resolve, reject) => {
+      const first = call.attempts === 0;
+      const now = first ? call.startedAt : clock.now();
+      // On the first attempt the remaining budget is the total itself (no floating-point residue).
+      const remaining = first ? call.config.timeout.total : call.deadline - now;
+      if (remaining <= 0) {
+        reject(timeoutError(call, 'total'));
+        return;
+      }
+      const attemptBudget = call.config.timeout.attempt;
+      const budget = attemptBudget < remaining ? 'attempt' : 'total';
+      call.deadlineBudget = budget;
+      call.attempts++;
+      call.attemptStartedAt = now;
+      call.client = undefined;
+      call.reusedConnection = undefined;
+      call.staleSocket = false;
+      call.resetAbort();
+      const started = realTime ? now : performance.now();
+      let settled = false;
+      const done = (err: unknown, result?: R): void => {
+        if (settled) return;
+        settled = true;
+        deadlines.cancel(call);
+        call.rejectAttempt = undefined;
+        if (err !== null && err !== undefined) {
+          if (call.signal?.aborted && err === call.signal.reason) {
+            reject(err);
+            return;
+          }
+          const failure = call.expired ?? toBulwarkError(err, call, started);
+          call.state.stats.recordFailure(failure);
+          if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
+          reject(failure);
+          return;
+        }
+        const end = performance.now();
+        call.endedAt = realTime ? end : clock.now();
+        call.timings = timingsOf(call, started, end);
+        const status = adapter.status(result as R);
+        if (attemptChannel.hasSubscribers) publish(call, status, undefined);
+        if (
+          status >= 500 ||
+          status === 429 ||
+          (call.config.retry !== false && call.config.retry.statusCodes.has(status))
+        ) {
+          reject(
+            new FailedResponse(
+              status,
+              result as R,
+              adapter.header(result as R, 'retry-after'),
+              adapter.dispose,
+            ),
+          );
+          return;
+        }
+        resolve(result as R);
+      };
+      call.rejectAttempt = done;
+      deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);
+      try {
+        transport(call, done);
+      } catch (err) {
+        done(err);
+      }
+    });
 }
 
 function publish(call: Call, status: number | undefined, error: unknown): void {

@@ -14,7 +14,7 @@ import {
 import type { Call } from '../client/call.ts';
 import type { CallOptions } from '../client/options.ts';
 import { kAttempt } from '../transport/agent.ts';
-import type { ResultAdapter } from './attempt.ts';
+import type { ResultAdapter, Transport } from './attempt.ts';
 
 /** The `init` of `client.fetch`: a standard `RequestInit` plus Bulwark's per-call overrides. */
 export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & CallOptions;
@@ -64,8 +64,8 @@ class AttemptDispatcher {
 }
 
 /** The transport: one undici `fetch` per attempt. */
-export function fetchTransport(dispatcher: Dispatcher): (call: Call) => Promise<FetchResponse> {
-  return (call) => {
+export function fetchTransport(dispatcher: Dispatcher): Transport<FetchResponse> {
+  return (call, done) => {
     const attempt = new AttemptDispatcher(dispatcher, call);
     const init = call.input as FetchInit;
     const fetchInit = {
@@ -74,13 +74,11 @@ export function fetchTransport(dispatcher: Dispatcher): (call: Call) => Promise<
       dispatcher: attempt as unknown as Dispatcher,
       signal: call.signal ?? null,
     };
-    return new Promise<FetchResponse>((resolve, reject) => {
-      call.fetchAbort = (reason) => {
-        reject(reason);
-        attempt.abort(reason);
-      };
-      undiciFetch(call.url, fetchInit as UndiciRequestInit).then(resolve, reject);
-    });
+    call.fetchAbort = (reason) => attempt.abort(reason);
+    undiciFetch(call.url, fetchInit as UndiciRequestInit).then(
+      (response) => done(null, response),
+      (err: unknown) => done(err),
+    );
   };
 }
 

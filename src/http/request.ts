@@ -10,7 +10,7 @@ import type { Call } from '../client/call.ts';
 import type { CallOptions } from '../client/options.ts';
 import type { Timings } from '../errors/bulwark-error.ts';
 import { kAttempt } from '../transport/agent.ts';
-import type { ResultAdapter } from './attempt.ts';
+import type { ResultAdapter, Transport } from './attempt.ts';
 
 /**
  * Options of `client.request(url, options)`: undici's request options that make sense per call,
@@ -58,8 +58,8 @@ export const REQUEST_OPTION_KEYS = [
  * The transport: one undici request per attempt, straight to the origin's pool (`poolOf`). The
  * call itself is the request's abort target.
  */
-export function requestTransport(poolOf: (call: Call) => Dispatcher): (call: Call) => Promise<RequestResult> {
-  return (call) => {
+export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<RequestResult> {
+  return (call, done) => {
     const dispatcher = poolOf(call);
     const opts = call.input as RequestOptions;
     const dispatchOptions = {
@@ -77,29 +77,26 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): (call: Cal
       (dispatchOptions as { bodyTimeout?: number }).bodyTimeout = call.config.timeout.body;
     }
     const signal = call.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    // undici holds an abort back while the request waits for its connection (connecting, or
-    // queued behind busy ones), so the call's own promise rejects at once when the attempt is
-    // aborted; undici's callback form means this is still one promise per attempt.
-    return new Promise<RequestResult>((resolve, reject) => {
-      call.rejectAttempt = reject;
-      if (signal === undefined) {
-        dispatcher.request(dispatchOptions, (err, data) => (err ? reject(err) : resolve(toResult(data))));
+    if (signal === undefined) {
+      dispatcher.request(dispatchOptions, (err, data) => (err ? done(err) : done(null, toResult(data))));
+      return;
+    }
+    if (signal.aborted) {
+      done(signal.reason);
+      return;
+    }
+    // The caller's abort reaches undici through the call, so undici needs only one abort target.
+    const onAbort = (): void => call.abortAttempt(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    dispatcher.request(dispatchOptions, (err, data) => {
+      if (err) {
+        signal.removeEventListener('abort', onAbort);
+        done(err);
         return;
       }
-      // The caller's abort reaches undici through the call, so undici needs only one abort target.
-      const onAbort = (): void => call.abortAttempt(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      dispatcher.request(dispatchOptions, (err, data) => {
-        if (err) {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-          return;
-        }
-        // The caller's signal governs the body too (as with fetch): keep listening until it ends.
-        data.body.once('close', () => signal.removeEventListener('abort', onAbort));
-        resolve(toResult(data));
-      });
+      // The caller's signal governs the body too (as with fetch): keep listening until it ends.
+      data.body.once('close', () => signal.removeEventListener('abort', onAbort));
+      done(null, toResult(data));
     });
   };
 }
