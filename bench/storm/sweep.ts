@@ -1,15 +1,16 @@
 /**
  * Amplification in a full outage as a function of the per-client request rate. The retry budget
- * is per client (per origin): a full bucket of C tokens lets each client retry C times before it
- * is empty, and in a full outage nothing refills it, so with λ requests per second per client and
- * an outage of T seconds the budget alone gives amplification 1 + min(limit, C ÷ (λ·T)). This
- * sweep measures it with the simulator for the default budget (C = 10), for smaller buckets (the
- * proposed fixes) and for Bulwark's defaults (budget + breaker), next to that formula. Writes
+ * is per client (per origin) and, as gRPC's throttling, failed attempts drain it and retries stop
+ * once it is half empty: in a full outage nothing refills it, so each client gets R retries in all
+ * (R = 3 for the defaults: 10 tokens, 1 per failure, retries above 5), and with λ requests per
+ * second per client and an outage of T seconds the budget alone gives amplification
+ * 1 + min(limit, R ÷ (λ·T)). This sweep measures it with the simulator for the default budget,
+ * for smaller buckets and for Bulwark's defaults (budget + breaker), next to that formula. Writes
  * `bench/results/sweep.json` and `sweep.svg`.
  *
  *   node bench/storm/sweep.ts [--rates 0.1,0.3,1,3,10] [--clients 200] [--outage 30]
  */
-import { RETRY_BUDGET_DEFAULTS } from '../../src/policy/retry-budget.ts';
+import { RETRY_BUDGET_DEFAULTS, RetryBudget, resolveRetryBudget } from '../../src/policy/retry-budget.ts';
 import { type Command, main, UsageError } from '../lib/args.ts';
 import { fmt, Progress, pct, table, writeResultFile, writeResults } from '../lib/report.ts';
 import { lineChart } from '../lib/svg.ts';
@@ -24,14 +25,14 @@ const VARIANTS: readonly (Strategy & { readonly capacity: number | null })[] = [
     id: 'budget-c5',
     label: 'budget, 5 tokens',
     options: { retry: { budget: { capacity: 5 } }, breaker: false },
-    note: 'proposal: half the burst (still ≥ 99.9 % success at 5 % failures)',
+    note: 'a smaller bucket: fewer retries per outage',
     capacity: 5,
   },
   {
     id: 'budget-c3',
     label: 'budget, 3 tokens',
     options: { retry: { budget: { capacity: 3 } }, breaker: false },
-    note: 'proposal: a smaller burst',
+    note: 'a smaller bucket still',
     capacity: 3,
   },
   { ...STRATEGIES.find((s) => s.id === 'bulwark')!, capacity: null },
@@ -99,7 +100,8 @@ await main(cmd, async (v) => {
         rate,
         variant: variant.id,
         amplification: r.summary.amplification,
-        formula: variant.capacity === null ? null : 1 + Math.min(2, variant.capacity / (rate * T)),
+        formula:
+          variant.capacity === null ? null : 1 + Math.min(2, retriesPerOutage(variant.capacity) / (rate * T)),
         success: r.summary.success,
         peakLoad: r.summary.peakLoad,
       });
@@ -116,17 +118,17 @@ await main(cmd, async (v) => {
         { header: 'req/s per client' },
         { header: 'requests in outage' },
         ...variants.map((x) => ({ header: x.label })),
-        { header: '1 + 10/(λT)' },
+        { header: `1 + ${retriesPerOutage(RETRY_BUDGET_DEFAULTS.capacity)}/(λT)` },
       ],
       rates.map((rate) => [
         String(rate),
         fmt(rate * T, 0),
         ...variants.map((x) => fmt(at(rate, x.id)?.amplification, 3)),
-        fmt(1 + Math.min(2, RETRY_BUDGET_DEFAULTS.capacity / (rate * T)), 3),
+        fmt(1 + Math.min(2, retriesPerOutage(RETRY_BUDGET_DEFAULTS.capacity) / (rate * T)), 3),
       ]),
     ),
   );
-  const need = RETRY_BUDGET_DEFAULTS.capacity / 0.12;
+  const need = retriesPerOutage(RETRY_BUDGET_DEFAULTS.capacity) / 0.12;
   console.log(
     `the default budget meets amplification ≤ 1.12 when λ·T ≥ ${fmt(need, 0)} requests per client in the outage (λ ≥ ${fmt(need / T, 2)} req/s for ${T} s)`,
   );
@@ -158,3 +160,21 @@ await main(cmd, async (v) => {
   });
   console.log(`wrote ${json}\nwrote ${svg}`);
 });
+
+/**
+ * Retries one client gets in a full outage with a bucket of `capacity` tokens and the default
+ * cost and threshold, counted by running Bulwark's own RetryBudget: calls of 1 + up to 2 retries,
+ * every attempt failing, until no retry is allowed any more.
+ */
+function retriesPerOutage(capacity: number): number {
+  const budget = new RetryBudget(resolveRetryBudget({ capacity }));
+  let retries = 0;
+  for (let call = 0; call < 10_000; call++) {
+    budget.recordFailure();
+    for (let r = 0; r < 2 && budget.canRetry; r++) {
+      retries++;
+      budget.recordFailure();
+    }
+  }
+  return retries;
+}
