@@ -2,7 +2,8 @@
  * The fleet simulator: `BulwarkClient`s on one `VirtualClock` whose dispatcher is the simulated
  * upstream. Each simulated client is its own origin (`http://c123.sim/`), and Bulwark keeps the
  * breaker, the retry budget and the bulkhead per origin, so N origins are N independent clients
- * running Bulwark's real pipeline (by default each in its own client object too; `shard`). Arrivals are open-loop: the fleet's Poisson stream (rate N·λ)
+ * running Bulwark's real pipeline (`shard` of them share a client object, whose per-origin state
+ * keeps them independent). Arrivals are open-loop: the fleet's Poisson stream (rate N·λ)
  * thinned uniformly over the clients, which is the same as N independent Poisson streams of rate λ.
  * Deterministic for a seed.
  */
