@@ -56,6 +56,14 @@ export function defaultsTable(): string {
       `per origin: open above ${BREAKER_DEFAULTS.threshold} % failures over ${ms(BREAKER_DEFAULTS.window)} with ≥ ${BREAKER_DEFAULTS.minimumCalls} calls; half-open after ${ms(BREAKER_DEFAULTS.resetTimeout)}`,
     ],
     ['`bulkhead`', `per origin: ${BULKHEAD_DEFAULTS.limit} in flight, ${BULKHEAD_DEFAULTS.queue} queued`],
+    ['`connections`', 'per origin: 256'],
+    [
+      '`throwHttpErrors`',
+      'false (a final 5xx/429 resolves, as with fetch; `true` rejects with `HTTP_STATUS`)',
+    ],
+    ['`deadlineHeader`', 'false (name a header to send the remaining total budget in ms)'],
+    ['`dns`', 'a cache with the defaults below (`false`: the system resolver on every connect)'],
+    ['`tls`', 'Node’s defaults, verification on (passed to `tls.connect`)'],
     ['`keepAlive.idleTimeout`', ms(KEEP_ALIVE_DEFAULTS.idleTimeout)],
     ['`keepAlive.tcpKeepAliveDelay`', ms(KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay)],
     [
