@@ -2,7 +2,12 @@
 // the two cannot drift (test/readme.test.ts fails when they have). Run: npm run readme.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KEEP_ALIVE_DEFAULTS, RETRY_DEFAULTS, TIMEOUT_DEFAULTS } from '../src/client/options.ts';
+import {
+  CONNECTIONS_DEFAULT,
+  KEEP_ALIVE_DEFAULTS,
+  RETRY_DEFAULTS,
+  TIMEOUT_DEFAULTS,
+} from '../src/client/options.ts';
 import { ERROR_CODE_LIST, ERROR_CODES } from '../src/errors/codes.ts';
 import { BACKOFF_DEFAULTS } from '../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../src/policy/breaker.ts';
@@ -56,7 +61,7 @@ export function defaultsTable(): string {
       `per origin: open above ${BREAKER_DEFAULTS.threshold} % failures over ${ms(BREAKER_DEFAULTS.window)} with ≥ ${BREAKER_DEFAULTS.minimumCalls} calls; half-open after ${ms(BREAKER_DEFAULTS.resetTimeout)}`,
     ],
     ['`bulkhead`', `per origin: ${BULKHEAD_DEFAULTS.limit} in flight, ${BULKHEAD_DEFAULTS.queue} queued`],
-    ['`connections`', 'per origin: 256'],
+    ['`connections`', `per origin: ${CONNECTIONS_DEFAULT}`],
     [
       '`throwHttpErrors`',
       'false (a final 5xx/429 resolves, as with fetch; `true` rejects with `HTTP_STATUS`)',

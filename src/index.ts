@@ -15,7 +15,12 @@ export type {
   TimeoutOptions,
   TlsOptions,
 } from './client/options.ts';
-export { KEEP_ALIVE_DEFAULTS, RETRY_DEFAULTS, TIMEOUT_DEFAULTS } from './client/options.ts';
+export {
+  CONNECTIONS_DEFAULT,
+  KEEP_ALIVE_DEFAULTS,
+  RETRY_DEFAULTS,
+  TIMEOUT_DEFAULTS,
+} from './client/options.ts';
 export type { ResponseInfo } from './client/response-info.ts';
 export { responseInfo } from './client/response-info.ts';
 export type { OriginStatsSnapshot, Percentiles } from './client/stats.ts';

@@ -259,6 +259,9 @@ export const RETRY_DEFAULTS: Readonly<{
   maxRetryAfter: 30_000,
 });
 
+/** Connections per origin by default: enough for the bulkhead's share of a busy upstream. */
+export const CONNECTIONS_DEFAULT = 256;
+
 /** The keep-alive defaults. */
 export const KEEP_ALIVE_DEFAULTS: ResolvedKeepAlive = Object.freeze({
   idleTimeout: 4_000,
@@ -295,7 +298,10 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
   const breaker = o.breaker === false ? false : resolveBreaker(o.breaker, 'breaker');
   const bulkhead = o.bulkhead === false ? false : resolveBulkhead(o.bulkhead, 'bulkhead');
   const keepAlive = resolveKeepAlive(o.keepAlive);
-  const connections = checkNumber(o.connections, 'connections', 256, { min: 1, integer: true });
+  const connections = checkNumber(o.connections, 'connections', CONNECTIONS_DEFAULT, {
+    min: 1,
+    integer: true,
+  });
   const tls = resolveTls(o.tls);
   const throwHttpErrors = checkBoolean(o.throwHttpErrors, 'throwHttpErrors', false);
   const deadlineHeader =
