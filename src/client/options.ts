@@ -31,6 +31,12 @@ import { DnsCache, type DnsOptions } from '../transport/dns-cache.ts';
  * names the layer of the phase in which time ran out and which budget (`phase`, `attempt`,
  * `total`) it was. The call's budgets end when the response headers arrive; the body is then
  * guarded by `body` (the longest pause between two chunks).
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ timeout: { total: 5_000, attempt: 2_000, connect: 1_000 } });
+ * await client.fetch(url, { timeout: { total: 1_500 } }); // per call: total, attempt, headers, body
+ * ```
  */
 export interface TimeoutOptions {
   /**
@@ -73,7 +79,15 @@ export interface TimeoutOptions {
 /** Timeouts after validation. */
 export type ResolvedTimeouts = Readonly<Required<TimeoutOptions>>;
 
-/** Retry options. `retry: false` turns retries off. */
+/**
+ * Retry options. `retry: false` turns retries off.
+ *
+ * @example
+ * ```ts
+ * createClient({ retry: { limit: 3, statusCodes: [502, 503, 504], maxRetryAfter: 5_000 } });
+ * await client.fetch(url, { retry: false }); // one attempt for this call
+ * ```
+ */
 export interface RetryOptions {
   /**
    * Retries after the first attempt (2 means up to 3 attempts: SRE book).
@@ -113,7 +127,14 @@ export interface ResolvedRetry {
   readonly maxRetryAfter: number;
 }
 
-/** Connection reuse options. */
+/**
+ * Connection reuse options.
+ *
+ * @example
+ * ```ts
+ * createClient({ keepAlive: { idleTimeout: 2_000, maxLifetime: 60_000 } });
+ * ```
+ */
 export interface KeepAliveOptions {
   /**
    * How long an idle keep-alive connection is kept; below the common 5 s server keep-alive, so
@@ -207,7 +228,14 @@ export interface ClientOptions {
   clock?: Clock;
 }
 
-/** Per-call options accepted by `client.fetch(input, init)` and `client.request(url, options)`. */
+/**
+ * Per-call options accepted by `client.fetch(input, init)` and `client.request(url, options)`.
+ *
+ * @example
+ * ```ts
+ * await client.fetch(url, { timeout: 2_000, retry: { limit: 1 }, throwHttpErrors: true });
+ * ```
+ */
 export interface CallOptions {
   /** Overrides for this call's budgets (`total`, `attempt`, `headers`, `body`); a number sets `total`. */
   timeout?: Pick<TimeoutOptions, 'total' | 'attempt' | 'headers' | 'body'> | number;

@@ -10,7 +10,14 @@ interface VirtualTimer {
   fn: (() => void) | undefined;
 }
 
-/** Options of {@link VirtualClock}. */
+/**
+ * Options of {@link VirtualClock}.
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock({ start: 0, seed: 42 });
+ * ```
+ */
 export interface VirtualClockOptions {
   /**
    * The starting time in milliseconds.

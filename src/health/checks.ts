@@ -10,7 +10,14 @@ import type { RequestOptions } from '../http/request.ts';
 import { checkObject, checkThat } from '../options/validate.ts';
 import type { HealthCheckFn } from './options.ts';
 
-/** Options of {@link httpCheck}. */
+/**
+ * Options of {@link httpCheck}.
+ *
+ * @example
+ * ```ts
+ * const checks = { search: httpCheck(client, 'http://search.internal/health', { method: 'HEAD' }) };
+ * ```
+ */
 export interface HttpCheckOptions {
   /**
    * The request method.

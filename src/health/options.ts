@@ -42,7 +42,14 @@ export interface HealthCheckSpec {
 /** Named checks: a function, or `{ check, timeout }` for a deadline of its own. */
 export type HealthChecks = Readonly<Record<string, HealthCheckFn | HealthCheckSpec>>;
 
-/** Options of {@link healthCheck} and {@link readyHandler}. */
+/**
+ * Options of {@link healthCheck} and {@link readyHandler}.
+ *
+ * @example
+ * ```ts
+ * const report = await healthCheck({ db: poolCheck(pool) }, { timeout: 1_000 });
+ * ```
+ */
 export interface HealthCheckOptions {
   /**
    * Each check's deadline in milliseconds. Keep it below the probe timeout of whoever asks (a

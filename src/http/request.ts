@@ -15,6 +15,16 @@ import type { ResultAdapter, Transport } from './attempt.ts';
 /**
  * Options of `client.request(url, options)`: undici's request options that make sense per call,
  * plus Bulwark's per-call overrides.
+ *
+ * @example
+ * ```ts
+ * const res = await client.request(url, {
+ *   method: 'POST',
+ *   headers: { 'content-type': 'application/json', 'idempotency-key': id },
+ *   body: JSON.stringify(order),
+ *   signal: AbortSignal.timeout(5_000),
+ * });
+ * ```
  */
 export interface RequestOptions extends CallOptions {
   /**

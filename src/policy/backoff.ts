@@ -18,7 +18,14 @@ export type Jitter = 'full' | 'equal' | 'decorrelated' | 'none';
 /** Every jitter strategy. */
 export const JITTERS: readonly Jitter[] = Object.freeze(['full', 'equal', 'decorrelated', 'none']);
 
-/** Backoff options (all optional). */
+/**
+ * Backoff options (all optional).
+ *
+ * @example
+ * ```ts
+ * createClient({ retry: { backoff: { jitter: 'decorrelated', base: 50, cap: 2_000 } } });
+ * ```
+ */
 export interface BackoffOptions {
   /**
    * The jitter strategy.

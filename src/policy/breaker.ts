@@ -11,7 +11,14 @@ import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
 
-/** Circuit breaker options (all optional). */
+/**
+ * Circuit breaker options (all optional).
+ *
+ * @example
+ * ```ts
+ * createClient({ breaker: { threshold: 25, minimumCalls: 50, resetTimeout: 10_000 } });
+ * ```
+ */
 export interface BreakerOptions {
   /**
    * Open when the failure percentage in the window exceeds this (0–100).

@@ -8,7 +8,14 @@ import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkNumber, checkObject } from '../options/validate.ts';
 
-/** Bulkhead options (all optional). */
+/**
+ * Bulkhead options (all optional).
+ *
+ * @example
+ * ```ts
+ * createClient({ bulkhead: { limit: 64, queue: 128 } }); // the 193rd concurrent call gets POOL_QUEUE_FULL
+ * ```
+ */
 export interface BulkheadOptions {
   /**
    * Calls in flight per origin.

@@ -15,7 +15,14 @@
  */
 import { checkNumber, checkObject, checkThat } from '../options/validate.ts';
 
-/** Retry budget options (all optional). */
+/**
+ * Retry budget options (all optional).
+ *
+ * @example
+ * ```ts
+ * createClient({ retry: { budget: { capacity: 20, successRefund: 0.2 } } });
+ * ```
+ */
 export interface RetryBudgetOptions {
   /**
    * Tokens in a full bucket (gRPC's `maxTokens`).

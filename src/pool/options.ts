@@ -22,7 +22,20 @@ import {
   resolveBreaker,
 } from '../policy/breaker.ts';
 
-/** Options of {@link createPool} (all optional). Durations are milliseconds. */
+/**
+ * Options of {@link createPool} (all optional). Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * const pool = createPool(pgFactory(process.env.DATABASE_URL!), {
+ *   min: 2,
+ *   max: 20,
+ *   acquireTimeout: 2_000,
+ *   validateAfterIdle: 500,
+ *   leakDetectionThreshold: 30_000,
+ * });
+ * ```
+ */
 export interface PoolOptions {
   /**
    * Connections kept open even when idle; the pool refills to it after failures and retirements.

@@ -3,7 +3,19 @@
  */
 import type { BreakerState } from '../policy/breaker.ts';
 
-/** Options of one `acquire()` or `use()` call. */
+/**
+ * Options of one `acquire()` or `use()` call.
+ *
+ * @example
+ * ```ts
+ * const conn = await pool.acquire({ signal: AbortSignal.timeout(500) });
+ * try {
+ *   await conn.query('SELECT 1');
+ * } finally {
+ *   pool.release(conn);
+ * }
+ * ```
+ */
 export interface AcquireOptions {
   /**
    * Aborts the wait: the acquire rejects with the signal's reason, and a connection that was on its
@@ -14,7 +26,14 @@ export interface AcquireOptions {
   timeout?: number;
 }
 
-/** Options of `close()`. */
+/**
+ * Options of `close()`.
+ *
+ * @example
+ * ```ts
+ * await pool.close({ timeout: 5_000 }); // borrowed connections get 5 s to come back
+ * ```
+ */
 export interface CloseOptions {
   /**
    * How long borrowed connections may take to come back before they are destroyed anyway. A use

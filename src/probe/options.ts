@@ -6,7 +6,14 @@ import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { checkBoolean, checkDuration, checkObject, checkThat } from '../options/validate.ts';
 import { isResolverAddress } from '../transport/dns/options.ts';
 
-/** Per-phase timeouts of a probe, in milliseconds. */
+/**
+ * Per-phase timeouts of a probe, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * await probe('https://api.example.com/health', { timeouts: { dns: 500, connect: 1_000, tls: 1_000 } });
+ * ```
+ */
 export interface ProbeTimeouts {
   /**
    * Each resolver's answer.

@@ -27,7 +27,15 @@ export interface PgModule {
   ) => Client;
 }
 
-/** Options of {@link pgFactory}. */
+/**
+ * Options of {@link pgFactory}.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const factory = pgFactory({ host: 'db.internal', database: 'app' }, { module: pg });
+ * ```
+ */
 export interface PgFactoryOptions extends DriverOptions {
   /**
    * The `pg` module to use, when it should not be imported by name (bundlers, a patched copy).

@@ -10,7 +10,14 @@ import { checkDuration, checkFunction, checkObject } from '../../options/validat
 /** A resolver with the `dns.lookup` signature, e.g. a Bulwark `DnsCache`'s `lookup`. */
 export type LookupFunction = net.LookupFunction;
 
-/** Options every driver factory accepts (all optional). */
+/**
+ * Options every driver factory accepts (all optional).
+ *
+ * @example
+ * ```ts
+ * pgFactory(url, { lookup: dns.lookup, connectTimeout: 2_000, keepAliveDelay: 15_000 });
+ * ```
+ */
 export interface DriverOptions {
   /**
    * Resolves the database host name instead of `dns.lookup` (pass Bulwark's DNS cache `lookup`).

@@ -7,7 +7,15 @@ import type { Clock } from '../../clock/clock.ts';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import { checkClock, checkDuration, checkNumber, checkObject, checkThat } from '../../options/validate.ts';
 
-/** Options of the DNS cache (`createClient({ dns })`). All durations are milliseconds. */
+/**
+ * Options of the DNS cache (`createClient({ dns })`). All durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * createClient({ dns: { servers: ['10.0.0.2', '10.0.0.3:5353'], maxTtl: 60_000, staleTtl: 120_000 } });
+ * const dns = new DnsCache({ minTtl: 5_000 }); // on its own, e.g. for a database driver's lookup
+ * ```
+ */
 export interface DnsOptions {
   /**
    * Resolver addresses: `'127.0.0.1'`, `'127.0.0.1:5353'`, `'::1'`, `'[::1]:53'`.
