@@ -9,14 +9,12 @@ import { Call } from './client/call.ts';
 import {
   type CallOptions,
   type ClientOptions,
-  isIdempotent,
   type ResolvedClientOptions,
   resolveCallConfig,
   resolveClientOptions,
 } from './client/options.ts';
 import { type OriginState, Origins } from './client/origin.ts';
 import { compose, type Handler } from './client/pipeline.ts';
-import { setResponseInfo } from './client/response-info.ts';
 import type { OriginStatsSnapshot } from './client/stats.ts';
 import { BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
 import { InvalidOptionError } from './errors/invalid-option-error.ts';
@@ -40,9 +38,8 @@ import {
 import { checkObject } from './options/validate.ts';
 import { Breaker, type BreakerState, breakerStage } from './policy/breaker.ts';
 import { Bulkhead, bulkheadStage } from './policy/bulkhead.ts';
-import { deadlineStage } from './policy/deadline.ts';
 import { Deadlines } from './policy/deadlines.ts';
-import { FailedResponse, isBreakerFailure } from './policy/failure.ts';
+import { FailedResponse, isBreakerFailure, isIdempotent } from './policy/failure.ts';
 import { retryStage, Sleepers } from './policy/retry.ts';
 import { RetryBudget } from './policy/retry-budget.ts';
 import { BulwarkAgent } from './transport/agent.ts';
@@ -133,11 +130,11 @@ export class BulwarkClient {
       bulkhead: o.bulkhead === false ? undefined : new Bulkhead(o.bulkhead, clock, target),
     }));
 
-    // THE ORDER (DESIGN.md): deadline → bulkhead → retry → breaker → attempt → transport.
+    // THE ORDER (DESIGN.md): deadline → bulkhead → retry → breaker → attempt → transport. The
+    // deadline itself is fixed when the call starts (Call), so it needs no stage of its own.
     const pipeline = <R>(adapter: ResultAdapter<R>, transport: Transport<R>): Handler<R> =>
       compose<R>(
         [
-          deadlineStage<R>(),
           ...(o.bulkhead === false ? [] : [bulkheadStage<R>()]),
           retryStage<R>(clock, { sleepers: this.#sleepers }),
           ...(o.breaker === false ? [] : [breakerStage<R>(clock)]),
@@ -194,14 +191,7 @@ export class BulwarkClient {
       const { fetch: plain } = await import('undici');
       return plain(normal.url, fi as import('undici').RequestInit);
     }
-    const response = await this.#run(this.#fetch, call);
-    setResponseInfo(response, {
-      origin: call.origin,
-      attempts: call.attempts,
-      timings: call.timings,
-      lastFailure: publicFailure(call.lastFailure),
-    });
-    return response;
+    return this.#run(this.#fetch, fetchAdapter, call);
   }
 
   /**
@@ -223,7 +213,7 @@ export class BulwarkClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#run(this.#request, call);
+    return this.#run(this.#request, requestAdapter, call);
   }
 
   /** Statistics per origin: requests, failures by layer and code, retries, budget, breaker, latency percentiles. */
@@ -318,7 +308,7 @@ export class BulwarkClient {
     );
   }
 
-  async #run<R>(pipeline: Handler<R>, call: Call): Promise<R> {
+  async #run<R>(pipeline: Handler<R>, adapter: ResultAdapter<R>, call: Call): Promise<R> {
     if (this.#closed !== undefined) {
       throw new BulwarkError({
         layer: 'pool',
@@ -334,7 +324,7 @@ export class BulwarkClient {
       const result = await pipeline(call);
       call.state.budget?.recordSuccess();
       stats.recordResponse(call.timings, this.#finishTimings(call));
-      return finish(result, call);
+      return adapter.finish(result, call);
     } catch (err) {
       if (err instanceof FailedResponse) {
         const total = this.#finishTimings(call);
@@ -356,7 +346,7 @@ export class BulwarkClient {
           throw error;
         }
         stats.recordResponse(call.timings, total);
-        return finish(err.result as R, call);
+        return adapter.finish(err.result as R, call);
       }
       stats.failures++;
       if (isBulwarkError(err)) err.attempts = call.attempts;
@@ -408,16 +398,6 @@ function parseUrl(input: string | URL): URL {
   }
 }
 
-/** A request result gets the call's timings and attempts; a `Response` is left as it is. */
-function finish<R>(result: R, call: Call): R {
-  if (call.input !== undefined && (result as { statusCode?: unknown }).statusCode !== undefined) {
-    const r = result as unknown as { timings: unknown; attempts: number };
-    r.timings = call.timings;
-    r.attempts = call.attempts;
-  }
-  return result;
-}
-
 /** Index just past `scheme://authority` of an http(s) URL string, or -1. */
 function authorityEnd(url: string): number {
   let start: number;
@@ -457,8 +437,4 @@ function normaliseMethod(method: string): string {
   if (NORMALISED_METHODS.has(method)) return method;
   const upper = method.toUpperCase();
   return NORMALISED_METHODS.has(upper) ? upper : method;
-}
-
-function publicFailure(failure: unknown): unknown {
-  return failure instanceof FailedResponse ? { status: failure.status } : failure;
 }

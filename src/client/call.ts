@@ -38,12 +38,10 @@ export class Call implements AttemptLink, Expirable {
   readonly input: unknown;
   /** Clock time the call started. */
   readonly startedAt: number;
-  /** Clock time the total budget runs out. */
-  deadline = 0;
+  /** Clock time the total budget runs out (the call's deadline, fixed when it starts). */
+  readonly deadline: number;
   /** Attempts started so far. */
   attempts = 0;
-  /** Clock time the current attempt started. */
-  attemptStartedAt = 0;
   /** Clock time the response headers of the last attempt arrived (0 before). */
   endedAt = 0;
   /** The failure of the previous attempt (kept for response info). */
@@ -101,6 +99,7 @@ export class Call implements AttemptLink, Expirable {
     this.deadlineHeader = deadlineHeader;
     this.input = input;
     this.startedAt = startedAt;
+    this.deadline = startedAt + config.timeout.total;
   }
 
   /** The method and the path without its query, for errors and logs (built on first use). */

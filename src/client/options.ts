@@ -17,7 +17,6 @@ import {
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from '../policy/backoff.ts';
 import { type BreakerOptions, type ResolvedBreaker, resolveBreaker } from '../policy/breaker.ts';
 import { type BulkheadOptions, type ResolvedBulkhead, resolveBulkhead } from '../policy/bulkhead.ts';
-import { IDEMPOTENT_METHODS } from '../policy/failure.ts';
 import {
   type ResolvedRetryBudget,
   type RetryBudgetOptions,
@@ -479,9 +478,4 @@ function resolveTls(input: unknown): Readonly<TlsOptions> {
     }
   }
   return Object.freeze({ ...(input as TlsOptions) });
-}
-
-/** Whether a method may be repeated after the request could have reached the server. */
-export function isIdempotent(method: string, hasIdempotencyKey: boolean): boolean {
-  return hasIdempotencyKey || IDEMPOTENT_METHODS.has(method);
 }

@@ -49,11 +49,6 @@ export class Origins {
     return state;
   }
 
-  /** A known origin's state, without creating one. */
-  peek(origin: string): OriginState | undefined {
-    return this.#map.get(origin);
-  }
-
   /** Every origin's statistics. */
   snapshot(): OriginStatsSnapshot[] {
     const out: OriginStatsSnapshot[] = [];

@@ -32,8 +32,3 @@ export function pathOf(url: URL | string): string {
   }
   return url.pathname;
 }
-
-/** The origin of a URL without user-info (`URL#origin` already drops it). */
-export function originOf(url: URL): string {
-  return url.origin;
-}

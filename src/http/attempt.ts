@@ -18,6 +18,8 @@ export interface ResultAdapter<R> {
   header(result: R, name: string): string | undefined;
   /** Releases a result that will not be returned (its body is discarded). */
   dispose(result: R): void;
+  /** Gives the result the call's attempts and timings, once the call has settled. */
+  finish(result: R, call: Call): R;
 }
 
 const attemptChannel = channel('bulwark:attempt:end');
@@ -55,7 +57,6 @@ export function attemptHandler<R>(
       const budget = attemptBudget < remaining ? 'attempt' : 'total';
       call.deadlineBudget = budget;
       call.attempts++;
-      call.attemptStartedAt = now;
       call.client = undefined;
       call.reusedConnection = undefined;
       call.staleSocket = false;

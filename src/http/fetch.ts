@@ -13,6 +13,8 @@ import {
 } from 'undici';
 import type { Call } from '../client/call.ts';
 import type { CallOptions } from '../client/options.ts';
+import { setResponseInfo } from '../client/response-info.ts';
+import { FailedResponse } from '../policy/failure.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
 
@@ -88,6 +90,17 @@ export const fetchAdapter: ResultAdapter<FetchResponse> = {
   header: (r, name) => r.headers.get(name) ?? undefined,
   dispose: (r) => {
     r.body?.cancel().catch(() => {});
+  },
+  // The fetch contract leaves no room on the Response: its info is kept beside it.
+  finish: (r, call) => {
+    setResponseInfo(r, {
+      origin: call.origin,
+      attempts: call.attempts,
+      timings: call.timings,
+      lastFailure:
+        call.lastFailure instanceof FailedResponse ? { status: call.lastFailure.status } : call.lastFailure,
+    });
+    return r;
   },
 };
 

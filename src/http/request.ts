@@ -132,6 +132,12 @@ export const requestAdapter: ResultAdapter<RequestResult> = {
   dispose: (r) => {
     r.body.dump().catch(() => {});
   },
+  finish: (r, call) => {
+    const result = r as { timings: unknown; attempts: number };
+    result.timings = call.timings;
+    result.attempts = call.attempts;
+    return r;
+  },
 };
 
 /** Adds the deadline propagation header, when configured, without touching the caller's headers. */

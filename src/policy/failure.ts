@@ -50,6 +50,11 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
   'TRACE',
 ]);
 
+/** Whether a request may be repeated after it could have reached the server. */
+export function isIdempotent(method: string, hasIdempotencyKey: boolean): boolean {
+  return hasIdempotencyKey || IDEMPOTENT_METHODS.has(method);
+}
+
 /**
  * Parses a `Retry-After` header (delta-seconds or an HTTP date) into milliseconds from `nowMs`
  * (wall-clock epoch ms). Returns `undefined` for a missing or malformed value; never negative.

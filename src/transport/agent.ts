@@ -42,7 +42,6 @@ export interface AgentOptions {
 export class TrackedClient extends Client {
   /** The record of the current (or last) connection. */
   current: ConnectionRecord | undefined;
-  readonly #owner: BulwarkAgent;
 
   constructor(origin: URL, opts: Client.Options & { connect: Connector }, owner: BulwarkAgent, host: string) {
     const self: { client?: TrackedClient } = {};
@@ -80,7 +79,6 @@ export class TrackedClient extends Client {
       },
     });
     self.client = this;
-    this.#owner = owner;
     owner.track(host, this);
   }
 
@@ -103,19 +101,16 @@ export class TrackedClient extends Client {
     return super.dispatch(opts, handler);
   }
 
-  /** Stops reuse of this connection: closed now if idle, else after the response in flight. */
+  /**
+   * Stops reuse of this connection: an idle one is closed now; a busy one finishes its response,
+   * and the next request this client takes goes out with `reset` (its last on that connection)
+   * unless the keep-alive idle timeout closes it first.
+   */
   retire(): void {
-    if (this.current !== undefined) this.current.retired = true;
-    this.closeIfIdle();
-  }
-
-  /** Closes a retired connection that has no request in flight. */
-  closeIfIdle(): void {
     const rec = this.current;
-    if (rec?.retired && this.stats.size === 0 && rec.socket !== undefined && !rec.socket.destroyed) {
-      rec.socket.destroy();
-      this.#owner.onRetired(rec);
-    }
+    if (rec === undefined) return;
+    rec.retired = true;
+    if (this.stats.size === 0 && rec.socket !== undefined && !rec.socket.destroyed) rec.socket.destroy();
   }
 }
 
@@ -131,8 +126,6 @@ export class BulwarkAgent {
   readonly #byHost = new Map<string, Set<TrackedClient>>();
   readonly #pools = new Map<string, Pool>();
   readonly #poolOptions: Pool.Options;
-  /** Called when a retired connection is closed (for stats and tests). */
-  onRetired: (rec: ConnectionRecord) => void = () => {};
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -181,7 +174,8 @@ export class BulwarkAgent {
 
   /**
    * Retires connections to `host` whose address is in `addresses` (they left the DNS answer):
-   * idle ones are closed at once, busy ones take no new request and close when done.
+   * idle ones are closed at once; a busy one finishes its response and carries at most one more
+   * request, sent with `reset` so the connection closes after it.
    * Returns how many connections were retired.
    */
   retireAddresses(host: string, addresses: readonly string[]): number {
@@ -201,17 +195,6 @@ export class BulwarkAgent {
     }
     if (set.size === 0) this.#byHost.delete(host);
     return retired;
-  }
-
-  /** Connections currently tracked (open or reconnecting), for stats. */
-  connections(): ConnectionRecord[] {
-    const out: ConnectionRecord[] = [];
-    for (const set of this.#byHost.values()) {
-      for (const client of set) {
-        if (client.current !== undefined && !client.closed && !client.destroyed) out.push(client.current);
-      }
-    }
-    return out;
   }
 
   /** Closes gracefully: running requests finish, then every connection closes. */

@@ -7,7 +7,7 @@ import net, { isIP, type Socket } from 'node:net';
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
-import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
+import { ERROR_CODES, type ErrorCode, TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
 import { type ConnectionRecord, newConnectionRecord } from './connection.ts';
 import type { Address, HostResolver } from './system-resolver.ts';
 
@@ -46,11 +46,6 @@ const PHASE_FALLBACK: Record<ConnectPhase, ErrorCode> = {
   dns: 'DNS_SERVER_FAILURE',
   tcp: 'TCP_CLOSED',
   tls: 'TLS_HANDSHAKE_FAILED',
-};
-const PHASE_TIMEOUT: Record<ConnectPhase, ErrorCode> = {
-  dns: 'DNS_TIMEOUT',
-  tcp: 'TCP_TIMEOUT',
-  tls: 'TLS_TIMEOUT',
 };
 const MAX_SESSIONS = 100;
 
@@ -162,13 +157,9 @@ export function createConnector(options: ConnectorOptions): Connector {
       tcpSocket.once('connect', () => {
         rec.connect = performance.now() - phaseStart;
         rec.address = tcpSocket.remoteAddress ?? first.address;
-        if (secure) {
-          tcpSocket.removeListener('error', onError);
-          onTls(tcpSocket);
-        } else {
-          tcpSocket.removeListener('error', onError);
-          open(tcpSocket);
-        }
+        tcpSocket.removeListener('error', onError);
+        if (secure) onTls(tcpSocket);
+        else open(tcpSocket);
       });
     };
 
@@ -229,7 +220,13 @@ function phaseError(
   const target = targetOf(rec);
   const timings = timingsOf(rec, phase);
   if (timedOut) {
-    return new BulwarkError({ layer: phase, code: PHASE_TIMEOUT[phase], budget: 'phase', target, timings });
+    return new BulwarkError({
+      layer: phase,
+      code: TIMEOUT_CODE_OF_LAYER[phase],
+      budget: 'phase',
+      target,
+      timings,
+    });
   }
   if (isBulwarkError(err)) {
     return new BulwarkError({
