@@ -96,6 +96,55 @@ describe('Breaker', () => {
     breaker.shutdown();
   });
 
+  it('counts every outcome of a closed breaker exactly: it opens at the first failure past the threshold', async () => {
+    const clock = new VirtualClock();
+    const states: BreakerState[] = [];
+    const breaker = new Breaker(resolveBreaker({ minimumCalls: 20, threshold: 50 }), clock, {
+      isFailure: (err) => err instanceof Boom,
+      onStateChange: (s) => states.push(s),
+      target: { origin: 'http://upstream.test', host: 'upstream.test', port: 80 },
+    });
+    // Successes and filtered errors (not failures) both count as successes, as in opossum's fire().
+    for (let i = 0; i < 8; i++) assert.equal(await breaker.run(ok, undefined), 'ok');
+    for (let i = 0; i < 2; i++)
+      await assert.rejects(breaker.run(async () => Promise.reject(new TypeError('4xx')), undefined), TypeError);
+    for (let i = 0; i < 10; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'closed', '10 failures of 20 is 50 %, not above it');
+    await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'open', '11 of 21 is above 50 %');
+    assert.deepEqual(states, ['open']);
+    breaker.shutdown();
+  });
+
+  it('a call that set out while it was closed is no half-open probe when it ends later', async () => {
+    const clock = new VirtualClock();
+    const states: BreakerState[] = [];
+    const breaker = makeBreaker(clock, states);
+    let finishSlow!: () => void;
+    let failSlow!: () => void;
+    const slowOk = breaker.run(() => new Promise<string>((r) => (finishSlow = () => r('late'))), undefined);
+    const slowFail = breaker.run(
+      () => new Promise<string>((_, reject) => (failSlow = () => reject(new Boom('late')))),
+      undefined,
+    );
+    for (let i = 0; i < 4; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'open');
+    await clock.advance(5_000);
+    let release!: () => void;
+    const probe = breaker.run(() => new Promise<string>((r) => (release = () => r('probe'))), undefined);
+    assert.equal(breaker.state, 'half-open');
+    finishSlow();
+    assert.equal(await slowOk, 'late', 'the late call keeps its own result');
+    failSlow();
+    await assert.rejects(slowFail, Boom);
+    assert.equal(breaker.state, 'half-open', 'neither late outcome was taken as the probe');
+    release();
+    assert.equal(await probe, 'probe');
+    assert.equal(breaker.state, 'closed');
+    assert.deepEqual(states, ['open', 'half-open', 'closed']);
+    breaker.shutdown();
+  });
+
   it('validates its options', () => {
     assert.deepEqual(resolveBreaker(undefined), BREAKER_DEFAULTS);
     assert.throws(() => resolveBreaker({ threshold: 150 }), InvalidOptionError);
