@@ -72,6 +72,8 @@ export class BulwarkClient {
   readonly #deadlines: Deadlines;
   /** Canonical origins seen before, by the `scheme://authority` prefix of a URL string. */
   readonly #knownOrigins = new Map<string, OriginState>();
+  /** Canonical URL strings seen before, with their origin state and path: one lookup, no scan. */
+  readonly #urls = new Map<string, { readonly state: OriginState; readonly path: string }>();
   readonly #onDnsChange: ((event: { host: string; removed: readonly string[] }) => void) | undefined;
   #active = 0;
   #drained: (() => void) | undefined;
@@ -250,9 +252,10 @@ export class BulwarkClient {
   }
 
   /**
-   * The call for `input`, or `undefined` for a URL that is not http(s). A URL string whose
-   * `scheme://authority` prefix is a canonical origin seen before, followed by a plain path, skips
-   * the URL parser; anything else is parsed (and normalised) by `new URL`.
+   * The call for `input`, or `undefined` for a URL that is not http(s). A canonical URL string
+   * seen before is one map lookup; one whose `scheme://authority` prefix is a canonical origin seen
+   * before, followed by a plain path, skips the URL parser; anything else is parsed (and
+   * normalised) by `new URL`.
    */
   #newCall(
     input: string | URL,
@@ -267,12 +270,19 @@ export class BulwarkClient {
     let href: string;
     if (typeof input === 'string') {
       href = input;
-      const cut = authorityEnd(input);
-      if (cut > 0) {
-        state = this.#knownOrigins.get(input.slice(0, cut));
-        if (state !== undefined) {
-          path = cut === input.length ? '/' : input.slice(cut);
-          if (!isPlainPath(path)) state = undefined;
+      const seen = this.#urls.get(input);
+      if (seen !== undefined) {
+        state = seen.state;
+        path = seen.path;
+      } else {
+        const cut = authorityEnd(input);
+        if (cut > 0) {
+          state = this.#knownOrigins.get(input.slice(0, cut));
+          if (state !== undefined) {
+            path = cut === input.length ? '/' : input.slice(cut);
+            if (isPlainPath(path)) this.#rememberUrl(input, state, path);
+            else state = undefined;
+          }
         }
       }
     } else {
@@ -288,6 +298,7 @@ export class BulwarkClient {
         const cut = authorityEnd(input);
         if (cut > 0 && input.slice(0, cut) === url.origin) this.#knownOrigins.set(url.origin, state);
       }
+      if (href === input) this.#rememberUrl(input, state, path);
     }
     const method = rawMethod === undefined ? 'GET' : normaliseMethod(rawMethod);
     const clock = this.#options.clock;
@@ -306,6 +317,12 @@ export class BulwarkClient {
       init,
       clock.now(),
     );
+  }
+
+  /** Remembers what a canonical URL string resolved to; the cache starts over when it is full. */
+  #rememberUrl(url: string, state: OriginState, path: string): void {
+    if (this.#urls.size >= URL_CACHE_SIZE) this.#urls.clear();
+    this.#urls.set(url, { state, path });
   }
 
   async #run<R>(pipeline: Handler<R>, adapter: ResultAdapter<R>, call: Call): Promise<R> {
@@ -365,6 +382,8 @@ export class BulwarkClient {
 }
 
 const EMPTY: RequestOptions = Object.freeze({});
+/** URL strings remembered per client (a service calls a handful of endpoints again and again). */
+const URL_CACHE_SIZE = 1024;
 
 /**
  * Creates a resilient client. Every option is optional, validated here, and has a production

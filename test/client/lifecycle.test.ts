@@ -18,6 +18,40 @@ function resources(): Record<string, number> {
 }
 
 describe('lifecycle', () => {
+  it('sends the same path for a URL string however often it is seen, and normalises the ones the URL parser would', async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    const seen: string[] = [];
+    server.handle((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('ok');
+    });
+    const client = createClient();
+    t.after(() => client.close());
+    const base = server.url.replace(/\/$/, '');
+    const inputs = [
+      `${base}/a/b?x=1`, // parsed, then remembered
+      `${base}/a/b?x=1`, // remembered
+      `${base}/a/b?x=1#frag`, // the fragment never reaches the server
+      `${base}/a/./c/../b`, // dot segments are resolved
+      `${base}/sp ace`, // percent-encoded
+      base, // no path: "/"
+      `${base.replace('127.0.0.1', '127.000.000.001')}/ip`, // another spelling of the origin
+      `${base}/a/b?x=1`,
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const url of inputs) {
+        const res = await client.request(url);
+        await res.body.dump();
+        const f = await client.fetch(url);
+        await f.text();
+      }
+    }
+    const once = ['/a/b?x=1', '/a/b?x=1', '/a/b?x=1', '/a/b', '/sp%20ace', '/', '/ip', '/a/b?x=1'];
+    const expected = [...once, ...once].flatMap((p) => [p, p]);
+    assert.deepEqual(seen, expected);
+    assert.deepEqual(Object.keys(client.stats()), [new URL(base).origin]);
+  });
+
   it('leaves no timers, sockets or unhandled rejections after close()', async (t) => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);

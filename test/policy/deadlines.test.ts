@@ -47,4 +47,48 @@ describe('Deadlines', () => {
     deadlines.stop();
     assert.equal(clock.nextAt(), undefined);
   });
+  it('cancels in any order, from either end or the middle, and still fires exactly the live ones on time', async () => {
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let round = 0; round < 20; round++) {
+      const clock = new VirtualClock();
+      const deadlines = new Deadlines(clock);
+      const fired: { name: string; at: number }[] = [];
+      const live = new Map<string, { item: Expirable; due: number }>();
+      for (let step = 0; step < 3_000; step++) {
+        const r = random();
+        if (r < 0.45) {
+          const name = `i${step}`;
+          const it: Expirable = {
+            deadlineSlot: -1,
+            deadlineQueue: undefined,
+            onDeadline: () => fired.push({ name, at: clock.now() }),
+          };
+          deadlines.schedule(it, 100, clock.now());
+          live.set(name, { item: it, due: clock.now() + 100 });
+        } else if (r < 0.9 && live.size > 0) {
+          // Mostly the oldest or the newest (calls ending in order, or at once), sometimes any.
+          const names = [...live.keys()];
+          const pick = random();
+          const name = pick < 0.4 ? names[0]! : pick < 0.7 ? names[names.length - 1]! : names[Math.floor(random() * names.length)]!;
+          deadlines.cancel(live.get(name)!.item);
+          live.delete(name);
+        } else {
+          await clock.advance(Math.floor(random() * 30));
+          for (const f of fired) {
+            const entry = live.get(f.name);
+            assert.ok(entry !== undefined, `${f.name} fired after it was cancelled`);
+            assert.equal(f.at, entry.due, `${f.name} fired on time`);
+            live.delete(f.name);
+          }
+          fired.length = 0;
+          for (const { due } of live.values()) assert.ok(due > clock.now(), 'nothing due is left unfired');
+        }
+      }
+      deadlines.stop();
+    }
+  });
 });
