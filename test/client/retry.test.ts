@@ -43,6 +43,23 @@ describe('retry', () => {
     assert.deepEqual(clock.sleeps(), [10, 20], 'full jitter with random 0.5: 0.5×20, then 0.5×40');
   });
 
+  it('responseInfo leaves the Response as fetch made it: no own key, nothing enumerable', async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    const client = createClient();
+    t.after(() => client.close());
+    const res = await client.fetch(server.url);
+    await res.text();
+    assert.equal(responseInfo(res)?.attempts, 1);
+    assert.deepEqual(Object.keys(res), []);
+    assert.deepEqual(
+      Object.getOwnPropertySymbols(res).filter((s) => Object.getOwnPropertyDescriptor(res, s)?.enumerable),
+      [],
+    );
+    assert.deepEqual({ ...res }, {});
+    assert.equal(responseInfo(new Response('x')), undefined, 'not from client.fetch');
+    assert.equal(responseInfo(null as unknown as object), undefined);
+  });
+
   it('the same through client.request, which reports attempts and timings', async (t) => {
     const server = cleanup(t, await startHttpServer({ handler: statuses(503, 200) }));
     const client = createClient({ retry: { backoff: { base: 5 } } });

@@ -107,7 +107,10 @@ describe('Breaker', () => {
     // Successes and filtered errors (not failures) both count as successes, as in opossum's fire().
     for (let i = 0; i < 8; i++) assert.equal(await breaker.run(ok, undefined), 'ok');
     for (let i = 0; i < 2; i++)
-      await assert.rejects(breaker.run(async () => Promise.reject(new TypeError('4xx')), undefined), TypeError);
+      await assert.rejects(
+        breaker.run(async () => Promise.reject(new TypeError('4xx')), undefined),
+        TypeError,
+      );
     for (let i = 0; i < 10; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
     assert.equal(breaker.state, 'closed', '10 failures of 20 is 50 %, not above it');
     await assert.rejects(breaker.run(fail, undefined), Boom);

@@ -73,7 +73,12 @@ describe('Deadlines', () => {
           // Mostly the oldest or the newest (calls ending in order, or at once), sometimes any.
           const names = [...live.keys()];
           const pick = random();
-          const name = pick < 0.4 ? names[0]! : pick < 0.7 ? names[names.length - 1]! : names[Math.floor(random() * names.length)]!;
+          const name =
+            pick < 0.4
+              ? names[0]!
+              : pick < 0.7
+                ? names[names.length - 1]!
+                : names[Math.floor(random() * names.length)]!;
           deadlines.cancel(live.get(name)!.item);
           live.delete(name);
         } else {
