@@ -29,6 +29,21 @@ export function spread(samples: readonly number[]): Spread {
   return { median: m, min, max, spreadPct: m === 0 ? 0 : ((max - min) / 2 / m) * 100, samples };
 }
 
+/**
+ * A distribution-free 95 % confidence interval for the median of `xs`: the order statistics a
+ * binomial(n, ½) count puts around it (normal approximation; n ≥ 6). Wide on purpose when the
+ * rounds disagree, which is what a noisy machine should show.
+ */
+export function medianInterval(xs: readonly number[]): { lo: number; hi: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n < 6) return { lo: s[0] ?? Number.NaN, hi: s[n - 1] ?? Number.NaN };
+  const half = (1.96 * Math.sqrt(n)) / 2;
+  const lo = Math.max(0, Math.floor(n / 2 - half));
+  const hi = Math.min(n - 1, Math.ceil(n / 2 + half) - 1);
+  return { lo: s[lo]!, hi: s[hi]! };
+}
+
 const GROWTH = Math.log(1.01);
 const SUB_MS = 100; // values below 1 ms are kept linearly, in 10 µs steps
 
