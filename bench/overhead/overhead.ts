@@ -27,8 +27,12 @@ import {
   wrap,
 } from 'cockatiel';
 import got from 'got';
-import { Agent, Pool, fetch as undiciFetch } from 'undici';
+import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
+import { KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
 import { createClient } from '../../src/client.ts';
+import { BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
+import { createConnector } from '../../src/transport/connect.ts';
+import { systemResolver } from '../../src/transport/system-resolver.ts';
 import { type Command, main } from '../lib/args.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { medianInterval, type Spread, spread } from '../lib/stats.ts';
@@ -61,6 +65,59 @@ const CASES: readonly Case[] = [
     label: 'Bulwark client.request',
     async setup(url, connections) {
       const client = createClient({ connections });
+      return {
+        one: async () => {
+          const res = await client.request(url);
+          await res.body.text();
+        },
+        close: () => client.close(),
+      };
+    },
+  },
+  {
+    id: 'bulwark-agent',
+    label: "undici request on Bulwark's agent (no policies)",
+    async setup(url, connections) {
+      // The transport alone: Bulwark's per-origin pool (tracked connections, three-phase
+      // connector), driven as the client drives it (callback form, an abort target, the attempt
+      // link) but without the call pipeline. Not in the default set; for decomposing the overhead.
+      const origin = new URL(url).origin;
+      const agent = new BulwarkAgent({
+        connector: createConnector({
+          resolver: systemResolver,
+          timeouts: TIMEOUT_DEFAULTS,
+          tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
+          tls: {},
+        }),
+        connections,
+        idleTimeout: KEEP_ALIVE_DEFAULTS.idleTimeout,
+        maxLifetime: KEEP_ALIVE_DEFAULTS.maxLifetime,
+        lifetimeJitter: KEEP_ALIVE_DEFAULTS.lifetimeJitter,
+        headersTimeout: TIMEOUT_DEFAULTS.headers,
+        bodyTimeout: TIMEOUT_DEFAULTS.body,
+        random: Math.random,
+      });
+      const pool = agent.pool(origin);
+      const abortTarget = { addEventListener() {}, removeEventListener() {} };
+      return {
+        one: () =>
+          new Promise<void>((resolve, reject) => {
+            const link = { client: undefined, reusedConnection: undefined };
+            const opts = { origin, path: '/', method: 'GET', signal: abortTarget, [kAttempt]: link };
+            pool.request(opts as unknown as Dispatcher.RequestOptions, (err, data) => {
+              if (err) reject(err);
+              else data.body.text().then(() => resolve(), reject);
+            });
+          }),
+        close: () => agent.close(),
+      };
+    },
+  },
+  {
+    id: 'bulwark-request-bare',
+    label: 'Bulwark client.request, policies off',
+    async setup(url, connections) {
+      const client = createClient({ connections, retry: false, breaker: false, bulkhead: false });
       return {
         one: async () => {
           const res = await client.request(url);
@@ -176,6 +233,9 @@ const CASES: readonly Case[] = [
   },
 ];
 
+/** Cases that take the client apart rather than compare it with a peer: run them with --cases. */
+const DECOMPOSITION = ['bulwark-agent', 'bulwark-request-bare'];
+
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
   duration: { type: 'integer', default: 500, min: 100, max: 600_000, help: 'ms each case runs per round' },
@@ -195,7 +255,7 @@ const knobs = {
   },
   cases: {
     type: 'list',
-    default: CASES.map((c) => c.id),
+    default: CASES.map((c) => c.id).filter((id) => !DECOMPOSITION.includes(id)),
     choices: CASES.map((c) => c.id),
     help: 'cases to run',
   },

@@ -2,6 +2,8 @@
  * The circuit breaker for one origin: opossum's state machine and rolling window, driven by the
  * injectable clock. Bucket rotation and the open → half-open transition happen lazily on the next
  * call, so a breaker costs no timer at all and runs the same in real time and on a virtual clock.
+ * While it is closed an attempt runs without opossum's `fire` and its outcome is counted after it
+ * ends (see `run`); open and half-open calls go through `fire`.
  */
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
