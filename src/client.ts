@@ -14,7 +14,7 @@ import {
   resolveClientOptions,
 } from './client/options.ts';
 import { type OriginState, Origins } from './client/origin.ts';
-import { compose, type Handler } from './client/pipeline.ts';
+import { compose, type Done, type Handler } from './client/pipeline.ts';
 import type { OriginStatsSnapshot } from './client/stats.ts';
 import { BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
 import { InvalidOptionError } from './errors/invalid-option-error.ts';
@@ -325,52 +325,77 @@ export class BulwarkClient {
     this.#urls.set(url, { state, path });
   }
 
-  async #run<R>(pipeline: Handler<R>, adapter: ResultAdapter<R>, call: Call): Promise<R> {
+  /** Runs `call` through `pipeline`: the one promise of a call, settled with its result or failure. */
+  #run<R>(pipeline: Handler<R>, adapter: ResultAdapter<R>, call: Call): Promise<R> {
     if (this.#closed !== undefined) {
-      throw new BulwarkError({
-        layer: 'pool',
-        code: 'POOL_CLOSED',
-        target: call.state.target,
-        request: call.request,
-      });
+      return Promise.reject(
+        new BulwarkError({
+          layer: 'pool',
+          code: 'POOL_CLOSED',
+          target: call.state.target,
+          request: call.request,
+        }),
+      );
     }
-    const stats = call.state.stats;
-    stats.requests++;
+    call.state.stats.requests++;
     this.#active++;
-    try {
-      const result = await pipeline(call);
-      call.state.budget?.recordSuccess();
-      stats.recordResponse(call.timings, this.#finishTimings(call));
-      return adapter.finish(result, call);
-    } catch (err) {
-      if (err instanceof FailedResponse) {
-        const total = this.#finishTimings(call);
-        const { status } = err;
-        if (call.config.throwHttpErrors && (status >= 500 || status === 429)) {
-          err.dispose();
-          stats.failures++;
-          const error = new BulwarkError({
-            layer: 'http',
-            code: 'HTTP_STATUS',
-            status,
-            retryable: status !== 501,
-            target: call.state.target,
-            request: call.request,
-            attempts: call.attempts,
-            timings: call.timings,
-          });
-          stats.recordFailure(error);
-          throw error;
+    return new Promise<R>((resolve, reject) => {
+      let ended = false;
+      const end: Done<R> = (err, result) => {
+        if (ended) return;
+        ended = true;
+        try {
+          resolve(
+            err === null ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err),
+          );
+        } catch (failure) {
+          reject(failure);
+        } finally {
+          if (--this.#active === 0) this.#drained?.();
         }
-        stats.recordResponse(call.timings, total);
-        return adapter.finish(err.result as R, call);
+      };
+      try {
+        pipeline(call, end);
+      } catch (err) {
+        end(err);
       }
-      stats.failures++;
-      if (isBulwarkError(err)) err.attempts = call.attempts;
-      throw err;
-    } finally {
-      if (--this.#active === 0) this.#drained?.();
+    });
+  }
+
+  #succeeded<R>(adapter: ResultAdapter<R>, call: Call, result: R): R {
+    call.state.budget?.recordSuccess();
+    call.state.stats.recordResponse(call.timings, this.#finishTimings(call));
+    return adapter.finish(result, call);
+  }
+
+  /** The call's failure: a failing response is still the call's result unless `throwHttpErrors`. */
+  #failed<R>(adapter: ResultAdapter<R>, call: Call, err: unknown): R {
+    const stats = call.state.stats;
+    if (err instanceof FailedResponse) {
+      const total = this.#finishTimings(call);
+      const { status } = err;
+      if (call.config.throwHttpErrors && (status >= 500 || status === 429)) {
+        err.dispose();
+        stats.failures++;
+        const error = new BulwarkError({
+          layer: 'http',
+          code: 'HTTP_STATUS',
+          status,
+          retryable: status !== 501,
+          target: call.state.target,
+          request: call.request,
+          attempts: call.attempts,
+          timings: call.timings,
+        });
+        stats.recordFailure(error);
+        throw error;
+      }
+      stats.recordResponse(call.timings, total);
+      return adapter.finish(err.result as R, call);
     }
+    stats.failures++;
+    if (isBulwarkError(err)) err.attempts = call.attempts;
+    throw err;
   }
 
   /** The call's total time in milliseconds; also written as the timings' `total`. */

@@ -5,6 +5,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Call } from '../client/call.ts';
+import type { Handler } from '../client/pipeline.ts';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
@@ -40,75 +41,74 @@ export function attemptHandler<R>(
   clock: Clock,
   deadlines: Deadlines,
   transport: Transport<R>,
-): (call: Call) => Promise<R> {
+): Handler<R> {
   // With the system clock, clock time is performance.now(): timings reuse it instead of asking twice.
   const realTime = clock === systemClock;
-  return (call) =>
-    new Promise<R>((resolve, reject) => {
-      const first = call.attempts === 0;
-      const now = first ? call.startedAt : clock.now();
-      // On the first attempt the remaining budget is the total itself (no floating-point residue).
-      const remaining = first ? call.config.timeout.total : call.deadline - now;
-      if (remaining <= 0) {
-        reject(timeoutError(call, 'total'));
+  return (call, next) => {
+    const first = call.attempts === 0;
+    const now = first ? call.startedAt : clock.now();
+    // On the first attempt the remaining budget is the total itself (no floating-point residue).
+    const remaining = first ? call.config.timeout.total : call.deadline - now;
+    if (remaining <= 0) {
+      next(timeoutError(call, 'total'));
+      return;
+    }
+    const attemptBudget = call.config.timeout.attempt;
+    const budget = attemptBudget < remaining ? 'attempt' : 'total';
+    call.deadlineBudget = budget;
+    call.attempts++;
+    call.client = undefined;
+    call.reusedConnection = undefined;
+    call.staleSocket = false;
+    call.resetAbort();
+    const started = realTime ? now : performance.now();
+    let settled = false;
+    const done = (err: unknown, result?: R): void => {
+      if (settled) return;
+      settled = true;
+      deadlines.cancel(call);
+      call.rejectAttempt = undefined;
+      if (err !== null && err !== undefined) {
+        if (call.signal?.aborted && err === call.signal.reason) {
+          next(err);
+          return;
+        }
+        const failure = call.expired ?? toBulwarkError(err, call, started);
+        call.state.stats.recordFailure(failure);
+        if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
+        next(failure);
         return;
       }
-      const attemptBudget = call.config.timeout.attempt;
-      const budget = attemptBudget < remaining ? 'attempt' : 'total';
-      call.deadlineBudget = budget;
-      call.attempts++;
-      call.client = undefined;
-      call.reusedConnection = undefined;
-      call.staleSocket = false;
-      call.resetAbort();
-      const started = realTime ? now : performance.now();
-      let settled = false;
-      const done = (err: unknown, result?: R): void => {
-        if (settled) return;
-        settled = true;
-        deadlines.cancel(call);
-        call.rejectAttempt = undefined;
-        if (err !== null && err !== undefined) {
-          if (call.signal?.aborted && err === call.signal.reason) {
-            reject(err);
-            return;
-          }
-          const failure = call.expired ?? toBulwarkError(err, call, started);
-          call.state.stats.recordFailure(failure);
-          if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
-          reject(failure);
-          return;
-        }
-        const end = performance.now();
-        call.endedAt = realTime ? end : clock.now();
-        call.timings = timingsOf(call, started, end);
-        const status = adapter.status(result as R);
-        if (attemptChannel.hasSubscribers) publish(call, status, undefined);
-        if (
-          status >= 500 ||
-          status === 429 ||
-          (call.config.retry !== false && call.config.retry.statusCodes.has(status))
-        ) {
-          reject(
-            new FailedResponse(
-              status,
-              result as R,
-              adapter.header(result as R, 'retry-after'),
-              adapter.dispose,
-            ),
-          );
-          return;
-        }
-        resolve(result as R);
-      };
-      call.rejectAttempt = done;
-      deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);
-      try {
-        transport(call, done);
-      } catch (err) {
-        done(err);
+      const end = performance.now();
+      call.endedAt = realTime ? end : clock.now();
+      call.timings = timingsOf(call, started, end);
+      const status = adapter.status(result as R);
+      if (attemptChannel.hasSubscribers) publish(call, status, undefined);
+      if (
+        status >= 500 ||
+        status === 429 ||
+        (call.config.retry !== false && call.config.retry.statusCodes.has(status))
+      ) {
+        next(
+          new FailedResponse(
+            status,
+            result as R,
+            adapter.header(result as R, 'retry-after'),
+            adapter.dispose,
+          ),
+        );
+        return;
       }
-    });
+      next(null, result as R);
+    };
+    call.rejectAttempt = done;
+    deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);
+    try {
+      transport(call, done);
+    } catch (err) {
+      done(err);
+    }
+  };
 }
 
 function publish(call: Call, status: number | undefined, error: unknown): void {

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
 import type { Call } from '../client/call.ts';
-import type { Stage } from '../client/pipeline.ts';
+import { promised, type Stage } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
@@ -112,6 +112,8 @@ function rejectWith(err: unknown): Promise<never> {
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
+function ignore(): void {}
+
 /** One origin's circuit breaker. */
 export class Breaker {
   readonly #options: ResolvedBreaker;
@@ -157,8 +159,7 @@ export class Breaker {
     requestOf?: (arg: A) => RequestInfo,
     now = this.#clock.now(),
   ): Promise<T> {
-    this.#tick(now);
-    if (this.#state === 'closed') {
+    if (this.closedAt(now)) {
       // The hot path: the action runs as it is and its outcome is handed to opossum afterwards.
       return action(arg).then(this.#closedSuccess as (v: T) => T, this.#closedFailure);
     }
@@ -170,14 +171,24 @@ export class Breaker {
   }
 
   /**
-   * A closed breaker's outcome that cannot open it — a success, or an error the filter does not
-   * count — is counted the way opossum counts its own: its `Status` listens to the breaker's
-   * documented `fire` and `success` events. `fire()` itself would cost three promises, two
-   * clock reads and a semaphore per call (about 1 µs, as much as every other policy together);
-   * counting after the fact also leaves calls still in flight out of the failure rate's
-   * denominator, which only ever makes the rate more exact.
+   * Whether the breaker is closed at clock time `now` (rotating its window and half-opening as
+   * the clock says). A caller that runs an action because it is closed reports the outcome with
+   * {@link countSuccess} or {@link countFailure}; otherwise it goes through {@link run}.
    */
-  #countSuccess(result: unknown): void {
+  closedAt(now: number): boolean {
+    this.#tick(now);
+    return this.#state === 'closed';
+  }
+
+  /**
+   * Counts the outcome of an action run while closed that cannot open the breaker: a success, or
+   * an error the filter does not count. It is counted the way opossum counts its own: its
+   * `Status` listens to the breaker's documented `fire` and `success` events. `fire()` itself
+   * would cost three promises, two clock reads and a semaphore per call (about 1 µs, as much as
+   * every other policy together); counting after the fact also leaves calls still in flight out
+   * of the failure rate's denominator, which only ever makes the rate more exact.
+   */
+  countSuccess(result: unknown): void {
     // A call that set out while the breaker was closed and ends after it opened is not counted:
     // an open breaker counts nothing, and a half-open one waits for its own probe.
     if (this.#state !== 'closed') return;
@@ -186,25 +197,31 @@ export class Breaker {
     cb.emit('success', result, 0);
   }
 
+  /**
+   * Counts the failure of an action run while closed. A failure the filter counts goes through
+   * opossum's own `fire` (with the failure as the action's outcome), so opossum alone decides
+   * whether it opens; the promise returned settles once it has. Anything else is counted at once
+   * (`undefined`).
+   */
+  countFailure(err: unknown): Promise<void> | undefined {
+    if (!this.#hooks.isFailure(err) || this.#state !== 'closed') {
+      this.countSuccess(err);
+      return undefined;
+    }
+    return this.#cb.fire(rejectWith as (arg: never) => Promise<unknown>, err).then(ignore, ignore);
+  }
+
   readonly #closedSuccess = (result: unknown): unknown => {
-    this.#countSuccess(result);
+    this.countSuccess(result);
     return result;
   };
 
-  /**
-   * A closed breaker's failure goes through opossum's own `fire` (with the failure as the
-   * action's outcome), so opossum alone decides whether it opens; the call then rejects with the
-   * failure, once opossum has counted it.
-   */
   readonly #closedFailure = (err: unknown): Promise<never> => {
-    if (!this.#hooks.isFailure(err) || this.#state !== 'closed') {
-      this.#countSuccess(err);
-      return Promise.reject(err);
-    }
+    const counted = this.countFailure(err);
     const rethrow = (): never => {
       throw err;
     };
-    return this.#cb.fire(rejectWith as (arg: never) => Promise<unknown>, err).then(rethrow, rethrow);
+    return counted === undefined ? Promise.reject(err) : counted.then(rethrow);
   };
 
   /** Stops the breaker for good (on client close). */
@@ -277,10 +294,30 @@ export class Breaker {
 
 /** The breaker stage: each attempt is one sample of its origin's breaker; an open one answers at once. */
 export function breakerStage<R>(clock: Clock): Stage<R> {
-  return (next) => (call) => {
-    const breaker = call.state.breaker;
-    if (breaker === undefined) return next(call);
-    return breaker.run(next, call, requestOf, call.attempts === 0 ? call.startedAt : clock.now());
+  return (next) => {
+    const attempt = promised(next);
+    return (call, done) => {
+      const breaker = call.state.breaker;
+      if (breaker === undefined) {
+        next(call, done);
+        return;
+      }
+      const now = call.attempts === 0 ? call.startedAt : clock.now();
+      if (!breaker.closedAt(now)) {
+        breaker.run(attempt, call, requestOf, now).then((r) => done(null, r), done);
+        return;
+      }
+      next(call, (err, result) => {
+        if (err === null) {
+          breaker.countSuccess(result);
+          done(null, result);
+          return;
+        }
+        const counted = breaker.countFailure(err);
+        if (counted === undefined) done(err);
+        else counted.then(() => done(err));
+      });
+    };
   };
 }
 

@@ -3,7 +3,7 @@
  * Past the queue a call is shed at once with `POOL_QUEUE_FULL`; a queued call leaves the queue when
  * its deadline passes or its caller aborts. There is never an unbounded queue.
  */
-import type { Stage } from '../client/pipeline.ts';
+import type { Done, Stage } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkNumber, checkObject } from '../options/validate.ts';
@@ -67,16 +67,6 @@ export class Bulkhead {
   #waiting = 0;
   #rejected = 0;
   #closed = false;
-  /** Releases the slot and passes a result on (bound once, so the hot path allocates no closure). */
-  readonly releaseValue = <T>(value: T): T => {
-    this.release();
-    return value;
-  };
-  /** Releases the slot and rethrows. */
-  readonly releaseError = (err: unknown): never => {
-    this.release();
-    throw err;
-  };
 
   constructor(options: ResolvedBulkhead, clock: Clock, target?: Target) {
     this.#options = options;
@@ -197,12 +187,20 @@ export class Bulkhead {
 
 /** The bulkhead stage: admission per origin before the retry loop, held until the call settles. */
 export function bulkheadStage<R>(): Stage<R> {
-  return (next) => (call) => {
+  return (next) => (call, done) => {
     const bulkhead = call.state.bulkhead;
-    if (bulkhead === undefined) return next(call);
-    if (bulkhead.tryAcquire()) return next(call).then(bulkhead.releaseValue, bulkhead.releaseError);
-    return bulkhead
-      .acquire(call.deadline, call.signal, call.request)
-      .then(() => next(call).then(bulkhead.releaseValue, bulkhead.releaseError));
+    if (bulkhead === undefined) {
+      next(call, done);
+      return;
+    }
+    const release: Done<R> = (err, result) => {
+      bulkhead.release();
+      done(err, result);
+    };
+    if (bulkhead.tryAcquire()) {
+      next(call, release);
+      return;
+    }
+    bulkhead.acquire(call.deadline, call.signal, call.request).then(() => next(call, release), done);
   };
 }

@@ -7,7 +7,7 @@ import { channel } from 'node:diagnostics_channel';
 import pRetry from 'p-retry';
 import type { Call } from '../client/call.ts';
 import type { ResolvedRetry } from '../client/options.ts';
-import type { Stage } from '../client/pipeline.ts';
+import { promised, type Stage } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { classify } from '../errors/classify.ts';
 import { backoffDelay } from './backoff.ts';
@@ -95,12 +95,22 @@ export interface RetryHooks {
  * after a failure that is to be retried, p-retry drives the remaining attempts.
  */
 export function retryStage<R>(clock: Clock, hooks: RetryHooks): Stage<R> {
-  return (next) => (call) => {
-    const retry = call.config.retry;
-    if (retry === false || retry.limit === 0) return next(call);
-    return next(call).then(undefined, (err: unknown) =>
-      retryAfterFirst(next, call, retry, err, clock, hooks),
-    );
+  return (next) => {
+    const attempt = promised(next);
+    return (call, done) => {
+      const retry = call.config.retry;
+      if (retry === false || retry.limit === 0) {
+        next(call, done);
+        return;
+      }
+      next(call, (err, result) => {
+        if (err === null) {
+          done(null, result);
+          return;
+        }
+        retryAfterFirst(attempt, call, retry, err, clock, hooks).then((r) => done(null, r), done);
+      });
+    };
   };
 }
 
