@@ -307,7 +307,7 @@ export class BulwarkClient {
       state.origin,
       href,
       path,
-      isIdempotent(method, hasHeader(headers, 'idempotency-key')),
+      isIdempotent(method) || hasHeader(headers, 'idempotency-key'),
       replayable,
       signal,
       resolveCallConfig(init, this.#options),

@@ -168,6 +168,7 @@ export class Bulkhead {
 
   #compact(): void {
     if (this.#head === this.#queue.length) {
+      if (this.#head === 0) return; // already empty: nothing to drop (the common case)
       this.#queue = [];
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {

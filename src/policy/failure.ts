@@ -50,9 +50,13 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
   'TRACE',
 ]);
 
-/** Whether a request may be repeated after it could have reached the server. */
-export function isIdempotent(method: string, hasIdempotencyKey: boolean): boolean {
-  return hasIdempotencyKey || IDEMPOTENT_METHODS.has(method);
+/**
+ * Whether a request may be repeated after it could have reached the server by its method alone;
+ * one with an `Idempotency-Key` header may be too (the caller checks the header, only when this
+ * says no).
+ */
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT_METHODS.has(method);
 }
 
 /**

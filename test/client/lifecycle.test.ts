@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
-import { createClient } from '../../src/client.ts';
+import type { Dispatcher } from 'undici';
+import { BulwarkClient, createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
@@ -50,6 +51,40 @@ describe('lifecycle', () => {
     const expected = [...once, ...once].flatMap((p) => [p, p]);
     assert.deepEqual(seen, expected);
     assert.deepEqual(Object.keys(client.stats()), [new URL(base).origin]);
+  });
+
+  it('runs every stage when the transport answers or throws synchronously, and close() still drains', async () => {
+    // A dispatcher that answers inside request() itself: the pipeline passes outcomes on by
+    // callback, so each stage must cope with its next one finishing before it returns.
+    let statuses: number[] = [];
+    const body = { dump: () => Promise.resolve(), text: () => Promise.resolve(''), once: () => {} };
+    const sync = {
+      request(_opts: unknown, callback: (err: Error | null, data?: unknown) => void): void {
+        const statusCode = statuses.shift() ?? 200;
+        if (statusCode === 0) throw new RangeError('thrown by the dispatcher');
+        callback(null, { statusCode, headers: {}, body, trailers: {}, opaque: null, context: {} });
+      },
+    };
+    const client = new BulwarkClient(
+      { dns: false, retry: { limit: 2, backoff: { base: 1, cap: 1 } } },
+      { dispatcher: sync as unknown as Dispatcher },
+    );
+    for (let i = 0; i < 50; i++) {
+      const res = await client.request('http://sync.test/a');
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.attempts, 1);
+    }
+    statuses = [503, 503, 200];
+    const retried = await client.request('http://sync.test/a');
+    assert.equal(retried.statusCode, 200);
+    assert.equal(retried.attempts, 3);
+    statuses = [0];
+    await assert.rejects(client.request('http://sync.test/a'), RangeError);
+    const stats = client.stats()['http://sync.test']!;
+    assert.equal(stats.requests, 52);
+    assert.equal(stats.failures, 1);
+    assert.equal(stats.bulkhead?.inFlight, 0, 'every slot was given back');
+    await client.close(); // would hang if a call were still counted as active
   });
 
   it('leaves no timers, sockets or unhandled rejections after close()', async (t) => {
