@@ -65,6 +65,8 @@ class AttemptDispatcher {
   }
 }
 
+const EMPTY_INIT: FetchInit = Object.freeze({});
+
 /** The transport: one undici `fetch` per attempt. */
 export function fetchTransport(dispatcher: Dispatcher): Transport<FetchResponse> {
   return (call, done) => {
@@ -113,11 +115,18 @@ export function normaliseFetchInput(
   input: FetchInput,
   init: FetchInit | undefined,
 ): { url: string; init: FetchInit; oneShot: boolean } {
-  if (init?.body instanceof FormData && !(init.body instanceof UndiciFormData)) {
-    init = { ...init, body: toUndiciFormData(init.body) };
+  const body = init?.body;
+  // (The global FormData is a lazy getter: only a body that is an object is checked against it.)
+  if (
+    typeof body === 'object' &&
+    body !== null &&
+    body instanceof FormData &&
+    !(body instanceof UndiciFormData)
+  ) {
+    init = { ...init, body: toUndiciFormData(body) };
   }
-  if (typeof input === 'string') return { url: input, init: init ?? {}, oneShot: false };
-  if (input instanceof URL) return { url: input.href, init: init ?? {}, oneShot: false };
+  if (typeof input === 'string') return { url: input, init: init ?? EMPTY_INIT, oneShot: false };
+  if (input instanceof URL) return { url: input.href, init: init ?? EMPTY_INIT, oneShot: false };
   const req = input as UndiciRequest;
   if (typeof req !== 'object' || req === null || typeof req.url !== 'string') {
     return { url: String(input), init: init ?? {}, oneShot: false };
