@@ -119,6 +119,32 @@ describe('Breaker', () => {
     breaker.shutdown();
   });
 
+  it('successes it has not handed to opossum yet still count at the next failure, in their own bucket', async () => {
+    const clock = new VirtualClock();
+    const make = () =>
+      new Breaker(resolveBreaker({ minimumCalls: 20, threshold: 50 }), clock, {
+        isFailure: (err) => err instanceof Boom,
+        target: { origin: 'http://upstream.test', host: 'upstream.test', port: 80 },
+      });
+    // 31 successes (fewer than one batch), then failures: it opens at 32 of 63, not at 20 of 20.
+    const a = make();
+    for (let i = 0; i < 31; i++) await a.run(ok, undefined);
+    for (let i = 0; i < 31; i++) await assert.rejects(a.run(fail, undefined), Boom);
+    assert.equal(a.state, 'closed', '31 failures of 62 is 50 %');
+    await assert.rejects(a.run(fail, undefined), Boom);
+    assert.equal(a.state, 'open', '32 of 63');
+    a.shutdown();
+    // 40 successes, then the whole window passes: none of them may count in the new window.
+    const b = make();
+    for (let i = 0; i < 40; i++) await b.run(ok, undefined);
+    await clock.advance(10_000);
+    for (let i = 0; i < 19; i++) await assert.rejects(b.run(fail, undefined), Boom);
+    assert.equal(b.state, 'closed', '19 calls in the window: below minimumCalls');
+    await assert.rejects(b.run(fail, undefined), Boom);
+    assert.equal(b.state, 'open', '20 failures of 20');
+    b.shutdown();
+  });
+
   it('a call that set out while it was closed is no half-open probe when it ends later', async () => {
     const clock = new VirtualClock();
     const states: BreakerState[] = [];
