@@ -3,13 +3,15 @@
  * against the peers on the same loopback upstream, which runs in its own process (server.ts):
  * raw undici `Pool.request`, undici `fetch` with an undici dispatcher, `node:http` with a
  * keep-alive agent, got, axios, and undici wrapped in cockatiel retry + breaker + timeout. Every
- * case keeps `--inflight` requests in flight for `--duration` ms per round; rounds are interleaved
- * (the order rotates) and each case's ratio to raw undici request is taken per round, then the
- * median. Writes `bench/results/overhead.json`.
+ * case keeps `--inflight` requests in flight over as many connections for `--duration` ms per
+ * round; rounds are interleaved (a fresh seeded order each round, each turn preceded by an untimed
+ * `--settle`) and each case's ratio to raw undici request is taken per round, then the median.
+ * Writes `bench/results/overhead.json`.
  *
- * Short turns (500 ms) over many rounds: this VM's loopback throughput drifts by ±30 % over seconds,
- * and a ratio taken between turns a second apart cancels most of that drift. The ratio's median
- * comes with a distribution-free 95 % interval.
+ * Short turns over many rounds: this VM's loopback throughput drifts by ±30 % over seconds, and a
+ * ratio taken between turns a second apart cancels most of that drift. The ratio's median comes
+ * with a distribution-free 95 % interval. `--cases undici-request,undici-request-2` is the A/A
+ * check of the method itself (two identical clients; 1.00 expected).
  *
  *   node bench/overhead/overhead.ts [--rounds 20] [--duration 500] [--inflight 100] [--cases ...]
  */
@@ -71,6 +73,22 @@ const CASES: readonly Case[] = [
           await res.body.text();
         },
         close: () => client.close(),
+      };
+    },
+  },
+  {
+    id: 'undici-request-2',
+    label: 'undici Pool.request (raw, a second pool)',
+    async setup(url, connections) {
+      // The same as the baseline: an A/A check of how far apart two equal clients measure.
+      const origin = new URL(url).origin;
+      const pool = new Pool(origin, { connections, pipelining: 1 });
+      return {
+        one: async () => {
+          const res = await pool.request({ origin, path: '/', method: 'GET' });
+          await res.body.text();
+        },
+        close: () => pool.close(),
       };
     },
   },
@@ -234,7 +252,7 @@ const CASES: readonly Case[] = [
 ];
 
 /** Cases that take the client apart rather than compare it with a peer: run them with --cases. */
-const DECOMPOSITION = ['bulwark-agent', 'bulwark-request-bare'];
+const DECOMPOSITION = ['undici-request-2', 'bulwark-agent', 'bulwark-request-bare'];
 
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
@@ -242,16 +260,17 @@ const knobs = {
   inflight: { type: 'integer', default: 100, min: 1, max: 10_000, help: 'requests in flight per case' },
   settle: {
     type: 'integer',
-    default: 250,
+    default: 200,
     min: 0,
     max: 10_000,
-    help: 'ms a case runs untimed before a timed run when it sat idle for more than 3 s (reopens connections that idled out while the other cases ran)',
+    help: 'ms each case runs untimed right before each timed run (pays for what the case before left behind; reopens idled-out connections)',
   },
+  seed: { type: 'integer', default: 1, min: 1, help: 'seed of the per-round case order' },
   connections: {
     type: 'integer',
-    default: 256,
-    min: 1,
-    help: 'connections per client (Bulwark default 256)',
+    default: 0,
+    min: 0,
+    help: 'connections per client; 0: as many as --inflight (see the note in the source)',
   },
   cases: {
     type: 'list',
@@ -271,8 +290,24 @@ const cmd: Command<typeof knobs> = {
 };
 
 let sink = 0;
-/** Below the shortest keep-alive among the cases (Bulwark's 4 s): connections are still open. */
-const IDLE_SAFE_MS = 3_000;
+/** A small seeded generator (the round orders are reproducible with --seed). */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+function shuffle<T>(xs: T[], random: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
 
 /** Keeps `inflight` calls of `one` going for `ms`; returns requests per second. */
 async function measure(one: () => Promise<void>, inflight: number, ms: number): Promise<number> {
@@ -309,25 +344,29 @@ await main(cmd, async (v) => {
   const progress = new Progress(v.quiet);
   try {
     const clients = new Map<string, Awaited<ReturnType<Case['setup']>>>();
-    for (const c of cases) clients.set(c.id, await c.setup(url, v.connections));
+    // One connection per request in flight, for every case. With more allowed (Bulwark's default
+    // is 256), undici's Pool opens more connections than requests in flight whenever the server is
+    // slow to answer, which it is during the first warm-up: the first client measured ended with
+    // 256 connections and ran 10 % slower than an identical second one (an A/A check, 120 rounds).
+    const connections = v.connections === 0 ? v.inflight : v.connections;
+    for (const c of cases) clients.set(c.id, await c.setup(url, connections));
     // Warm-up: connections opened, JIT settled.
     for (const c of cases) {
       progress.update(`overhead: warm-up ${c.label}`);
       await measure(clients.get(c.id)!.one, v.inflight, Math.min(1_000, v.duration));
     }
     const samples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
-    const lastRun = new Map<string, number>(cases.map((c) => [c.id, performance.now()]));
+    const random = seeded(v.seed);
     for (let r = 0; r < v.rounds; r++) {
-      for (let k = 0; k < cases.length; k++) {
-        const c = cases[(k + r) % cases.length]!;
+      // A fresh order every round: with a fixed rotation each case always follows the same other
+      // case and inherits its garbage and socket state (an A/A pair measured 1.11 apart that way).
+      const order = shuffle([...cases], random);
+      for (const c of order) {
         progress.update(`overhead: round ${r + 1}/${v.rounds}, ${c.label}`);
-        // Steady state only: a client whose connections idled out while the other cases ran
-        // (Bulwark's keep-alive is 4 s, raw undici keeps the server's 60 s) reconnects untimed.
-        if (v.settle > 0 && performance.now() - lastRun.get(c.id)! > IDLE_SAFE_MS) {
-          await measure(clients.get(c.id)!.one, v.inflight, v.settle);
-        }
+        // Untimed, the case runs alone first: whatever the case before it left behind (garbage to
+        // collect, sockets to drain) is paid here, and connections that idled out are reopened.
+        if (v.settle > 0) await measure(clients.get(c.id)!.one, v.inflight, v.settle);
         samples.get(c.id)!.push(await measure(clients.get(c.id)!.one, v.inflight, v.duration));
-        lastRun.set(c.id, performance.now());
       }
     }
     progress.done();
@@ -395,7 +434,7 @@ await main(cmd, async (v) => {
       rounds: v.rounds,
       durationMs: v.duration,
       inflight: v.inflight,
-      connections: v.connections,
+      connections,
       unit: 'requests/s',
       cases: cases.map((c) => ({
         id: c.id,
