@@ -16,7 +16,10 @@
  *   node bench/overhead/overhead.ts [--rounds 20] [--duration 500] [--inflight 100] [--cases ...]
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { basename, join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import axios from 'axios';
 import {
   ConsecutiveBreaker,
@@ -35,7 +38,7 @@ import { createClient } from '../../src/client.ts';
 import { BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { createConnector } from '../../src/transport/connect.ts';
 import { systemResolver } from '../../src/transport/system-resolver.ts';
-import { type Command, main } from '../lib/args.ts';
+import { type Command, main, usageCheck } from '../lib/args.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { medianInterval, type Spread, spread } from '../lib/stats.ts';
 
@@ -278,6 +281,11 @@ const knobs = {
     choices: CASES.map((c) => c.id),
     help: 'cases to run',
   },
+  baseline: {
+    type: 'string',
+    default: '',
+    help: 'another checkout of Bulwark (e.g. a git worktree of an older commit): its client.request and client.fetch run as two more cases, for a before/after in one run',
+  },
   quiet: { type: 'boolean', default: false, help: 'no progress line' },
 } as const;
 
@@ -286,7 +294,11 @@ const cmd: Command<typeof knobs> = {
   summary:
     'Throughput against the peers: Bulwark client.request / client.fetch (all policies on) vs raw undici request / fetch, node:http, got, axios, cockatiel + undici; loopback server in its own process.',
   knobs,
-  examples: ['npm run bench:overhead -- --rounds 8 --duration 3000'],
+  examples: [
+    'npm run bench:overhead -- --rounds 60 --duration 300 --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch',
+    'npm run bench:overhead -- --cases undici-request,undici-request-2   # A/A: the method itself',
+    'git worktree add /tmp/before HEAD~5 && ln -s "$PWD/node_modules" /tmp/before/ && npm run bench:overhead -- --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch --baseline /tmp/before',
+  ],
 };
 
 let sink = 0;
@@ -338,8 +350,49 @@ function startServer(): Promise<{ url: string; child: ChildProcess }> {
   });
 }
 
+/** `client.request` and `client.fetch` of the Bulwark checked out at `dir`. */
+async function baselineCases(dir: string): Promise<Case[]> {
+  const entry = join(resolvePath(dir), 'src', 'client.ts');
+  usageCheck(existsSync(entry), `--baseline: no Bulwark checkout at ${dir} (${entry} is missing)`);
+  const { createClient: create } = (await import(pathToFileURL(entry).href)) as {
+    createClient: typeof createClient;
+  };
+  const at = basename(resolvePath(dir));
+  return [
+    {
+      id: 'baseline-request',
+      label: `Bulwark client.request (${at})`,
+      async setup(url, connections) {
+        const client = create({ connections });
+        return {
+          one: async () => {
+            const res = await client.request(url);
+            await res.body.text();
+          },
+          close: () => client.close(),
+        };
+      },
+    },
+    {
+      id: 'baseline-fetch',
+      label: `Bulwark client.fetch (${at})`,
+      async setup(url, connections) {
+        const client = create({ connections });
+        return {
+          one: async () => {
+            const res = await client.fetch(url);
+            await res.text();
+          },
+          close: () => client.close(),
+        };
+      },
+    },
+  ];
+}
+
 await main(cmd, async (v) => {
   const cases = CASES.filter((c) => v.cases.includes(c.id));
+  if (v.baseline !== '') cases.push(...(await baselineCases(v.baseline)));
   const { url, child } = await startServer();
   const progress = new Progress(v.quiet);
   try {
