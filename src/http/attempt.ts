@@ -27,7 +27,7 @@ const attemptChannel = channel('bulwark:attempt:end');
 
 /**
  * Sends one attempt on the wire and calls `done` exactly once: with the error, or with `null` and
- * the result (at the response headers). Callback style, so that an attempt is one promise in all.
+ * the result (at the response headers). Callback style, as the whole pipeline (client/pipeline.ts).
  */
 export type Transport<R> = (call: Call, done: (err: unknown, result?: R) => void) => void;
 
