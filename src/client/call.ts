@@ -66,8 +66,10 @@ export class Call implements AttemptLink, Expirable {
   rejectAttempt: ((reason: unknown) => void) | undefined = undefined;
   /** The abort reason undici's request API reads (this object is its `signal`). */
   reason: unknown = undefined;
-  deadlineSlot = -1;
-  deadlineQueue: unknown = undefined;
+  deadlineList: unknown = undefined;
+  deadlinePrev: Expirable | undefined = undefined;
+  deadlineNext: Expirable | undefined = undefined;
+  deadlineAt = 0;
   #abortListener: (() => void) | undefined = undefined;
   #request: RequestInfo | undefined = undefined;
 

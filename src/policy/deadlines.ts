@@ -1,119 +1,91 @@
 /**
  * One timer for all of a client's attempt deadlines. A Node timer per call costs more than the
- * policies themselves (allocation, list insertion, ref counting); here a call's deadline is two
- * array writes into a FIFO of calls with the same budget (same budget ⇒ expiries in order), and
- * one clock timer is armed at the earliest live deadline. Cancelling is one write.
+ * policies themselves (allocation, list insertion, ref counting); here a call's deadline links it
+ * into a list of calls with the same budget (same budget ⇒ expiries in order), and one clock timer
+ * is armed at the earliest live deadline. The list runs through the calls themselves, so
+ * scheduling and cancelling are a few field writes on objects the call already touches, with no
+ * array to grow, sweep or compact.
  */
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 
 /** Something with a deadline: `onDeadline` runs if it is still scheduled when time runs out. */
 export interface Expirable {
-  /** Slot in its FIFO while scheduled, -1 otherwise (managed by {@link Deadlines}). */
-  deadlineSlot: number;
-  /** The FIFO it is in (managed by {@link Deadlines}). */
-  deadlineQueue: unknown;
+  /** The list it is in while scheduled, `undefined` otherwise (managed by {@link Deadlines}). */
+  deadlineList: unknown;
+  /** Its neighbours in that list (managed by {@link Deadlines}). */
+  deadlinePrev: Expirable | undefined;
+  deadlineNext: Expirable | undefined;
+  /** Clock time it is due (managed by {@link Deadlines}). */
+  deadlineAt: number;
   onDeadline(): void;
 }
 
-class Fifo {
+/** The scheduled items of one budget, earliest due first. */
+class List {
   readonly duration: number;
-  items: (Expirable | undefined)[] = [];
-  times: number[] = [];
-  head = 0;
+  head: Expirable | undefined = undefined;
+  tail: Expirable | undefined = undefined;
 
   constructor(duration: number) {
     this.duration = duration;
   }
 
-  get nextAt(): number {
-    this.#skipCancelled();
-    return this.head < this.items.length ? this.times[this.head]! : Number.POSITIVE_INFINITY;
-  }
-
-  push(item: Expirable, at: number): void {
-    item.deadlineSlot = this.items.length;
-    item.deadlineQueue = this;
-    this.items.push(item);
-    this.times.push(at);
-  }
-
   /**
-   * Takes the item in `slot` out. Calls mostly end in the order they started, so the FIFO is kept
-   * to the calls in flight: cancelled items at either end are dropped at once, instead of waiting
-   * for the timer (a whole budget away) to sweep them.
+   * Links `item` in by its due time. It almost always goes last (same budget, later start); a call
+   * that waited in the bulkhead counts its budget from when it started, so it may go a little
+   * further forward.
    */
-  remove(slot: number): void {
-    const items = this.items;
-    const times = this.times;
-    items[slot] = undefined;
-    if (slot === items.length - 1) {
-      do {
-        items.pop();
-        times.pop();
-      } while (items.length > this.head && items[items.length - 1] === undefined);
-    }
-    if (slot === this.head) {
-      let head = this.head;
-      while (head < items.length && items[head] === undefined) head++;
-      this.head = head;
-    }
-    if (this.head === items.length) {
-      if (this.head > 0) {
-        items.length = 0;
-        times.length = 0;
-        this.head = 0;
-      }
-    } else if (this.head > 1024) {
-      this.#compact();
-    }
+  insert(item: Expirable, at: number): void {
+    let prev = this.tail;
+    while (prev !== undefined && prev.deadlineAt > at) prev = prev.deadlinePrev;
+    const next = prev === undefined ? this.head : prev.deadlineNext;
+    item.deadlineList = this;
+    item.deadlineAt = at;
+    item.deadlinePrev = prev;
+    item.deadlineNext = next;
+    if (prev === undefined) this.head = item;
+    else prev.deadlineNext = item;
+    if (next === undefined) this.tail = item;
+    else next.deadlinePrev = item;
   }
 
-  /** Removes and returns every live item due at or before `now`. */
+  remove(item: Expirable): void {
+    const { deadlinePrev: prev, deadlineNext: next } = item;
+    if (prev === undefined) this.head = next;
+    else prev.deadlineNext = next;
+    if (next === undefined) this.tail = prev;
+    else next.deadlinePrev = prev;
+    item.deadlineList = undefined;
+    item.deadlinePrev = undefined;
+    item.deadlineNext = undefined;
+  }
+
+  /** Removes and returns every item due at or before `now`. */
   popDue(now: number, out: Expirable[]): void {
-    while (this.head < this.items.length && this.times[this.head]! <= now) {
-      const item = this.items[this.head];
-      this.items[this.head++] = undefined;
-      if (item !== undefined) {
-        item.deadlineSlot = -1;
-        item.deadlineQueue = undefined;
-        out.push(item);
-      }
-    }
-    this.#compact();
-  }
-
-  #skipCancelled(): void {
-    while (this.head < this.items.length && this.items[this.head] === undefined) this.head++;
-    this.#compact();
-  }
-
-  #compact(): void {
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.times = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      // Shift the live part down and renumber the slots it holds.
-      this.items = this.items.slice(this.head);
-      this.times = this.times.slice(this.head);
-      this.head = 0;
-      for (let i = 0; i < this.items.length; i++) {
-        const item = this.items[i];
-        if (item !== undefined) item.deadlineSlot = i;
-      }
+    let item = this.head;
+    while (item !== undefined && item.deadlineAt <= now) {
+      const next = item.deadlineNext;
+      this.remove(item);
+      out.push(item);
+      item = next;
     }
   }
 }
 
-// Distinct budgets kept in FIFOs; a budget beyond these (per-call overrides, retries with what is
+/** Marks an item whose budget got a clock timer of its own (see `MAX_LISTS`). */
+const OWN_TIMER = Symbol('own timer');
+
+// Distinct budgets kept in lists; a budget beyond these (per-call overrides, retries with what is
 // left of the total) gets a timer of its own.
-const MAX_QUEUES = 8;
+const MAX_LISTS = 8;
 
 /** The deadline scheduler of one client. */
 export class Deadlines {
   readonly #clock: Clock;
-  readonly #queues = new Map<number, Fifo>();
+  readonly #lists = new Map<number, List>();
   readonly #own = new Map<Expirable, TimerHandle>();
+  /** The list used last (most calls of a client share one budget): no map lookup for them. */
+  #last: List | undefined;
   #timer: TimerHandle = undefined;
   #armedAt = Number.POSITIVE_INFINITY;
   readonly #fire = (): void => this.#onTimer();
@@ -124,40 +96,45 @@ export class Deadlines {
 
   /** Calls `item.onDeadline()` after `duration` ms unless cancelled first. `now` is `clock.now()`. */
   schedule(item: Expirable, duration: number, now: number): void {
-    let queue = this.#queues.get(duration);
-    if (queue === undefined) {
-      if (this.#queues.size >= MAX_QUEUES) {
-        item.deadlineSlot = -2;
-        this.#own.set(
-          item,
-          this.#clock.setTimeout(() => {
-            this.#own.delete(item);
-            item.deadlineSlot = -1;
-            item.onDeadline();
-          }, duration),
-        );
-        return;
+    if (item.deadlineList !== undefined) this.cancel(item); // rescheduled: one deadline at a time
+    let list = this.#last;
+    if (list === undefined || list.duration !== duration) {
+      list = this.#lists.get(duration);
+      if (list === undefined) {
+        if (this.#lists.size >= MAX_LISTS) {
+          item.deadlineList = OWN_TIMER;
+          this.#own.set(
+            item,
+            this.#clock.setTimeout(() => {
+              this.#own.delete(item);
+              item.deadlineList = undefined;
+              item.onDeadline();
+            }, duration),
+          );
+          return;
+        }
+        list = new List(duration);
+        this.#lists.set(duration, list);
       }
-      queue = new Fifo(duration);
-      this.#queues.set(duration, queue);
+      this.#last = list;
     }
     const at = now + duration;
-    queue.push(item, at);
-    if (at < this.#armedAt) this.#arm(at, now);
+    list.insert(item, at);
+    // (`now` may be a call's start rather than the present: the timer is set from the clock.)
+    if (at < this.#armedAt) this.#arm(at, this.#clock.now());
   }
 
   /** Cancels a scheduled deadline (a no-op when it is not scheduled). */
   cancel(item: Expirable): void {
-    const slot = item.deadlineSlot;
-    if (slot >= 0) {
-      (item.deadlineQueue as Fifo).remove(slot);
-      item.deadlineSlot = -1;
-      item.deadlineQueue = undefined;
-    } else if (slot === -2) {
+    const list = item.deadlineList;
+    if (list === undefined) return;
+    if (list === OWN_TIMER) {
       this.#clock.clearTimeout(this.#own.get(item));
       this.#own.delete(item);
-      item.deadlineSlot = -1;
+      item.deadlineList = undefined;
+      return;
     }
+    (list as List).remove(item);
   }
 
   /** Stops the timer; scheduled items never fire (used by close, after every call has settled). */
@@ -167,7 +144,11 @@ export class Deadlines {
     this.#armedAt = Number.POSITIVE_INFINITY;
     for (const handle of this.#own.values()) this.#clock.clearTimeout(handle);
     this.#own.clear();
-    this.#queues.clear();
+    for (const list of this.#lists.values()) {
+      while (list.head !== undefined) list.remove(list.head);
+    }
+    this.#lists.clear();
+    this.#last = undefined;
   }
 
   #arm(at: number, now: number): void {
@@ -184,10 +165,10 @@ export class Deadlines {
     const now = this.#clock.now();
     const due: Expirable[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const queue of this.#queues.values()) {
-      queue.popDue(now, due);
-      const at = queue.nextAt;
-      if (at < next) next = at;
+    for (const list of this.#lists.values()) {
+      list.popDue(now, due);
+      const head = list.head;
+      if (head !== undefined && head.deadlineAt < next) next = head.deadlineAt;
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next, now);
     for (const item of due) item.onDeadline();

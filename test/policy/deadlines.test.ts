@@ -6,7 +6,13 @@ import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { Deadlines, type Expirable } from '../../src/policy/deadlines.ts';
 
 function item(name: string, fired: string[]): Expirable {
-  return { deadlineSlot: -1, deadlineQueue: undefined, onDeadline: () => fired.push(name) };
+  return {
+    deadlineList: undefined,
+    deadlinePrev: undefined,
+    deadlineNext: undefined,
+    deadlineAt: 0,
+    onDeadline: () => fired.push(name),
+  };
 }
 
 describe('Deadlines', () => {
@@ -63,8 +69,10 @@ describe('Deadlines', () => {
         if (r < 0.45) {
           const name = `i${step}`;
           const it: Expirable = {
-            deadlineSlot: -1,
-            deadlineQueue: undefined,
+            deadlineList: undefined,
+            deadlinePrev: undefined,
+            deadlineNext: undefined,
+            deadlineAt: 0,
             onDeadline: () => fired.push({ name, at: clock.now() }),
           };
           deadlines.schedule(it, 100, clock.now());
@@ -95,5 +103,33 @@ describe('Deadlines', () => {
       }
       deadlines.stop();
     }
+  });
+  it('a deadline counted from an earlier start fires on time behind later ones of the same budget', async () => {
+    const clock = new VirtualClock();
+    const deadlines = new Deadlines(clock);
+    const fired: string[] = [];
+    await clock.advance(500);
+    deadlines.schedule(item('late-start', fired), 1_000, clock.now()); // due at 1 500
+    deadlines.schedule(item('queued', fired), 1_000, 0); // started at 0 (waited in a queue): due at 1 000
+    await clock.advance(500);
+    assert.deepEqual(fired, ['queued']);
+    await clock.advance(500);
+    assert.deepEqual(fired, ['queued', 'late-start']);
+    deadlines.stop();
+  });
+  it('scheduling an item again replaces its deadline', async () => {
+    const clock = new VirtualClock();
+    const deadlines = new Deadlines(clock);
+    const fired: string[] = [];
+    const a = item('a', fired);
+    const b = item('b', fired);
+    deadlines.schedule(a, 100, clock.now());
+    deadlines.schedule(b, 100, clock.now());
+    deadlines.schedule(a, 300, clock.now());
+    await clock.advance(100);
+    assert.deepEqual(fired, ['b']);
+    await clock.advance(200);
+    assert.deepEqual(fired, ['b', 'a']);
+    deadlines.stop();
   });
 });
