@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
 import type { Call } from '../client/call.ts';
-import { promised, type Stage } from '../client/pipeline.ts';
+import { type Done, promised, type Stage } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
@@ -112,8 +112,6 @@ function rejectWith(err: unknown): Promise<never> {
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
-function ignore(): void {}
-
 /** Successes a closed breaker counts before it hands them to opossum at the latest. */
 const FLUSH_EVERY = 32;
 
@@ -165,8 +163,14 @@ export class Breaker {
     now = this.#clock.now(),
   ): Promise<T> {
     if (this.closedAt(now)) {
-      // The hot path: the action runs as it is and its outcome is handed to opossum afterwards.
-      return action(arg).then(this.#closedSuccess as (v: T) => T, this.#closedFailure);
+      // The action runs as it is and its outcome is handed to opossum afterwards (`settle`).
+      return new Promise<T>((resolve, reject) => {
+        const done: Done<T> = (err, result) => (err === null ? resolve(result as T) : reject(err));
+        action(arg).then(
+          (result) => this.settle(null, result, done),
+          (err: unknown) => this.settle(err, undefined, done),
+        );
+      });
     }
     const fired = this.#cb.fire(action as (arg: never) => Promise<unknown>, arg) as Promise<T>;
     return fired.catch((err: unknown) => {
@@ -177,8 +181,8 @@ export class Breaker {
 
   /**
    * Whether the breaker is closed at clock time `now` (rotating its window and half-opening as
-   * the clock says). A caller that runs an action because it is closed reports the outcome with
-   * {@link countSuccess} or {@link countFailure}; otherwise it goes through {@link run}.
+   * the clock says). A caller that runs an action because it is closed reports its outcome with
+   * {@link settle}; otherwise it goes through {@link run}.
    */
   closedAt(now: number): boolean {
     this.#tick(now);
@@ -186,19 +190,31 @@ export class Breaker {
   }
 
   /**
-   * Counts the outcome of an action run while closed that cannot open the breaker: a success, or
-   * an error the filter does not count. It reaches opossum the way opossum counts its own — its
-   * `Status` listens to the breaker's documented `fire` and `success` events — in small batches
-   * (`#flush`), always before opossum next computes the failure rate. `fire()` itself would cost
-   * three promises, two clock reads and a semaphore per call (about 1 µs, as much as every other
-   * policy together); counting after the fact also leaves calls still in flight out of the
-   * failure rate's denominator, which only ever makes the rate more exact.
+   * Counts the outcome of an action run while the breaker was closed, then passes it on to `done`.
+   *
+   * A success, or an error the filter does not count, reaches opossum the way opossum counts its
+   * own — its `Status` listens to the breaker's documented `fire` and `success` events — in small
+   * batches (`#flush`), always before opossum next computes the failure rate. `fire()` itself
+   * would cost three promises, two clock reads and a semaphore per call (about 1 µs, as much as
+   * every other policy together); counting after the fact also leaves calls still in flight out of
+   * the failure rate's denominator, which only ever makes the rate more exact.
+   *
+   * A failure the filter counts goes through opossum's own `fire` (with the failure as the
+   * action's outcome), so opossum alone decides whether it opens; `done` runs once it has.
+   *
+   * An outcome that arrives after the breaker opened is not counted: an open breaker counts
+   * nothing, and a half-open one waits for its own probe.
    */
-  countSuccess(): void {
-    // A call that set out while the breaker was closed and ends after it opened is not counted:
-    // an open breaker counts nothing, and a half-open one waits for its own probe.
-    if (this.#state !== 'closed') return;
-    if (++this.#uncounted >= FLUSH_EVERY) this.#flush();
+  settle<T>(err: unknown, result: T | undefined, done: Done<T>): void {
+    if (err !== null && this.#state === 'closed' && this.#hooks.isFailure(err)) {
+      this.#flush();
+      const pass = (): void => done(err);
+      this.#cb.fire(rejectWith as (arg: never) => Promise<unknown>, err).then(pass, pass);
+      return;
+    }
+    if (this.#state === 'closed' && ++this.#uncounted >= FLUSH_EVERY) this.#flush();
+    if (err === null) done(null, result);
+    else done(err);
   }
 
   /**
@@ -217,34 +233,6 @@ export class Breaker {
       cb.emit('success', undefined, 0);
     }
   }
-
-  /**
-   * Counts the failure of an action run while closed. A failure the filter counts goes through
-   * opossum's own `fire` (with the failure as the action's outcome), so opossum alone decides
-   * whether it opens; the promise returned settles once it has. Anything else is counted at once
-   * (`undefined`).
-   */
-  countFailure(err: unknown): Promise<void> | undefined {
-    if (!this.#hooks.isFailure(err) || this.#state !== 'closed') {
-      this.countSuccess();
-      return undefined;
-    }
-    this.#flush();
-    return this.#cb.fire(rejectWith as (arg: never) => Promise<unknown>, err).then(ignore, ignore);
-  }
-
-  readonly #closedSuccess = (result: unknown): unknown => {
-    this.countSuccess();
-    return result;
-  };
-
-  readonly #closedFailure = (err: unknown): Promise<never> => {
-    const counted = this.countFailure(err);
-    const rethrow = (): never => {
-      throw err;
-    };
-    return counted === undefined ? Promise.reject(err) : counted.then(rethrow);
-  };
 
   /** Stops the breaker for good (on client close). */
   shutdown(): void {
@@ -332,16 +320,7 @@ export function breakerStage<R>(clock: Clock): Stage<R> {
         breaker.run(attempt, call, requestOf, now).then((r) => done(null, r), done);
         return;
       }
-      next(call, (err, result) => {
-        if (err === null) {
-          breaker.countSuccess();
-          done(null, result);
-          return;
-        }
-        const counted = breaker.countFailure(err);
-        if (counted === undefined) done(err);
-        else counted.then(() => done(err));
-      });
+      next(call, (err, result) => breaker.settle(err, result, done));
     };
   };
 }
