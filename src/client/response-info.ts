@@ -39,5 +39,5 @@ export function setResponseInfo(response: object, info: ResponseInfo): void {
  */
 export function responseInfo(response: object): ResponseInfo | undefined {
   if (typeof response !== 'object' || response === null) return undefined;
-  return Object.hasOwn(response, kInfo) ? (response as { [kInfo]: ResponseInfo })[kInfo] : undefined;
+  return (response as { [kInfo]?: ResponseInfo })[kInfo];
 }

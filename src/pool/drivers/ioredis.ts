@@ -11,6 +11,7 @@ import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import type { PoolFactory } from '../factory.ts';
 import {
   type DriverOptions,
+  driverExports,
   driverTarget,
   endWithin,
   type LookupFunction,
@@ -119,8 +120,7 @@ export function ioredisFactory(
 }
 
 async function loadIoredis(): Promise<IoredisModule> {
-  const mod = (await import('ioredis')) as unknown as IoredisModule & { default?: IoredisModule };
-  return typeof mod.Redis === 'function' ? mod : mod.default!;
+  return driverExports<IoredisModule>(await import('ioredis'), 'Redis');
 }
 
 /** `redis://user:pass@host:port/db` into options (what `new Redis(url)` would parse). */

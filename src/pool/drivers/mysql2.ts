@@ -10,6 +10,7 @@ import type { PoolFactory } from '../factory.ts';
 import {
   connectSocket,
   type DriverOptions,
+  driverExports,
   driverTarget,
   endWithin,
   once,
@@ -93,8 +94,7 @@ export function mysql2Factory(
 }
 
 async function loadMysql2(): Promise<Mysql2Module> {
-  const mod = (await import('mysql2/promise')) as unknown as Mysql2Module & { default?: Mysql2Module };
-  return typeof mod.createConnection === 'function' ? mod : mod.default!;
+  return driverExports<Mysql2Module>(await import('mysql2/promise'), 'createConnection');
 }
 
 function mysqlTarget(config: ConnectionOptions) {

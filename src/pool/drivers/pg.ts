@@ -9,6 +9,7 @@ import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import type { PoolFactory } from '../factory.ts';
 import {
   type DriverOptions,
+  driverExports,
   driverTarget,
   endWithin,
   lookupSocket,
@@ -107,8 +108,7 @@ export function pgFactory(config: ClientConfig | string, options?: PgFactoryOpti
 }
 
 async function loadPg(): Promise<PgModule> {
-  const mod = (await import('pg')) as unknown as PgModule & { default?: PgModule };
-  return typeof mod.Client === 'function' ? mod : mod.default!;
+  return driverExports<PgModule>(await import('pg'), 'Client');
 }
 
 function streamOf(client: Client): { destroy(): void } | undefined {

@@ -168,3 +168,12 @@ export function once<T>(load: () => Promise<T>): () => Promise<T> {
     return pending;
   };
 }
+
+/**
+ * The exports of a driver imported with `import()`: the module itself when `key` is among its
+ * named exports (ESM), otherwise its CommonJS `default`.
+ */
+export function driverExports<T extends object>(mod: unknown, key: keyof T): T {
+  const m = mod as T & { default?: T };
+  return typeof m[key] === 'function' ? m : m.default!;
+}
