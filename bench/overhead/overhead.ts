@@ -33,7 +33,7 @@ import {
 } from 'cockatiel';
 import got from 'got';
 import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
-import { KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
+import { type ClientOptions, KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
 import { createClient } from '../../src/client.ts';
 import { BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { createConnector } from '../../src/transport/connect.ts';
@@ -49,10 +49,11 @@ interface Case {
   setup(url: string, connections: number): Promise<{ one: () => Promise<void>; close: () => Promise<void> }>;
 }
 
-const CASES: readonly Case[] = [
-  {
-    id: 'undici-request',
-    label: 'undici Pool.request (raw)',
+/** Raw undici `Pool.request`: the baseline (and its A/A twin). */
+function rawRequestCase(id: string, label: string): Case {
+  return {
+    id,
+    label,
     async setup(url, connections) {
       const origin = new URL(url).origin;
       const pool = new Pool(origin, { connections, pipelining: 1 });
@@ -64,37 +65,44 @@ const CASES: readonly Case[] = [
         close: () => pool.close(),
       };
     },
-  },
-  {
-    id: 'bulwark-request',
-    label: 'Bulwark client.request',
+  };
+}
+
+/** A Bulwark client made by `create` (this checkout's or a baseline's), through one front-end. */
+function clientCase(
+  id: string,
+  label: string,
+  via: 'request' | 'fetch',
+  create: typeof createClient,
+  options: ClientOptions = {},
+): Case {
+  return {
+    id,
+    label,
     async setup(url, connections) {
-      const client = createClient({ connections });
+      const client = create({ ...options, connections });
       return {
-        one: async () => {
-          const res = await client.request(url);
-          await res.body.text();
-        },
+        one:
+          via === 'request'
+            ? async () => {
+                const res = await client.request(url);
+                await res.body.text();
+              }
+            : async () => {
+                const res = await client.fetch(url);
+                await res.text();
+              },
         close: () => client.close(),
       };
     },
-  },
-  {
-    id: 'undici-request-2',
-    label: 'undici Pool.request (raw, a second pool)',
-    async setup(url, connections) {
-      // The same as the baseline: an A/A check of how far apart two equal clients measure.
-      const origin = new URL(url).origin;
-      const pool = new Pool(origin, { connections, pipelining: 1 });
-      return {
-        one: async () => {
-          const res = await pool.request({ origin, path: '/', method: 'GET' });
-          await res.body.text();
-        },
-        close: () => pool.close(),
-      };
-    },
-  },
+  };
+}
+
+const CASES: readonly Case[] = [
+  rawRequestCase('undici-request', 'undici Pool.request (raw)'),
+  clientCase('bulwark-request', 'Bulwark client.request', 'request', createClient),
+  // The same as the baseline: an A/A check of how far apart two equal clients measure.
+  rawRequestCase('undici-request-2', 'undici Pool.request (raw, a second pool)'),
   {
     id: 'bulwark-agent',
     label: "undici request on Bulwark's agent (no policies)",
@@ -134,20 +142,11 @@ const CASES: readonly Case[] = [
       };
     },
   },
-  {
-    id: 'bulwark-request-bare',
-    label: 'Bulwark client.request, policies off',
-    async setup(url, connections) {
-      const client = createClient({ connections, retry: false, breaker: false, bulkhead: false });
-      return {
-        one: async () => {
-          const res = await client.request(url);
-          await res.body.text();
-        },
-        close: () => client.close(),
-      };
-    },
-  },
+  clientCase('bulwark-request-bare', 'Bulwark client.request, policies off', 'request', createClient, {
+    retry: false,
+    breaker: false,
+    bulkhead: false,
+  }),
   {
     id: 'undici-fetch',
     label: 'undici fetch (Agent dispatcher)',
@@ -162,20 +161,7 @@ const CASES: readonly Case[] = [
       };
     },
   },
-  {
-    id: 'bulwark-fetch',
-    label: 'Bulwark client.fetch',
-    async setup(url, connections) {
-      const client = createClient({ connections });
-      return {
-        one: async () => {
-          const res = await client.fetch(url);
-          await res.text();
-        },
-        close: () => client.close(),
-      };
-    },
-  },
+  clientCase('bulwark-fetch', 'Bulwark client.fetch', 'fetch', createClient),
   {
     id: 'node-http',
     label: 'node:http keep-alive agent',
@@ -359,34 +345,8 @@ async function baselineCases(dir: string): Promise<Case[]> {
   };
   const at = basename(resolvePath(dir));
   return [
-    {
-      id: 'baseline-request',
-      label: `Bulwark client.request (${at})`,
-      async setup(url, connections) {
-        const client = create({ connections });
-        return {
-          one: async () => {
-            const res = await client.request(url);
-            await res.body.text();
-          },
-          close: () => client.close(),
-        };
-      },
-    },
-    {
-      id: 'baseline-fetch',
-      label: `Bulwark client.fetch (${at})`,
-      async setup(url, connections) {
-        const client = create({ connections });
-        return {
-          one: async () => {
-            const res = await client.fetch(url);
-            await res.text();
-          },
-          close: () => client.close(),
-        };
-      },
-    },
+    clientCase('baseline-request', `Bulwark client.request (${at})`, 'request', create),
+    clientCase('baseline-fetch', `Bulwark client.fetch (${at})`, 'fetch', create),
   ];
 }
 
