@@ -5,7 +5,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Call } from '../client/call.ts';
-import type { Handler } from '../client/pipeline.ts';
+import type { Done, Handler } from '../client/pipeline.ts';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
@@ -29,7 +29,7 @@ const attemptChannel = channel('bulwark:attempt:end');
  * Sends one attempt on the wire and calls `done` exactly once: with the error, or with `null` and
  * the result (at the response headers). Callback style, as the whole pipeline (client/pipeline.ts).
  */
-export type Transport<R> = (call: Call, done: (err: unknown, result?: R) => void) => void;
+export type Transport<R> = (call: Call, done: Done<R>) => void;
 
 /**
  * The attempt: the innermost handler, one try at `transport`. It settles when the transport calls
