@@ -81,7 +81,8 @@ export class BulwarkClient {
 
   /**
    * @param internal - for Bulwark's own benches and tests only: a dispatcher to use instead of
-   *   the agent (the policy-overhead bench answers from memory through it).
+   *   the agent (the policy-overhead bench answers from memory through it). Aborts settle an
+   *   attempt but do not reach such a dispatcher (the agent is what hands out request controllers).
    * @internal
    */
   constructor(options?: ClientOptions, internal?: { dispatcher?: Dispatcher }) {

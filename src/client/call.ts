@@ -2,8 +2,10 @@
  * The state of one call as it travels through the pipeline: what was asked, the resolved budgets,
  * the origin's shared state, and what happened so far. Every stage reads and writes this one
  * object, so the hot path allocates one object per call rather than one per stage. It is also the
- * attempt's deadline entry and the abort target undici's request API listens to.
+ * attempt's deadline entry and its link to the agent, which hands it the request's controller.
  */
+
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import type { BulwarkError, RequestInfo, Timings } from '../errors/bulwark-error.ts';
 import { pathOf } from '../errors/redact.ts';
@@ -64,13 +66,16 @@ export class Call implements AttemptLink, Expirable {
   fetchAbort: ((reason: Error) => void) | undefined = undefined;
   /** Set by the attempt: settles it at once with a failure (undici may hold an abort back). */
   rejectAttempt: ((reason: unknown) => void) | undefined = undefined;
-  /** The abort reason undici's request API reads (this object is its `signal`). */
+  /** Why the current attempt was aborted (`undefined` while it may run). */
   reason: unknown = undefined;
+  /** The request front-end's dispatch options for the current attempt (see {@link AttemptLink}). */
+  attemptOptions: object | undefined = undefined;
+  /** The current attempt's request controller, once the agent has started its request. */
+  controller: Dispatcher.DispatchController | undefined = undefined;
   deadlineList: unknown = undefined;
   deadlinePrev: Expirable | undefined = undefined;
   deadlineNext: Expirable | undefined = undefined;
   deadlineAt = 0;
-  #abortListener: (() => void) | undefined = undefined;
   #request: RequestInfo | undefined = undefined;
 
   constructor(
@@ -114,9 +119,8 @@ export class Call implements AttemptLink, Expirable {
   abortAttempt(reason: Error): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
-    const listener = this.#abortListener;
-    this.#abortListener = undefined;
-    listener?.();
+    // A request that has not started yet is aborted as it starts (the agent checks `reason`).
+    this.controller?.abort(reason);
     this.fetchAbort?.(reason);
     // Settles the attempt now, whether or not the transport has let go of the request yet.
     this.rejectAttempt?.(reason);
@@ -125,20 +129,10 @@ export class Call implements AttemptLink, Expirable {
   /** Resets the per-attempt abort state (the same call object serves every attempt). */
   resetAbort(): void {
     this.reason = undefined;
-    this.#abortListener = undefined;
+    this.controller = undefined;
     this.fetchAbort = undefined;
     this.rejectAttempt = undefined;
     this.expired = undefined;
-  }
-
-  /** undici's request API registers its abort listener here. */
-  addEventListener(_type: 'abort', listener: () => void): void {
-    this.#abortListener = listener;
-  }
-
-  /** undici's request API removes its abort listener here. */
-  removeEventListener(): void {
-    this.#abortListener = undefined;
   }
 
   /** The attempt's deadline passed. */

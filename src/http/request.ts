@@ -1,7 +1,8 @@
 /**
  * The `client.request` front-end: the fast path over undici's request API. Its result is undici's
- * (`statusCode`, `headers`, `body`) plus the timings and attempt count; it aborts an attempt
- * through a minimal event target instead of an `AbortSignal`, which costs undici far less.
+ * (`statusCode`, `headers`, `body`) plus the timings and attempt count. It hands undici no
+ * `AbortSignal`: the agent gives the attempt its request's controller instead (transport/agent.ts),
+ * which costs undici far less.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -66,7 +67,8 @@ export const REQUEST_OPTION_KEYS = [
 
 /**
  * The transport: one undici request per attempt, straight to the origin's pool (`poolOf`). The
- * call itself is the request's abort target.
+ * call is the request's link to the agent, which hands it the request's controller: the call's
+ * deadline and its caller's signal abort the request through it.
  */
 export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<RequestResult> {
   return (call, done) => {
@@ -78,9 +80,9 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
       method: call.method as Dispatcher.HttpMethod,
       headers: call.deadlineHeader === false ? (opts.headers ?? null) : withDeadline(opts.headers, call),
       body: opts.body ?? null,
-      signal: call,
       [kAttempt]: call,
     } as unknown as Dispatcher.RequestOptions;
+    call.attemptOptions = dispatchOptions;
     if (opts.timeout !== undefined) {
       // A per-call override of the connection-level timeouts (the pool has the client's).
       (dispatchOptions as { headersTimeout?: number }).headersTimeout = call.config.timeout.headers;
@@ -95,7 +97,7 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
       done(signal.reason);
       return;
     }
-    // The caller's abort reaches undici through the call, so undici needs only one abort target.
+    // The caller's abort reaches undici through the call (its request's controller).
     const onAbort = (): void => call.abortAttempt(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     dispatcher.request(dispatchOptions, (err, data) => {

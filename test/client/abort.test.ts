@@ -93,3 +93,82 @@ for (const api of ['fetch', 'request'] as const) {
     });
   });
 }
+
+// Bulwark's own aborts (an attempt's deadline) reach undici's request through the controller the
+// agent hands the attempt, not through an AbortSignal: the request is torn down at the deadline,
+// and one that was still waiting for a connection is never sent.
+for (const api of ['fetch', 'request'] as const) {
+  describe(`an attempt's deadline aborts its request (client.${api})`, () => {
+    const call = (client: ReturnType<typeof createClient>, url: string, attempt?: number) => {
+      const init = attempt === undefined ? undefined : { timeout: { attempt } };
+      return api === 'fetch' ? client.fetch(url, init) : client.request(url, init);
+    };
+    const drain = async (res: unknown): Promise<void> => {
+      if (api === 'fetch') await (res as Response).text();
+      else await (res as Awaited<ReturnType<ReturnType<typeof createClient>['request']>>).body.dump();
+    };
+
+    it('waiting for the response headers: the server sees the request go at the deadline', async (t) => {
+      const server = cleanup(t, await startHttpServer());
+      let closed = 0;
+      server.handle((req) => {
+        req.socket.once('close', () => closed++);
+      });
+      const client = createClient({ timeout: { attempt: 150 }, retry: false });
+      t.after(() => client.close());
+      await assert.rejects(call(client, server.url), { code: 'HTTP_HEADERS_TIMEOUT', budget: 'attempt' });
+      await waitFor(() => closed === 1, 'the request torn down at the server');
+    });
+
+    it('queued for a connection past its deadline: never sent', async (t) => {
+      const server = cleanup(t, await startHttpServer());
+      const held: ServerResponse[] = [];
+      server.handle((_req, res) => {
+        held.push(res);
+      });
+      const client = createClient({ connections: 1, timeout: { attempt: 150 }, retry: false });
+      t.after(() => client.close());
+      const first = call(client, server.url, 5_000); // holds the one connection
+      await waitFor(() => held.length === 1, 'first in flight');
+      await assert.rejects(call(client, server.url), { layer: 'pool', budget: 'attempt' });
+      held[0]!.end('one');
+      await drain(await first);
+      server.handle((_req, res) => {
+        res.end('three');
+      });
+      await drain(await call(client, server.url));
+      assert.equal(server.requests, 2, 'the request whose deadline passed in the queue was not sent');
+    });
+
+    it('an attempt that timed out in the queue and was retried is not sent as well', async (t) => {
+      const server = cleanup(t, await startHttpServer());
+      const held: ServerResponse[] = [];
+      server.handle((_req, res) => {
+        held.push(res);
+      });
+      const client = createClient({
+        connections: 1,
+        timeout: { attempt: 150, total: 5_000 },
+        retry: { backoff: { jitter: 'none', base: 10 } },
+      });
+      t.after(() => client.close());
+      const first = call(client, server.url, 5_000); // holds the one connection
+      await waitFor(() => held.length === 1, 'first in flight');
+      const second = call(client, server.url);
+      // The second call's first attempt expires in the queue; its retry waits there too.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      server.handle((_req, res) => {
+        res.end('retried');
+      });
+      held[0]!.end('one');
+      await drain(await first);
+      const res = await second;
+      assert.equal(
+        api === 'fetch' ? (res as Response).status : (res as { statusCode: number }).statusCode,
+        200,
+      );
+      await drain(res);
+      assert.equal(server.requests, 2, 'only the retry reached the server');
+    });
+  });
+}
