@@ -3,28 +3,27 @@
  * as its dispatcher, so every simulated call runs the real pipeline (deadline, bulkhead, retry,
  * budget, breaker, attempt). It models the scenario's upstream on the virtual clock — `workers`
  * in parallel, a bounded FIFO queue, 503s past it, the fault timeline — and honours the attempt's
- * abort (a deadline) the way undici does: the request fails with `signal.reason`.
+ * abort (a deadline) the way undici and Bulwark's agent do: it hands the attempt a controller
+ * whose `abort(reason)` fails the request with that reason, a request whose attempt was already
+ * aborted fails at once, and every outcome carries the request's `opaque` back.
  *
  * Every request has the same one-way delay, so the upstream's events keep their order when they
  * are processed at dispatch time: a request is "at the upstream" rtt/2 after dispatch (that is the
  * time the fault timeline and the load series use) and its answer reaches the client one rtt
  * after the work ends.
  */
+import type { Dispatcher } from 'undici';
 import type { VirtualClock } from '../../src/clock/virtual-clock.ts';
+import { type AttemptLink, kAttempt } from '../../src/transport/agent.ts';
 import type { StormRecorder } from './recorder.ts';
 import { type Scenario, upstreamModel, workersOf } from './scenario.ts';
-
-/** The abort target Bulwark hands undici (the `Call`): one listener and a `reason`. */
-interface AbortTarget {
-  readonly reason: unknown;
-  addEventListener(type: 'abort', listener: () => void): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
 
 /** The part of undici's request options the upstream reads. */
 interface SimRequestOptions {
   readonly origin: string;
-  readonly signal?: AbortTarget;
+  readonly opaque?: unknown;
+  /** The attempt the request is for (Bulwark's agent gives it the request's controller). */
+  readonly [kAttempt]?: AttemptLink;
 }
 
 /** undici's response data, enough for Bulwark's request front-end. */
@@ -37,6 +36,7 @@ interface SimResponse {
     once(event: string, fn: () => void): void;
   };
   readonly trailers: Record<string, string>;
+  readonly opaque?: unknown;
 }
 
 const BODY = Object.freeze({
@@ -57,22 +57,30 @@ export function clientIndex(origin: string): number {
   return Number(origin.slice(8, origin.length - 4));
 }
 
-/** undici's callback form of `request`. */
-type Callback = (err: unknown, data: SimResponse | undefined) => void;
+/** undici's callback form of `request` (on failure, `data` is `{ opaque }`). */
+type Callback = (err: unknown, data: SimResponse | { opaque: unknown }) => void;
 
 /** One request at the upstream. */
 class Pending {
   readonly settle: Callback;
   readonly serviceTime: number;
-  readonly signal: AbortTarget | undefined;
+  readonly opaque: unknown;
   timer: unknown = undefined;
   queued = false;
   done = false;
 
-  constructor(settle: Callback, serviceTime: number, signal: AbortTarget | undefined) {
+  constructor(settle: Callback, serviceTime: number, opaque: unknown) {
     this.settle = settle;
     this.serviceTime = serviceTime;
-    this.signal = signal;
+    this.opaque = opaque;
+  }
+
+  answer(response: SimResponse): void {
+    this.settle(null, { ...response, opaque: this.opaque });
+  }
+
+  fail(reason: unknown): void {
+    this.settle(reason, { opaque: this.opaque });
   }
 }
 
@@ -119,7 +127,7 @@ export class SimUpstream {
   request(opts: SimRequestOptions, callback?: Callback): Promise<SimResponse> | undefined {
     if (callback === undefined) {
       return new Promise((resolve, reject) => {
-        this.#dispatch(opts, (err, data) => (err === null ? resolve(data!) : reject(err)));
+        this.#dispatch(opts, (err, data) => (err === null ? resolve(data as SimResponse) : reject(err)));
       });
     }
     this.#dispatch(opts, callback);
@@ -136,15 +144,15 @@ export class SimUpstream {
       else if (state === BREAKER_OPEN) this.#rec.attemptsWhileOpen++;
     }
     const verdict = upstreamModel(this.#s, at, this.#random);
-    const p = new Pending(settle, verdict.kind === 'serve' ? verdict.serviceTime : 0, opts.signal);
-    const signal = opts.signal;
-    if (signal !== undefined) {
-      if (signal.reason !== undefined) {
+    const p = new Pending(settle, verdict.kind === 'serve' ? verdict.serviceTime : 0, opts.opaque ?? null);
+    const link = opts[kAttempt];
+    if (link !== undefined) {
+      if (link.reason !== undefined) {
         p.done = true;
-        settle(signal.reason, undefined);
+        p.fail(link.reason);
         return;
       }
-      signal.addEventListener('abort', () => this.#abort(p));
+      link.controller = { abort: (reason: Error) => this.#abort(p, reason) } as Dispatcher.DispatchController;
     }
     if (verdict.kind === 'reject') this.#answer(p, UNAVAILABLE, this.#s.rtt);
     else if (verdict.kind === 'serve') {
@@ -166,8 +174,7 @@ export class SimUpstream {
     p.timer = this.#clock.setTimeout(() => {
       if (p.done) return;
       p.done = true;
-      p.signal?.removeEventListener('abort', NOOP);
-      p.settle(null, response);
+      p.answer(response);
     }, delay);
   }
 
@@ -198,7 +205,7 @@ export class SimUpstream {
     }
   }
 
-  #abort(p: Pending): void {
+  #abort(p: Pending, reason: Error): void {
     if (p.done) return;
     p.done = true;
     if (p.queued) {
@@ -207,8 +214,6 @@ export class SimUpstream {
       this.#queued--;
     }
     if (p.timer !== undefined) this.#clock.clearTimeout(p.timer);
-    p.settle(p.signal?.reason, undefined);
+    p.fail(reason);
   }
 }
-
-function NOOP(): void {}
