@@ -68,6 +68,8 @@ export class BulwarkClient {
   readonly #origins: Origins;
   readonly #fetch: Handler<FetchResponse>;
   readonly #request: Handler<RequestResult>;
+  readonly #fetchEnd: Done<FetchResponse>;
+  readonly #requestEnd: Done<RequestResult>;
   readonly #sleepers = new Sleepers();
   readonly #deadlines: Deadlines;
   /** Canonical origins seen before, by the `scheme://authority` prefix of a URL string. */
@@ -159,6 +161,8 @@ export class BulwarkClient {
         : (): Dispatcher => fixed;
     this.#fetch = pipeline(fetchAdapter, fetchTransport(fixed ?? agent.dispatcher));
     this.#request = pipeline(requestAdapter, requestTransport(poolOf));
+    this.#fetchEnd = (call, err, result) => this.#end(fetchAdapter, call, err, result);
+    this.#requestEnd = (call, err, result) => this.#end(requestAdapter, call, err, result);
   }
 
   /**
@@ -194,7 +198,7 @@ export class BulwarkClient {
       const { fetch: plain } = await import('undici');
       return plain(normal.url, fi as import('undici').RequestInit);
     }
-    return this.#run(this.#fetch, fetchAdapter, call);
+    return this.#run(this.#fetch, this.#fetchEnd, call);
   }
 
   /**
@@ -216,7 +220,7 @@ export class BulwarkClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#run(this.#request, requestAdapter, call);
+    return this.#run(this.#request, this.#requestEnd, call);
   }
 
   /** Statistics per origin: requests, failures by layer and code, retries, budget, breaker, latency percentiles. */
@@ -327,7 +331,7 @@ export class BulwarkClient {
   }
 
   /** Runs `call` through `pipeline`: the one promise of a call, settled with its result or failure. */
-  #run<R>(pipeline: Handler<R>, adapter: ResultAdapter<R>, call: Call): Promise<R> {
+  #run<R>(pipeline: Handler<R>, end: Done<R>, call: Call): Promise<R> {
     if (this.#closed !== undefined) {
       return Promise.reject(
         new BulwarkError({
@@ -340,27 +344,31 @@ export class BulwarkClient {
     }
     call.state.stats.requests++;
     this.#active++;
-    return new Promise<R>((resolve, reject) => {
-      let ended = false;
-      const end: Done<R> = (err, result) => {
-        if (ended) return;
-        ended = true;
-        try {
-          resolve(
-            err === null ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err),
-          );
-        } catch (failure) {
-          reject(failure);
-        } finally {
-          if (--this.#active === 0) this.#drained?.();
-        }
-      };
-      try {
-        pipeline(call, end);
-      } catch (err) {
-        end(err);
-      }
-    });
+    // The promise's resolving functions go onto the call; `end` (one per front-end) settles it.
+    const promise = new Promise<R>(capture);
+    call.resolve = captured.resolve as (result: unknown) => void;
+    call.reject = captured.reject;
+    try {
+      pipeline(call, end);
+    } catch (err) {
+      end(call, err);
+    }
+    return promise;
+  }
+
+  /** The pipeline's last continuation: settles the call's promise (once). */
+  #end<R>(adapter: ResultAdapter<R>, call: Call, err: unknown, result: R | undefined): void {
+    if (call.ended) return;
+    call.ended = true;
+    try {
+      (call.resolve as (result: R) => void)(
+        err === null ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err),
+      );
+    } catch (failure) {
+      (call.reject as (err: unknown) => void)(failure);
+    } finally {
+      if (--this.#active === 0) this.#drained?.();
+    }
   }
 
   #succeeded<R>(adapter: ResultAdapter<R>, call: Call, result: R): R {
@@ -408,6 +416,19 @@ export class BulwarkClient {
 }
 
 const EMPTY: RequestOptions = Object.freeze({});
+
+/**
+ * A promise's resolving functions, caught by one shared executor instead of a closure per call
+ * (the executor runs synchronously inside `new Promise`, so they are read back at once).
+ */
+const captured: { resolve: (value: unknown) => void; reject: (reason: unknown) => void } = {
+  resolve: () => {},
+  reject: () => {},
+};
+function capture(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
+  captured.resolve = resolve as (value: unknown) => void;
+  captured.reject = reject;
+}
 /** URL strings remembered per client (a service calls a handful of endpoints again and again). */
 const URL_CACHE_SIZE = 1024;
 

@@ -45,9 +45,10 @@ const DATA = {
   context: {},
 } as unknown as Dispatcher.ResponseData;
 
-/** undici's `request` shape, answering from memory. */
+/** undici's `request` shape, answering from memory (and handing `opaque` back, as undici does). */
 const fake = {
-  request(_opts: unknown, callback?: Callback): Promise<Dispatcher.ResponseData> | undefined {
+  request(opts: { opaque?: unknown }, callback?: Callback): Promise<Dispatcher.ResponseData> | undefined {
+    (DATA as { opaque: unknown }).opaque = opts.opaque ?? null;
     if (callback === undefined) return Promise.resolve(DATA);
     callback(null, DATA);
     return undefined;
@@ -55,7 +56,11 @@ const fake = {
 };
 
 const URL_STRING = 'http://bench.local/items/1';
-const OPTS = { origin: 'http://bench.local', path: '/items/1', method: 'GET' };
+const OPTS: { origin: string; path: string; method: string; opaque?: unknown } = {
+  origin: 'http://bench.local',
+  path: '/items/1',
+  method: 'GET',
+};
 
 function bulwark(options: ClientOptions): BulwarkClient {
   return new BulwarkClient({ dns: false, ...options }, { dispatcher: fake as unknown as Dispatcher });

@@ -15,6 +15,7 @@ import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
 import type { ConnectionRecord } from '../transport/connection.ts';
 import type { CallConfig } from './options.ts';
 import type { OriginState } from './origin.ts';
+import type { Done } from './pipeline.ts';
 
 /** One call (of either front-end: `fetch` or `request`). */
 export class Call implements AttemptLink, Expirable {
@@ -62,10 +63,22 @@ export class Call implements AttemptLink, Expirable {
   deadlineBudget: 'attempt' | 'total' = 'attempt';
   /** The timeout error, once the current attempt's deadline fired. */
   expired: BulwarkError | undefined = undefined;
-  /** Set by the fetch transport: how to abort its attempt. */
-  fetchAbort: ((reason: Error) => void) | undefined = undefined;
-  /** Set by the attempt: settles it at once with a failure (undici may hold an abort back). */
-  rejectAttempt: ((reason: unknown) => void) | undefined = undefined;
+  /** Set by the fetch transport: its current attempt (aborted through it). */
+  fetchAttempt: { abort(reason: Error): void } | undefined = undefined;
+  /** Whether the current attempt is still to be settled. */
+  attemptOpen = false;
+  /** `performance.now()` when the current attempt started. */
+  attemptStartedAt = 0;
+  /**
+   * Settles the current attempt (set by the attempt stage while it is open): the transport's
+   * outcome, or an abort at once (undici may hold an abort back).
+   */
+  settleAttempt: Done<unknown> | undefined = undefined;
+  /** Settles the call's promise (set when the call starts running). */
+  resolve: ((result: unknown) => void) | undefined = undefined;
+  reject: ((err: unknown) => void) | undefined = undefined;
+  /** Whether the call has settled. */
+  ended = false;
   /** Why the current attempt was aborted (`undefined` while it may run). */
   reason: unknown = undefined;
   /** The request front-end's dispatch options for the current attempt (see {@link AttemptLink}). */
@@ -121,17 +134,17 @@ export class Call implements AttemptLink, Expirable {
     this.reason = reason;
     // A request that has not started yet is aborted as it starts (the agent checks `reason`).
     this.controller?.abort(reason);
-    this.fetchAbort?.(reason);
+    this.fetchAttempt?.abort(reason);
     // Settles the attempt now, whether or not the transport has let go of the request yet.
-    this.rejectAttempt?.(reason);
+    this.settleAttempt?.(this, reason);
   }
 
   /** Resets the per-attempt abort state (the same call object serves every attempt). */
   resetAbort(): void {
     this.reason = undefined;
     this.controller = undefined;
-    this.fetchAbort = undefined;
-    this.rejectAttempt = undefined;
+    this.fetchAttempt = undefined;
+    this.settleAttempt = undefined;
     this.expired = undefined;
   }
 

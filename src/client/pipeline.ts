@@ -7,14 +7,18 @@
  * per stage cost an allocation and a microtask hop each (measured in bench/overhead). The paths
  * off the success path (p-retry's loop, opossum's `fire` while a breaker is open or half-open)
  * turn a handler back into a promise with {@link promised}.
+ *
+ * The callbacks take the call as their first argument and keep whatever they need to remember
+ * on it, so a stage's continuation is made once ({@link continuation}) rather than as a closure
+ * per call: on the success path a call allocates no function at all.
  */
 import type { Call } from './call.ts';
 
 /**
- * Called exactly once with the outcome: `null` and the result, or the failure (never `null`).
- * It may be called synchronously, before the handler returns.
+ * Called exactly once with the call and its outcome: `null` and the result, or the failure
+ * (never `null`). It may be called synchronously, before the handler returns.
  */
-export type Done<R> = (err: unknown, result?: R) => void;
+export type Done<R> = (call: Call, err: unknown, result?: R) => void;
 
 /** Runs a call (or what is left of it) and calls `done` once with its outcome. */
 export type Handler<R> = (call: Call, done: Done<R>) => void;
@@ -29,10 +33,29 @@ export function compose<R>(stages: readonly Stage<R>[], innermost: Handler<R>): 
   return handler;
 }
 
+/**
+ * A stage's continuation for each outer `done`, made by `make` once per `done` rather than once
+ * per call. Along the success path every `done` is the same function for every call (the
+ * client's own, then each stage's continuation of it), so the one it made last is the one it
+ * needs; a `done` made per call ({@link promised}, off the success path) costs one continuation
+ * each, as a closure would.
+ */
+export function continuation<R>(make: (done: Done<R>) => Done<R>): (done: Done<R>) => Done<R> {
+  let last: Done<R> | undefined;
+  let made: Done<R> | undefined;
+  return (done) => {
+    if (done !== last) {
+      made = make(done);
+      last = done;
+    }
+    return made as Done<R>;
+  };
+}
+
 /** `handler` as a function returning a promise (for the libraries that drive promises). */
 export function promised<R>(handler: Handler<R>): (call: Call) => Promise<R> {
   return (call) =>
     new Promise<R>((resolve, reject) =>
-      handler(call, (err, result) => (err === null ? resolve(result as R) : reject(err))),
+      handler(call, (_call, err, result) => (err === null ? resolve(result as R) : reject(err))),
     );
 }

@@ -5,7 +5,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Call } from '../client/call.ts';
-import type { Done, Handler } from '../client/pipeline.ts';
+import { continuation, type Done, type Handler } from '../client/pipeline.ts';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
@@ -26,8 +26,11 @@ export interface ResultAdapter<R> {
 const attemptChannel = channel('bulwark:attempt:end');
 
 /**
- * Sends one attempt on the wire and calls `done` exactly once: with the error, or with `null` and
- * the result (at the response headers). Callback style, as the whole pipeline (client/pipeline.ts).
+ * Sends one attempt on the wire and calls `done` exactly once for it: with the error, or with
+ * `null` and the result (at the response headers). `done` is also `call.settleAttempt` for as long
+ * as the attempt is the call's current one, so a transport may settle through the call instead
+ * of a closure of its own; it must never settle an attempt that is over (a later attempt of the
+ * same call has its own). Callback style, as the whole pipeline (client/pipeline.ts).
  */
 export type Transport<R> = (call: Call, done: Done<R>) => void;
 
@@ -44,13 +47,51 @@ export function attemptHandler<R>(
 ): Handler<R> {
   // With the system clock, clock time is performance.now(): timings reuse it instead of asking twice.
   const realTime = clock === systemClock;
+  const settling = continuation<R>((next) => (call, err, result) => {
+    if (!call.attemptOpen) {
+      // Already settled (aborted first): a response that still arrives is let go.
+      if (err === null || err === undefined) adapter.dispose(result as R);
+      return;
+    }
+    call.attemptOpen = false;
+    deadlines.cancel(call);
+    call.settleAttempt = undefined;
+    if (err !== null && err !== undefined) {
+      if (call.signal?.aborted && err === call.signal.reason) {
+        next(call, err);
+        return;
+      }
+      const failure = call.expired ?? toBulwarkError(err, call, call.attemptStartedAt);
+      call.state.stats.recordFailure(failure);
+      if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
+      next(call, failure);
+      return;
+    }
+    const end = performance.now();
+    call.endedAt = realTime ? end : clock.now();
+    call.timings = timingsOf(call, call.attemptStartedAt, end);
+    const status = adapter.status(result as R);
+    if (attemptChannel.hasSubscribers) publish(call, status, undefined);
+    if (
+      status >= 500 ||
+      status === 429 ||
+      (call.config.retry !== false && call.config.retry.statusCodes.has(status))
+    ) {
+      next(
+        call,
+        new FailedResponse(status, result as R, adapter.header(result as R, 'retry-after'), adapter.dispose),
+      );
+      return;
+    }
+    next(call, null, result as R);
+  });
   return (call, next) => {
     const first = call.attempts === 0;
     const now = first ? call.startedAt : clock.now();
     // On the first attempt the remaining budget is the total itself (no floating-point residue).
     const remaining = first ? call.config.timeout.total : call.deadline - now;
     if (remaining <= 0) {
-      next(timeoutError(call, 'total'));
+      next(call, timeoutError(call, 'total'));
       return;
     }
     const attemptBudget = call.config.timeout.attempt;
@@ -61,52 +102,15 @@ export function attemptHandler<R>(
     call.reusedConnection = undefined;
     call.staleSocket = false;
     call.resetAbort();
-    const started = realTime ? now : performance.now();
-    let settled = false;
-    const done = (err: unknown, result?: R): void => {
-      if (settled) return;
-      settled = true;
-      deadlines.cancel(call);
-      call.rejectAttempt = undefined;
-      if (err !== null && err !== undefined) {
-        if (call.signal?.aborted && err === call.signal.reason) {
-          next(err);
-          return;
-        }
-        const failure = call.expired ?? toBulwarkError(err, call, started);
-        call.state.stats.recordFailure(failure);
-        if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
-        next(failure);
-        return;
-      }
-      const end = performance.now();
-      call.endedAt = realTime ? end : clock.now();
-      call.timings = timingsOf(call, started, end);
-      const status = adapter.status(result as R);
-      if (attemptChannel.hasSubscribers) publish(call, status, undefined);
-      if (
-        status >= 500 ||
-        status === 429 ||
-        (call.config.retry !== false && call.config.retry.statusCodes.has(status))
-      ) {
-        next(
-          new FailedResponse(
-            status,
-            result as R,
-            adapter.header(result as R, 'retry-after'),
-            adapter.dispose,
-          ),
-        );
-        return;
-      }
-      next(null, result as R);
-    };
-    call.rejectAttempt = done;
+    call.attemptStartedAt = realTime ? now : performance.now();
+    call.attemptOpen = true;
+    const done = settling(next);
+    call.settleAttempt = done as Done<unknown>;
     deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);
     try {
       transport(call, done);
     } catch (err) {
-      done(err);
+      done(call, err);
     }
   };
 }

@@ -78,10 +78,15 @@ export function fetchTransport(dispatcher: Dispatcher): Transport<FetchResponse>
       dispatcher: attempt as unknown as Dispatcher,
       signal: call.signal ?? null,
     };
-    call.fetchAbort = (reason) => attempt.abort(reason);
+    call.fetchAttempt = attempt;
     undiciFetch(call.url, fetchInit as UndiciRequestInit).then(
-      (response) => done(null, response),
-      (err: unknown) => done(err),
+      (response) => {
+        if (call.fetchAttempt === attempt) done(call, null, response);
+        else fetchAdapter.dispose(response); // an attempt that is over (see Transport)
+      },
+      (err: unknown) => {
+        if (call.fetchAttempt === attempt) done(call, err);
+      },
     );
   };
 }

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Call } from '../client/call.ts';
 import type { CallOptions } from '../client/options.ts';
+import type { Done } from '../client/pipeline.ts';
 import type { Timings } from '../errors/bulwark-error.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
@@ -74,43 +75,69 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
   return (call, done) => {
     const dispatcher = poolOf(call);
     const opts = call.input as RequestOptions;
-    const dispatchOptions = {
+    const dispatchOptions: AttemptOptions = {
       origin: call.origin,
       path: call.path,
       method: call.method as Dispatcher.HttpMethod,
       headers: call.deadlineHeader === false ? (opts.headers ?? null) : withDeadline(opts.headers, call),
       body: opts.body ?? null,
+      opaque: null,
       [kAttempt]: call,
-    } as unknown as Dispatcher.RequestOptions;
+    };
+    // undici hands `opaque` back with the outcome: the one callback below serves every request.
+    dispatchOptions.opaque = dispatchOptions;
     call.attemptOptions = dispatchOptions;
     if (opts.timeout !== undefined) {
       // A per-call override of the connection-level timeouts (the pool has the client's).
-      (dispatchOptions as { headersTimeout?: number }).headersTimeout = call.config.timeout.headers;
-      (dispatchOptions as { bodyTimeout?: number }).bodyTimeout = call.config.timeout.body;
+      dispatchOptions.headersTimeout = call.config.timeout.headers;
+      dispatchOptions.bodyTimeout = call.config.timeout.body;
     }
     const signal = call.signal;
     if (signal === undefined) {
-      dispatcher.request(dispatchOptions, (err, data) => (err ? done(err) : done(null, toResult(data))));
+      dispatcher.request(dispatchOptions as Dispatcher.RequestOptions, onOutcome);
       return;
     }
     if (signal.aborted) {
-      done(signal.reason);
+      done(call, signal.reason);
       return;
     }
     // The caller's abort reaches undici through the call (its request's controller).
     const onAbort = (): void => call.abortAttempt(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    dispatcher.request(dispatchOptions, (err, data) => {
-      if (err) {
-        signal.removeEventListener('abort', onAbort);
-        done(err);
-        return;
-      }
+    dispatcher.request(dispatchOptions as Dispatcher.RequestOptions, (err, data) => {
+      if (err) signal.removeEventListener('abort', onAbort);
       // The caller's signal governs the body too (as with fetch): keep listening until it ends.
-      data.body.once('close', () => signal.removeEventListener('abort', onAbort));
-      done(null, toResult(data));
+      else data.body.once('close', () => signal.removeEventListener('abort', onAbort));
+      onOutcome(err, data);
     });
   };
+}
+
+/** One attempt's dispatch options; they come back from undici as the outcome's `opaque`. */
+interface AttemptOptions {
+  origin: string;
+  path: string;
+  method: Dispatcher.HttpMethod;
+  headers: RequestOptions['headers'];
+  body: RequestOptions['body'];
+  opaque: AttemptOptions | null;
+  [kAttempt]: Call;
+  headersTimeout?: number;
+  bodyTimeout?: number;
+}
+
+/** undici's callback for every request of the transport. */
+function onOutcome(err: Error | null, data: Partial<Dispatcher.ResponseData> & { opaque: unknown }): void {
+  const options = data.opaque as unknown as AttemptOptions;
+  const call = options[kAttempt];
+  const settle = call.settleAttempt as Done<RequestResult> | undefined;
+  if (call.attemptOptions !== options || settle === undefined) {
+    // The request of an attempt that is over (it was aborted before it started): let it go.
+    if (err === null) data.body?.dump().catch(() => {});
+    return;
+  }
+  if (err !== null) settle(call, err);
+  else settle(call, null, toResult(data as Dispatcher.ResponseData));
 }
 
 function toResult(data: Dispatcher.ResponseData): RequestResult {

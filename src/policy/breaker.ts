@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
 import type { Call } from '../client/call.ts';
-import { type Done, promised, type Stage } from '../client/pipeline.ts';
+import { continuation, promised, type Stage } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
@@ -165,10 +165,11 @@ export class Breaker {
     if (this.closedAt(now)) {
       // The action runs as it is and its outcome is handed to opossum afterwards (`settle`).
       return new Promise<T>((resolve, reject) => {
-        const done: Done<T> = (err, result) => (err === null ? resolve(result as T) : reject(err));
+        const done = (_arg: A, err: unknown, result?: T): void =>
+          err === null ? resolve(result as T) : reject(err);
         action(arg).then(
-          (result) => this.settle(null, result, done),
-          (err: unknown) => this.settle(err, undefined, done),
+          (result) => this.settle(arg, null, result, done),
+          (err: unknown) => this.settle(arg, err, undefined, done),
         );
       });
     }
@@ -204,17 +205,25 @@ export class Breaker {
    *
    * An outcome that arrives after the breaker opened is not counted: an open breaker counts
    * nothing, and a half-open one waits for its own probe.
+   *
+   * `arg` (the action's argument: the call) is handed back to `done` as it is, so a caller can
+   * pass the same `done` for every action instead of a closure per action.
    */
-  settle<T>(err: unknown, result: T | undefined, done: Done<T>): void {
+  settle<A, T>(
+    arg: A,
+    err: unknown,
+    result: T | undefined,
+    done: (arg: A, err: unknown, result?: T) => void,
+  ): void {
     if (err !== null && this.#state === 'closed' && this.#hooks.isFailure(err)) {
       this.#flush();
-      const pass = (): void => done(err);
+      const pass = (): void => done(arg, err);
       this.#cb.fire(rejectWith as (arg: never) => Promise<unknown>, err).then(pass, pass);
       return;
     }
     if (this.#state === 'closed' && ++this.#uncounted >= FLUSH_EVERY) this.#flush();
-    if (err === null) done(null, result);
-    else done(err);
+    if (err === null) done(arg, null, result);
+    else done(arg, err);
   }
 
   /**
@@ -309,6 +318,9 @@ export class Breaker {
 export function breakerStage<R>(clock: Clock): Stage<R> {
   return (next) => {
     const attempt = promised(next);
+    const counted = continuation<R>(
+      (done) => (call, err, result) => (call.state.breaker as Breaker).settle(call, err, result, done),
+    );
     return (call, done) => {
       const breaker = call.state.breaker;
       if (breaker === undefined) {
@@ -317,10 +329,13 @@ export function breakerStage<R>(clock: Clock): Stage<R> {
       }
       const now = call.attempts === 0 ? call.startedAt : clock.now();
       if (!breaker.closedAt(now)) {
-        breaker.run(attempt, call, requestOf, now).then((r) => done(null, r), done);
+        breaker.run(attempt, call, requestOf, now).then(
+          (r) => done(call, null, r),
+          (err: unknown) => done(call, err),
+        );
         return;
       }
-      next(call, (err, result) => breaker.settle(err, result, done));
+      next(call, counted(done));
     };
   };
 }

@@ -3,7 +3,7 @@
  * Past the queue a call is shed at once with `POOL_QUEUE_FULL`; a queued call leaves the queue when
  * its deadline passes or its caller aborts. There is never an unbounded queue.
  */
-import type { Done, Stage } from '../client/pipeline.ts';
+import { continuation, type Stage } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkNumber, checkObject } from '../options/validate.ts';
@@ -188,20 +188,26 @@ export class Bulkhead {
 
 /** The bulkhead stage: admission per origin before the retry loop, held until the call settles. */
 export function bulkheadStage<R>(): Stage<R> {
-  return (next) => (call, done) => {
-    const bulkhead = call.state.bulkhead;
-    if (bulkhead === undefined) {
-      next(call, done);
-      return;
-    }
-    const release: Done<R> = (err, result) => {
-      bulkhead.release();
-      done(err, result);
+  return (next) => {
+    const releasing = continuation<R>((done) => (call, err, result) => {
+      (call.state.bulkhead as Bulkhead).release();
+      done(call, err, result);
+    });
+    return (call, done) => {
+      const bulkhead = call.state.bulkhead;
+      if (bulkhead === undefined) {
+        next(call, done);
+        return;
+      }
+      const release = releasing(done);
+      if (bulkhead.tryAcquire()) {
+        next(call, release);
+        return;
+      }
+      bulkhead.acquire(call.deadline, call.signal, call.request).then(
+        () => next(call, release),
+        (err: unknown) => done(call, err),
+      );
     };
-    if (bulkhead.tryAcquire()) {
-      next(call, release);
-      return;
-    }
-    bulkhead.acquire(call.deadline, call.signal, call.request).then(() => next(call, release), done);
   };
 }

@@ -7,7 +7,7 @@ import { channel } from 'node:diagnostics_channel';
 import pRetry from 'p-retry';
 import type { Call } from '../client/call.ts';
 import type { ResolvedRetry } from '../client/options.ts';
-import { promised, type Stage } from '../client/pipeline.ts';
+import { continuation, promised, type Stage } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { classify } from '../errors/classify.ts';
 import { backoffDelay } from './backoff.ts';
@@ -97,19 +97,23 @@ export interface RetryHooks {
 export function retryStage<R>(clock: Clock, hooks: RetryHooks): Stage<R> {
   return (next) => {
     const attempt = promised(next);
+    const afterFirst = continuation<R>((done) => (call, err, result) => {
+      if (err === null) {
+        done(call, null, result);
+        return;
+      }
+      retryAfterFirst(attempt, call, call.config.retry as ResolvedRetry, err, clock, hooks).then(
+        (r) => done(call, null, r),
+        (e: unknown) => done(call, e),
+      );
+    });
     return (call, done) => {
       const retry = call.config.retry;
       if (retry === false || retry.limit === 0) {
         next(call, done);
         return;
       }
-      next(call, (err, result) => {
-        if (err === null) {
-          done(null, result);
-          return;
-        }
-        retryAfterFirst(attempt, call, retry, err, clock, hooks).then((r) => done(null, r), done);
-      });
+      next(call, afterFirst(done));
     };
   };
 }

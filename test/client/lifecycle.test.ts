@@ -59,10 +59,18 @@ describe('lifecycle', () => {
     let statuses: number[] = [];
     const body = { dump: () => Promise.resolve(), text: () => Promise.resolve(''), once: () => {} };
     const sync = {
-      request(_opts: unknown, callback: (err: Error | null, data?: unknown) => void): void {
+      request(opts: { opaque?: unknown }, callback: (err: Error | null, data?: unknown) => void): void {
         const statusCode = statuses.shift() ?? 200;
         if (statusCode === 0) throw new RangeError('thrown by the dispatcher');
-        callback(null, { statusCode, headers: {}, body, trailers: {}, opaque: null, context: {} });
+        // As undici: the request's `opaque` comes back with its outcome.
+        callback(null, {
+          statusCode,
+          headers: {},
+          body,
+          trailers: {},
+          opaque: opts.opaque ?? null,
+          context: {},
+        });
       },
     };
     const client = new BulwarkClient(
