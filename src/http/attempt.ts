@@ -132,12 +132,34 @@ function timingsOf(call: Call, started: number, end: number): Timings {
   const reused = call.reusedConnection;
   if (reused !== undefined) {
     reused.served++;
-    return { dns: 0, connect: 0, tls: 0, ttfb, total: ttfb, reused: true };
+    return new AttemptTimings(0, 0, 0, ttfb, true);
   }
   const rec = call.client?.current;
   if (rec === undefined) return { ttfb, total: ttfb, reused: false };
   rec.served++;
-  return { dns: rec.dns, connect: rec.connect, tls: rec.tls, ttfb, total: ttfb, reused: false };
+  return new AttemptTimings(rec.dns, rec.connect, rec.tls, ttfb, false);
+}
+
+/**
+ * The timings of an attempt with a response: a class rather than an object literal, so V8 does
+ * not pretenure them (see `AttemptOptions` in http/request.ts).
+ */
+class AttemptTimings implements Timings {
+  readonly dns: number;
+  readonly connect: number;
+  readonly tls: number;
+  readonly ttfb: number;
+  total: number;
+  readonly reused: boolean;
+
+  constructor(dns: number, connect: number, tls: number, ttfb: number, reused: boolean) {
+    this.dns = dns;
+    this.connect = connect;
+    this.tls = tls;
+    this.ttfb = ttfb;
+    this.total = ttfb;
+    this.reused = reused;
+  }
 }
 
 /**
