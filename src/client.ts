@@ -12,6 +12,7 @@ import {
   type ResolvedClientOptions,
   resolveCallConfig,
   resolveClientOptions,
+  undiciHeadersTimeout,
 } from './client/options.ts';
 import { type OriginState, Origins } from './client/origin.ts';
 import { compose, type Done, type Handler } from './client/pipeline.ts';
@@ -105,7 +106,7 @@ export class BulwarkClient {
       idleTimeout: o.keepAlive.idleTimeout,
       maxLifetime: o.keepAlive.maxLifetime,
       lifetimeJitter: o.keepAlive.lifetimeJitter,
-      headersTimeout: o.timeout.headers,
+      headersTimeout: undiciHeadersTimeout(o.timeout),
       bodyTimeout: o.timeout.body,
       random: () => clock.random(),
     });

@@ -264,6 +264,18 @@ export interface ResolvedClientOptions extends CallConfig {
   readonly clock: Clock;
 }
 
+/**
+ * The headers timeout to hand undici. undici re-arms one timer per response when its headers and
+ * body timeouts are equal, and makes a new one twice per response when they differ (each then
+ * lives until undici's next one-second sweep, long enough to reach the old generation). The
+ * headers timeout counts from when the request is sent, so it can only fire before the attempt's
+ * own deadline when it is shorter than the attempt budget; otherwise the attempt's deadline
+ * always comes first and undici gets the body timeout for both.
+ */
+export function undiciHeadersTimeout(timeout: ResolvedTimeouts): number {
+  return timeout.headers < timeout.attempt ? timeout.headers : timeout.body;
+}
+
 /** The timeout defaults (Microsoft.Extensions.Http.Resilience's standard pipeline; phases below). */
 export const TIMEOUT_DEFAULTS: ResolvedTimeouts = Object.freeze({
   total: 30_000,

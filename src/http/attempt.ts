@@ -201,6 +201,8 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
   return new BulwarkError({
     layer: c.layer,
     code: c.code,
+    // undici's own headers timeout is a phase timeout, as the connect phases' are.
+    budget: c.code === 'HTTP_HEADERS_TIMEOUT' ? 'phase' : undefined,
     retryable: c.retryable,
     mayHaveExecuted: c.layer === 'pool' ? false : c.mayHaveExecuted,
     target,

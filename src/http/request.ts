@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Call } from '../client/call.ts';
-import type { CallOptions } from '../client/options.ts';
+import { type CallOptions, undiciHeadersTimeout } from '../client/options.ts';
 import type { Done } from '../client/pipeline.ts';
 import type { Timings } from '../errors/bulwark-error.ts';
 import { kAttempt } from '../transport/agent.ts';
@@ -83,7 +83,7 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
     call.attemptOptions = dispatchOptions;
     if (opts.timeout !== undefined) {
       // A per-call override of the connection-level timeouts (the pool has the client's).
-      dispatchOptions.headersTimeout = call.config.timeout.headers;
+      dispatchOptions.headersTimeout = undiciHeadersTimeout(call.config.timeout);
       dispatchOptions.bodyTimeout = call.config.timeout.body;
     }
     const signal = call.signal;

@@ -3,6 +3,7 @@
 // their own, and the remaining budget can be propagated to the server.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TIMEOUT_DEFAULTS, undiciHeadersTimeout } from '../../src/client/options.ts';
 import { createClient } from '../../src/client.ts';
 import { type BulwarkError, isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { getTestPki } from '../helpers/certs.ts';
@@ -74,6 +75,35 @@ describe('deadlines', () => {
     assert.equal(err.code, 'TLS_TIMEOUT');
     assert.equal(err.budget, 'phase');
     assert.ok(err.timings?.connect !== undefined, 'connect time so far is reported');
+  });
+
+  it('a headers timeout shorter than the attempt budget fires on its own, through both front-ends', async (t) => {
+    // (Bulwark hands undici the body timeout for the headers phase only when the attempt's own
+    // deadline always comes first: see undiciHeadersTimeout.)
+    const silent = cleanup(t, await startSilentServer());
+    const client = createClient({ timeout: { headers: 150, attempt: 5_000 }, retry: false });
+    t.after(() => client.close());
+    const url = `http://127.0.0.1:${silent.port}/`;
+    for (const call of [() => client.request(url), () => client.fetch(url)]) {
+      const started = performance.now();
+      const err = await failure(call());
+      assert.equal(err.code, 'HTTP_HEADERS_TIMEOUT');
+      assert.equal(err.budget, 'phase');
+      assert.ok(performance.now() - started < 2_500, 'not held until the attempt deadline');
+    }
+    // A per-call override of the headers timeout reaches undici too.
+    const other = createClient({ retry: false });
+    t.after(() => other.close());
+    const err = await failure(other.request(url, { timeout: { headers: 150, attempt: 5_000 } }));
+    assert.equal(err.code, 'HTTP_HEADERS_TIMEOUT');
+    assert.equal(err.budget, 'phase');
+  });
+
+  it('undici gets the body timeout for the headers phase when the attempt deadline always comes first', () => {
+    const t = { ...TIMEOUT_DEFAULTS };
+    assert.equal(undiciHeadersTimeout(t), t.body, 'defaults: headers = attempt');
+    assert.equal(undiciHeadersTimeout({ ...t, headers: 2_000 }), 2_000);
+    assert.equal(undiciHeadersTimeout({ ...t, headers: 20_000 }), t.body);
   });
 
   it('a blackholed TCP connect: TCP_TIMEOUT, by phase and by the attempt budget', async (t) => {
