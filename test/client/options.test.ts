@@ -103,4 +103,24 @@ describe('client options', () => {
     await assert.rejects(client.request('ftp://example.test/'), TypeError);
     await assert.rejects(global.fetch('not a url'), TypeError);
   });
+
+  it('bad input rejects the returned promise rather than throwing, as with fetch', async (t) => {
+    const client = createClient();
+    t.after(() => client.close());
+    const calls = [
+      () => client.fetch('not a url'),
+      () => client.fetch('http://127.0.0.1:1/', { dispatcher: {} } as never),
+      () => client.fetch('http://127.0.0.1:1/', { retry: { limit: -1 } }),
+      () => client.request('not a url'),
+      () => client.request('http://127.0.0.1:1/', { unknown: 1 } as never),
+    ];
+    for (const call of calls) {
+      let returned: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        returned = call();
+      });
+      assert.ok(returned instanceof Promise);
+      await assert.rejects(returned);
+    }
+  });
 });
