@@ -6,6 +6,8 @@
  * case keeps `--inflight` requests in flight over as many connections for `--duration` ms per
  * round; rounds are interleaved (a fresh seeded order each round, each turn preceded by an untimed
  * `--settle`) and each case's ratio to raw undici request is taken per round, then the median.
+ * Each turn also records this process's CPU time and GC pauses per request (the server runs
+ * apart), which tell a case that costs more CPU from one that was caught in a GC-heavy stretch.
  * Writes `bench/results/overhead.json`.
  *
  * Short turns over many rounds: this VM's loopback throughput drifts by ±30 % over seconds, and a
@@ -19,6 +21,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { basename, join, resolve as resolvePath } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import axios from 'axios';
 import {
@@ -35,7 +38,7 @@ import got from 'got';
 import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
 import { type ClientOptions, KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
 import { createClient } from '../../src/client.ts';
-import { BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
+import { type AttemptLink, BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { createConnector } from '../../src/transport/connect.ts';
 import { systemResolver } from '../../src/transport/system-resolver.ts';
 import { type Command, main, usageCheck } from '../lib/args.ts';
@@ -108,8 +111,9 @@ const CASES: readonly Case[] = [
     label: "undici request on Bulwark's agent (no policies)",
     async setup(url, connections) {
       // The transport alone: Bulwark's per-origin pool (tracked connections, three-phase
-      // connector), driven as the client drives it (callback form, an abort target, the attempt
-      // link) but without the call pipeline. Not in the default set; for decomposing the overhead.
+      // connector), driven as the client drives it (callback form, the attempt link through which
+      // the agent hands out the request's controller) but without the call pipeline. Not in the
+      // default set; for decomposing the overhead.
       const origin = new URL(url).origin;
       const agent = new BulwarkAgent({
         connector: createConnector({
@@ -127,12 +131,18 @@ const CASES: readonly Case[] = [
         random: Math.random,
       });
       const pool = agent.pool(origin);
-      const abortTarget = { addEventListener() {}, removeEventListener() {} };
       return {
         one: () =>
           new Promise<void>((resolve, reject) => {
-            const link = { client: undefined, reusedConnection: undefined };
-            const opts = { origin, path: '/', method: 'GET', signal: abortTarget, [kAttempt]: link };
+            const link: AttemptLink = {
+              client: undefined,
+              reusedConnection: undefined,
+              attemptOptions: undefined,
+              reason: undefined,
+              controller: undefined,
+            };
+            const opts = { origin, path: '/', method: 'GET', [kAttempt]: link };
+            (link as { attemptOptions: object }).attemptOptions = opts;
             pool.request(opts as unknown as Dispatcher.RequestOptions, (err, data) => {
               if (err) reject(err);
               else data.body.text().then(() => resolve(), reject);
@@ -246,6 +256,13 @@ const DECOMPOSITION = ['undici-request-2', 'bulwark-agent', 'bulwark-request-bar
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
   duration: { type: 'integer', default: 500, min: 100, max: 600_000, help: 'ms each case runs per round' },
+  count: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 100_000_000,
+    help: 'requests each case makes per round instead of running for --duration (0: --duration)',
+  },
   inflight: { type: 'integer', default: 100, min: 1, max: 10_000, help: 'requests in flight per case' },
   settle: {
     type: 'integer',
@@ -283,6 +300,7 @@ const cmd: Command<typeof knobs> = {
   examples: [
     'npm run bench:overhead -- --rounds 60 --duration 300 --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch',
     'npm run bench:overhead -- --cases undici-request,undici-request-2   # A/A: the method itself',
+    'npm run bench:overhead -- --rounds 20 --count 20000 --settle 0 --cases undici-request,bulwark-request   # fixed request counts per turn',
     'git worktree add /tmp/before HEAD~5 && ln -s "$PWD/node_modules" /tmp/before/ && npm run bench:overhead -- --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch --baseline /tmp/before',
   ],
 };
@@ -307,19 +325,43 @@ function shuffle<T>(xs: T[], random: () => number): T[] {
   return xs;
 }
 
-/** Keeps `inflight` calls of `one` going for `ms`; returns requests per second. */
-async function measure(one: () => Promise<void>, inflight: number, ms: number): Promise<number> {
+/** Milliseconds of GC pauses in this process so far (V8's `gc` performance entries). */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+
+/** One timed turn: requests per second, and this process's CPU time and GC pauses per request. */
+interface Turn {
+  readonly rps: number;
+  readonly cpuUs: number;
+  readonly gcUs: number;
+}
+
+/** Keeps `inflight` calls of `one` going for `ms`, or until `count` have been made (count > 0). */
+async function measure(one: () => Promise<void>, inflight: number, ms: number, count = 0): Promise<Turn> {
   let done = 0;
+  let started = 0;
+  const gc0 = gcMs;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + ms;
+  const more = count > 0 ? () => started++ < count : () => performance.now() < end;
   const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
+    while (more()) {
       await one();
       done++;
     }
   };
   await Promise.all(Array.from({ length: inflight }, worker));
-  return done / ((performance.now() - t0) / 1000);
+  const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await new Promise((resolve) => setImmediate(resolve)); // lets the turn's last gc entries arrive
+  return {
+    rps: done / (elapsed / 1000),
+    cpuUs: (cpu.user + cpu.system) / done,
+    gcUs: ((gcMs - gc0) * 1000) / done,
+  };
 }
 
 /** Forks the upstream and resolves with its URL. */
@@ -369,6 +411,8 @@ await main(cmd, async (v) => {
       await measure(clients.get(c.id)!.one, v.inflight, Math.min(1_000, v.duration));
     }
     const samples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+    const cpuUs = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+    const gcUs = new Map<string, number[]>(cases.map((c) => [c.id, []]));
     const random = seeded(v.seed);
     for (let r = 0; r < v.rounds; r++) {
       // A fresh order every round: with a fixed rotation each case always follows the same other
@@ -379,7 +423,10 @@ await main(cmd, async (v) => {
         // Untimed, the case runs alone first: whatever the case before it left behind (garbage to
         // collect, sockets to drain) is paid here, and connections that idled out are reopened.
         if (v.settle > 0) await measure(clients.get(c.id)!.one, v.inflight, v.settle);
-        samples.get(c.id)!.push(await measure(clients.get(c.id)!.one, v.inflight, v.duration));
+        const turn = await measure(clients.get(c.id)!.one, v.inflight, v.duration, v.count);
+        samples.get(c.id)!.push(turn.rps);
+        cpuUs.get(c.id)!.push(turn.cpuUs);
+        gcUs.get(c.id)!.push(turn.gcUs);
       }
     }
     progress.done();
@@ -393,7 +440,7 @@ await main(cmd, async (v) => {
     };
     const base = 'undici-request';
     console.log(
-      `throughput, ${v.inflight} in flight, ${v.rounds} interleaved rounds × ${v.duration} ms, loopback server in its own process, node ${process.version}`,
+      `throughput, ${v.inflight} in flight, ${v.rounds} interleaved rounds × ${v.count > 0 ? `${v.count} requests` : `${v.duration} ms`}, loopback server in its own process, node ${process.version}`,
     );
     console.log(
       table(
@@ -403,6 +450,8 @@ await main(cmd, async (v) => {
           { header: 'spread' },
           { header: '× raw undici request' },
           { header: '95 % interval' },
+          { header: 'CPU µs/req' },
+          { header: 'GC µs/req' },
         ],
         cases.map((c) => {
           const s = stats.get(c.id)!;
@@ -414,6 +463,8 @@ await main(cmd, async (v) => {
             `±${fmt(s.spreadPct, 1)} %`,
             fmt(r?.median, 3),
             ci ? `${fmt(ci.lo, 3)}–${fmt(ci.hi, 3)}` : '—',
+            fmt(spread(cpuUs.get(c.id)!).median, 1),
+            fmt(spread(gcUs.get(c.id)!).median, 2),
           ];
         }),
       ),
@@ -445,7 +496,8 @@ await main(cmd, async (v) => {
     }
     const json = writeResults('overhead', {
       rounds: v.rounds,
-      durationMs: v.duration,
+      durationMs: v.count > 0 ? null : v.duration,
+      requestsPerTurn: v.count > 0 ? v.count : null,
       inflight: v.inflight,
       connections,
       unit: 'requests/s',
@@ -454,6 +506,9 @@ await main(cmd, async (v) => {
         label: c.label,
         ...stats.get(c.id),
         ratioToUndiciRequest: ratioTo(c.id, base),
+        // This process's CPU time and GC pauses per request, per turn (the server runs apart).
+        cpuMicrosPerRequest: spread(cpuUs.get(c.id)!),
+        gcMicrosPerRequest: spread(gcUs.get(c.id)!),
       })),
       ratios: { bulwarkRequestOverUndiciRequest: reqRatio, bulwarkFetchOverUndiciFetch: fetchRatio },
       targets,
