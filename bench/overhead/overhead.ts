@@ -469,6 +469,21 @@ await main(cmd, async (v) => {
         }),
       ),
     );
+    // With the A/A pair in the run, client.request is also set against the mean of the two raw
+    // pools: two identical pools have measured up to 6 % apart over 150 rounds (a bias of the
+    // instance, not noise), and a reference made of two instances halves what one of them adds.
+    const pairRatio = ((): Spread | undefined => {
+      const xs = samples.get('bulwark-request');
+      const a = samples.get('undici-request');
+      const b = samples.get('undici-request-2');
+      return xs && a && b ? spread(xs.map((x, i) => x / ((a[i]! + b[i]!) / 2))) : undefined;
+    })();
+    if (pairRatio !== undefined) {
+      const { lo, hi } = medianInterval(pairRatio.samples);
+      console.log(
+        `client.request ÷ the mean of the two raw undici pools: ${pairRatio.median.toFixed(3)} [${lo.toFixed(3)}–${hi.toFixed(3)}]`,
+      );
+    }
     const reqRatio = ratioTo('bulwark-request', 'undici-request');
     const fetchRatio = ratioTo('bulwark-fetch', 'undici-fetch');
     const targets = [
@@ -510,7 +525,11 @@ await main(cmd, async (v) => {
         cpuMicrosPerRequest: spread(cpuUs.get(c.id)!),
         gcMicrosPerRequest: spread(gcUs.get(c.id)!),
       })),
-      ratios: { bulwarkRequestOverUndiciRequest: reqRatio, bulwarkFetchOverUndiciFetch: fetchRatio },
+      ratios: {
+        bulwarkRequestOverUndiciRequest: reqRatio,
+        bulwarkRequestOverBothRawPools: pairRatio ?? null,
+        bulwarkFetchOverUndiciFetch: fetchRatio,
+      },
       targets,
       sink,
     });
