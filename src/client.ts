@@ -371,14 +371,14 @@ export class BulwarkClient {
 
   /** The pipeline's last continuation: settles the call's promise (once). */
   #end<R>(adapter: ResultAdapter<R>, call: Call, err: unknown, result: R | undefined): void {
-    if (call.ended) return;
-    call.ended = true;
+    const { resolve, reject } = call;
+    if (resolve === undefined || reject === undefined) return; // settled already
+    call.resolve = undefined;
+    call.reject = undefined;
     try {
-      (call.resolve as (result: R) => void)(
-        err === null ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err),
-      );
+      resolve(err === null ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err));
     } catch (failure) {
-      (call.reject as (err: unknown) => void)(failure);
+      reject(failure);
     } finally {
       if (--this.#active === 0) this.#drained?.();
     }

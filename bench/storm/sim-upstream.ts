@@ -12,7 +12,6 @@
  * time the fault timeline and the load series use) and its answer reaches the client one rtt
  * after the work ends.
  */
-import type { Dispatcher } from 'undici';
 import type { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { type AttemptLink, kAttempt } from '../../src/transport/agent.ts';
 import type { StormRecorder } from './recorder.ts';
@@ -152,7 +151,7 @@ export class SimUpstream {
         p.fail(link.reason);
         return;
       }
-      link.controller = { abort: (reason: Error) => this.#abort(p, reason) } as Dispatcher.DispatchController;
+      link.controller = { abort: (reason: Error) => this.#abort(p, reason) };
     }
     if (verdict.kind === 'reject') this.#answer(p, UNAVAILABLE, this.#s.rtt);
     else if (verdict.kind === 'serve') {

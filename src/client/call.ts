@@ -5,7 +5,6 @@
  * attempt's deadline entry and its link to the agent, which hands it the request's controller.
  */
 
-import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import type { BulwarkError, RequestInfo, Timings } from '../errors/bulwark-error.ts';
 import { pathOf } from '../errors/redact.ts';
@@ -63,28 +62,26 @@ export class Call implements AttemptLink, Expirable {
   deadlineBudget: 'attempt' | 'total' = 'attempt';
   /** The timeout error, once the current attempt's deadline fired. */
   expired: BulwarkError | undefined = undefined;
-  /** Set by the fetch transport: its current attempt (aborted through it). */
-  fetchAttempt: { abort(reason: Error): void } | undefined = undefined;
-  /** Whether the current attempt is still to be settled. */
-  attemptOpen = false;
   /** `performance.now()` when the current attempt started. */
   attemptStartedAt = 0;
   /**
-   * Settles the current attempt (set by the attempt stage while it is open): the transport's
-   * outcome, or an abort at once (undici may hold an abort back).
+   * Settles the current attempt while it is open (set by the attempt stage, `undefined` once the
+   * attempt has settled): the transport's outcome, or an abort at once (undici may hold an abort
+   * back).
    */
   settleAttempt: Done<unknown> | undefined = undefined;
-  /** Settles the call's promise (set when the call starts running). */
+  /** Settles the call's promise (set when the call starts running, `undefined` once it has settled). */
   resolve: ((result: unknown) => void) | undefined = undefined;
   reject: ((err: unknown) => void) | undefined = undefined;
-  /** Whether the call has settled. */
-  ended = false;
   /** Why the current attempt was aborted (`undefined` while it may run). */
   reason: unknown = undefined;
   /** The request front-end's dispatch options for the current attempt (see {@link AttemptLink}). */
   attemptOptions: object | undefined = undefined;
-  /** The current attempt's request controller, once the agent has started its request. */
-  controller: Dispatcher.DispatchController | undefined = undefined;
+  /**
+   * What aborts the current attempt's request: its undici controller once the agent has started
+   * it (client.request), or the fetch transport's attempt (client.fetch).
+   */
+  controller: { abort(reason: Error): void } | undefined = undefined;
   deadlineList: unknown = undefined;
   deadlinePrev: Expirable | undefined = undefined;
   deadlineNext: Expirable | undefined = undefined;
@@ -134,7 +131,6 @@ export class Call implements AttemptLink, Expirable {
     this.reason = reason;
     // A request that has not started yet is aborted as it starts (the agent checks `reason`).
     this.controller?.abort(reason);
-    this.fetchAttempt?.abort(reason);
     // Settles the attempt now, whether or not the transport has let go of the request yet.
     this.settleAttempt?.(this, reason);
   }
@@ -143,7 +139,6 @@ export class Call implements AttemptLink, Expirable {
   resetAbort(): void {
     this.reason = undefined;
     this.controller = undefined;
-    this.fetchAttempt = undefined;
     this.settleAttempt = undefined;
     this.expired = undefined;
   }

@@ -48,14 +48,13 @@ export function attemptHandler<R>(
   // With the system clock, clock time is performance.now(): timings reuse it instead of asking twice.
   const realTime = clock === systemClock;
   const settling = continuation<R>((next) => (call, err, result) => {
-    if (!call.attemptOpen) {
+    if (call.settleAttempt === undefined) {
       // Already settled (aborted first): a response that still arrives is let go.
       if (err === null || err === undefined) adapter.dispose(result as R);
       return;
     }
-    call.attemptOpen = false;
-    deadlines.cancel(call);
     call.settleAttempt = undefined;
+    deadlines.cancel(call);
     if (err !== null && err !== undefined) {
       if (call.signal?.aborted && err === call.signal.reason) {
         next(call, err);
@@ -103,7 +102,6 @@ export function attemptHandler<R>(
     call.staleSocket = false;
     call.resetAbort();
     call.attemptStartedAt = realTime ? now : performance.now();
-    call.attemptOpen = true;
     const done = settling(next);
     call.settleAttempt = done as Done<unknown>;
     deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);

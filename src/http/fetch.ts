@@ -78,14 +78,14 @@ export function fetchTransport(dispatcher: Dispatcher): Transport<FetchResponse>
       dispatcher: attempt as unknown as Dispatcher,
       signal: call.signal ?? null,
     };
-    call.fetchAttempt = attempt;
+    call.controller = attempt;
     undiciFetch(call.url, fetchInit as UndiciRequestInit).then(
       (response) => {
-        if (call.fetchAttempt === attempt) done(call, null, response);
+        if (call.controller === attempt) done(call, null, response);
         else fetchAdapter.dispose(response); // an attempt that is over (see Transport)
       },
       (err: unknown) => {
-        if (call.fetchAttempt === attempt) done(call, err);
+        if (call.controller === attempt) done(call, err);
       },
     );
   };

@@ -28,7 +28,7 @@ export interface AttemptLink {
   /** Why the current attempt was aborted (`undefined` while it may run). */
   readonly reason: unknown;
   /** The current attempt's request controller once the request has started (written by the agent). */
-  controller: Dispatcher.DispatchController | undefined;
+  controller: { abort(reason: Error): void } | undefined;
 }
 
 /**
