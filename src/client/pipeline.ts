@@ -52,6 +52,14 @@ export function continuation<R>(make: (done: Done<R>) => Done<R>): (done: Done<R
   };
 }
 
+/** Passes a promise's outcome on to `done` (the way back from {@link promised}). */
+export function settleFrom<R>(promise: Promise<R>, call: Call, done: Done<R>): void {
+  promise.then(
+    (result) => done(call, null, result),
+    (err: unknown) => done(call, err),
+  );
+}
+
 /** `handler` as a function returning a promise (for the libraries that drive promises). */
 export function promised<R>(handler: Handler<R>): (call: Call) => Promise<R> {
   return (call) =>

@@ -152,11 +152,7 @@ function onOutcome(err: Error | null, data: Partial<Dispatcher.ResponseData> & {
     return;
   }
   if (err !== null) settle(call, err);
-  else settle(call, null, toResult(data as Dispatcher.ResponseData));
-}
-
-function toResult(data: Dispatcher.ResponseData): RequestResult {
-  return new Result(data);
+  else settle(call, null, new Result(data as Dispatcher.ResponseData));
 }
 
 /** What `client.request` resolves with (a class for the reason given at {@link AttemptOptions}). */

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
 import type { Call } from '../client/call.ts';
-import { continuation, promised, type Stage } from '../client/pipeline.ts';
+import { continuation, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
@@ -329,10 +329,7 @@ export function breakerStage<R>(clock: Clock): Stage<R> {
       }
       const now = call.attempts === 0 ? call.startedAt : clock.now();
       if (!breaker.closedAt(now)) {
-        breaker.run(attempt, call, requestOf, now).then(
-          (r) => done(call, null, r),
-          (err: unknown) => done(call, err),
-        );
+        settleFrom(breaker.run(attempt, call, requestOf, now), call, done);
         return;
       }
       next(call, counted(done));

@@ -7,7 +7,7 @@ import { channel } from 'node:diagnostics_channel';
 import pRetry from 'p-retry';
 import type { Call } from '../client/call.ts';
 import type { ResolvedRetry } from '../client/options.ts';
-import { continuation, promised, type Stage } from '../client/pipeline.ts';
+import { continuation, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { classify } from '../errors/classify.ts';
 import { backoffDelay } from './backoff.ts';
@@ -102,9 +102,10 @@ export function retryStage<R>(clock: Clock, hooks: RetryHooks): Stage<R> {
         done(call, null, result);
         return;
       }
-      retryAfterFirst(attempt, call, call.config.retry as ResolvedRetry, err, clock, hooks).then(
-        (r) => done(call, null, r),
-        (e: unknown) => done(call, e),
+      settleFrom(
+        retryAfterFirst(attempt, call, call.config.retry as ResolvedRetry, err, clock, hooks),
+        call,
+        done,
       );
     });
     return (call, done) => {

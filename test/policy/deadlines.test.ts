@@ -117,6 +117,7 @@ describe('Deadlines', () => {
     assert.deepEqual(fired, ['queued', 'late-start']);
     deadlines.stop();
   });
+
   it('scheduling an item again replaces its deadline', async () => {
     const clock = new VirtualClock();
     const deadlines = new Deadlines(clock);
