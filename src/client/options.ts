@@ -65,6 +65,9 @@ export interface TimeoutOptions {
   tls?: number;
   /**
    * From the request being sent to the response headers (undici's is 300 s, which hides stalls).
+   * It fires on its own (`HTTP_HEADERS_TIMEOUT`, budget `'phase'`) when it is shorter than
+   * `attempt`; otherwise the attempt's deadline, which started earlier, always comes first
+   * (budget `'attempt'`), and undici is not given a second timer for it.
    * @default 10000
    */
   headers?: number;
