@@ -6,9 +6,16 @@
  * case keeps `--inflight` requests in flight over as many connections for `--duration` ms per
  * round; rounds are interleaved (a fresh seeded order each round, each turn preceded by an untimed
  * `--settle`) and each case's ratio to raw undici request is taken per round, then the median.
- * Each turn also records this process's CPU time and GC pauses per request (the server runs
+ * Each turn also records the client process's CPU time and GC pauses per request (the server runs
  * apart), which tell a case that costs more CPU from one that was caught in a GC-heavy stretch.
  * Writes `bench/results/overhead.json`.
+ *
+ * Each case runs in worker processes of its own (worker.ts), fresh ones every `--recycle` rounds,
+ * and this process only conducts: a service runs one HTTP client, not eight. Run side by side in
+ * one process (`--shared`, the method before), the cases share JIT feedback (undici's own call
+ * sites see every contender's handlers), a heap and V8's pretenuring decisions; raw undici then
+ * cost ~35 µs of CPU per request instead of ~28, and Bulwark's client less than that in
+ * proportion, which flattered it by several per cent.
  *
  * Short turns over many rounds: this VM's loopback throughput drifts by ±30 % over seconds, and a
  * ratio taken between turns a second apart cancels most of that drift. The ratio's median comes
@@ -18,240 +25,10 @@
  *   node bench/overhead/overhead.ts [--rounds 20] [--duration 500] [--inflight 100] [--cases ...]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { basename, join, resolve as resolvePath } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
-import axios from 'axios';
-import {
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleAll,
-  retry,
-  TimeoutStrategy,
-  timeout,
-  wrap,
-} from 'cockatiel';
-import got from 'got';
-import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
-import { type ClientOptions, KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
-import { createClient } from '../../src/client.ts';
-import { type AttemptLink, BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
-import { createConnector } from '../../src/transport/connect.ts';
-import { systemResolver } from '../../src/transport/system-resolver.ts';
-import { type Command, main, usageCheck } from '../lib/args.ts';
+import { type Command, main } from '../lib/args.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { medianInterval, type Spread, spread } from '../lib/stats.ts';
-
-/** One contender: `setup` makes its client for `url`; `one()` makes one request and reads the body. */
-interface Case {
-  readonly id: string;
-  readonly label: string;
-  setup(url: string, connections: number): Promise<{ one: () => Promise<void>; close: () => Promise<void> }>;
-}
-
-/** Raw undici `Pool.request`: the baseline (and its A/A twin). */
-function rawRequestCase(id: string, label: string): Case {
-  return {
-    id,
-    label,
-    async setup(url, connections) {
-      const origin = new URL(url).origin;
-      const pool = new Pool(origin, { connections, pipelining: 1 });
-      return {
-        one: async () => {
-          const res = await pool.request({ origin, path: '/', method: 'GET' });
-          await res.body.text();
-        },
-        close: () => pool.close(),
-      };
-    },
-  };
-}
-
-/** A Bulwark client made by `create` (this checkout's or a baseline's), through one front-end. */
-function clientCase(
-  id: string,
-  label: string,
-  via: 'request' | 'fetch',
-  create: typeof createClient,
-  options: ClientOptions = {},
-): Case {
-  return {
-    id,
-    label,
-    async setup(url, connections) {
-      const client = create({ ...options, connections });
-      return {
-        one:
-          via === 'request'
-            ? async () => {
-                const res = await client.request(url);
-                await res.body.text();
-              }
-            : async () => {
-                const res = await client.fetch(url);
-                await res.text();
-              },
-        close: () => client.close(),
-      };
-    },
-  };
-}
-
-const CASES: readonly Case[] = [
-  rawRequestCase('undici-request', 'undici Pool.request (raw)'),
-  clientCase('bulwark-request', 'Bulwark client.request', 'request', createClient),
-  // The same as the baseline: an A/A check of how far apart two equal clients measure.
-  rawRequestCase('undici-request-2', 'undici Pool.request (raw, a second pool)'),
-  {
-    id: 'bulwark-agent',
-    label: "undici request on Bulwark's agent (no policies)",
-    async setup(url, connections) {
-      // The transport alone: Bulwark's per-origin pool (tracked connections, three-phase
-      // connector), driven as the client drives it (callback form, the attempt link through which
-      // the agent hands out the request's controller) but without the call pipeline. Not in the
-      // default set; for decomposing the overhead.
-      const origin = new URL(url).origin;
-      const agent = new BulwarkAgent({
-        connector: createConnector({
-          resolver: systemResolver,
-          timeouts: TIMEOUT_DEFAULTS,
-          tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
-          tls: {},
-        }),
-        connections,
-        idleTimeout: KEEP_ALIVE_DEFAULTS.idleTimeout,
-        maxLifetime: KEEP_ALIVE_DEFAULTS.maxLifetime,
-        lifetimeJitter: KEEP_ALIVE_DEFAULTS.lifetimeJitter,
-        headersTimeout: TIMEOUT_DEFAULTS.headers,
-        bodyTimeout: TIMEOUT_DEFAULTS.body,
-        random: Math.random,
-      });
-      const pool = agent.pool(origin);
-      return {
-        one: () =>
-          new Promise<void>((resolve, reject) => {
-            const link: AttemptLink = {
-              client: undefined,
-              reusedConnection: undefined,
-              attemptOptions: undefined,
-              reason: undefined,
-              controller: undefined,
-            };
-            const opts = { origin, path: '/', method: 'GET', [kAttempt]: link };
-            (link as { attemptOptions: object }).attemptOptions = opts;
-            pool.request(opts as unknown as Dispatcher.RequestOptions, (err, data) => {
-              if (err) reject(err);
-              else data.body.text().then(() => resolve(), reject);
-            });
-          }),
-        close: () => agent.close(),
-      };
-    },
-  },
-  clientCase('bulwark-request-bare', 'Bulwark client.request, policies off', 'request', createClient, {
-    retry: false,
-    breaker: false,
-    bulkhead: false,
-  }),
-  {
-    id: 'undici-fetch',
-    label: 'undici fetch (Agent dispatcher)',
-    async setup(url, connections) {
-      const dispatcher = new Agent({ connections, pipelining: 1 });
-      return {
-        one: async () => {
-          const res = await undiciFetch(url, { dispatcher });
-          await res.text();
-        },
-        close: () => dispatcher.close(),
-      };
-    },
-  },
-  clientCase('bulwark-fetch', 'Bulwark client.fetch', 'fetch', createClient),
-  {
-    id: 'node-http',
-    label: 'node:http keep-alive agent',
-    async setup(url, connections) {
-      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
-      return {
-        one: () =>
-          new Promise<void>((resolve, reject) => {
-            const req = httpRequest(url, { agent }, (res) => {
-              res.setEncoding('utf8');
-              let length = 0;
-              res.on('data', (c: string) => {
-                length += c.length;
-              });
-              res.on('end', () => {
-                sink += length;
-                resolve();
-              });
-              res.on('error', reject);
-            });
-            req.on('error', reject);
-            req.end();
-          }),
-        close: async () => agent.destroy(),
-      };
-    },
-  },
-  {
-    id: 'got',
-    label: 'got (keep-alive agent)',
-    async setup(url, connections) {
-      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
-      const client = got.extend({ agent: { http: agent } });
-      return {
-        one: async () => {
-          await client(url).text();
-        },
-        close: async () => agent.destroy(),
-      };
-    },
-  },
-  {
-    id: 'axios',
-    label: 'axios (keep-alive agent)',
-    async setup(url, connections) {
-      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
-      const client = axios.create({ httpAgent: agent, responseType: 'text' });
-      return {
-        one: async () => {
-          await client.get(url);
-        },
-        close: async () => agent.destroy(),
-      };
-    },
-  },
-  {
-    id: 'cockatiel',
-    label: 'cockatiel retry+breaker+timeout over undici',
-    async setup(url, connections) {
-      const origin = new URL(url).origin;
-      const pool = new Pool(origin, { connections, pipelining: 1 });
-      const policy = wrap(
-        retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
-        circuitBreaker(handleAll, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(5) }),
-        timeout(10_000, TimeoutStrategy.Aggressive),
-      );
-      return {
-        one: () =>
-          policy.execute(async ({ signal }) => {
-            const res = await pool.request({ origin, path: '/', method: 'GET', signal });
-            await res.body.text();
-          }),
-        close: () => pool.close(),
-      };
-    },
-  },
-];
-
-/** Cases that take the client apart rather than compare it with a peer: run them with --cases. */
-const DECOMPOSITION = ['undici-request-2', 'bulwark-agent', 'bulwark-request-bare'];
+import { baselineCases, CASES, type Case, DECOMPOSITION, measure, sink, type Turn } from './cases.ts';
 
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
@@ -262,6 +39,13 @@ const knobs = {
     min: 0,
     max: 100_000_000,
     help: 'requests each case makes per round instead of running for --duration (0: --duration)',
+  },
+  warmup: {
+    type: 'integer',
+    default: 1_000,
+    min: 0,
+    max: 600_000,
+    help: 'ms each case runs untimed once it is set up (connections opened, JIT settled), and again in each fresh worker process',
   },
   inflight: { type: 'integer', default: 100, min: 1, max: 10_000, help: 'requests in flight per case' },
   settle: {
@@ -289,6 +73,17 @@ const knobs = {
     default: '',
     help: 'another checkout of Bulwark (e.g. a git worktree of an older commit): its client.request and client.fetch run as two more cases, for a before/after in one run',
   },
+  shared: {
+    type: 'boolean',
+    default: false,
+    help: 'run every case in this one process, beside the others (the method before worker processes; it slows raw undici by ~25 % and the contenders unequally); by default each case runs in worker processes of its own',
+  },
+  recycle: {
+    type: 'integer',
+    default: 10,
+    min: 0,
+    help: 'fresh worker processes every this many rounds, so that what one process happened to settle into (a GC-heavy stretch) weighs one block of rounds, not the run (0: never; nothing to recycle with --shared)',
+  },
   quiet: { type: 'boolean', default: false, help: 'no progress line' },
 } as const;
 
@@ -300,12 +95,12 @@ const cmd: Command<typeof knobs> = {
   examples: [
     'npm run bench:overhead -- --rounds 60 --duration 300 --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch',
     'npm run bench:overhead -- --cases undici-request,undici-request-2   # A/A: the method itself',
+    'npm run bench:overhead -- --shared --cases undici-request,undici-request-2,bulwark-request   # every case in this one process (the method before)',
     'npm run bench:overhead -- --rounds 20 --count 20000 --settle 0 --cases undici-request,bulwark-request   # fixed request counts per turn',
     'git worktree add /tmp/before HEAD~5 && ln -s "$PWD/node_modules" /tmp/before/ && npm run bench:overhead -- --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch --baseline /tmp/before',
   ],
 };
 
-let sink = 0;
 /** A small seeded generator (the round orders are reproducible with --seed). */
 function seeded(seed: number): () => number {
   let state = seed >>> 0 || 1;
@@ -325,45 +120,6 @@ function shuffle<T>(xs: T[], random: () => number): T[] {
   return xs;
 }
 
-/** Milliseconds of GC pauses in this process so far (V8's `gc` performance entries). */
-let gcMs = 0;
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcMs += e.duration;
-}).observe({ entryTypes: ['gc'] });
-
-/** One timed turn: requests per second, and this process's CPU time and GC pauses per request. */
-interface Turn {
-  readonly rps: number;
-  readonly cpuUs: number;
-  readonly gcUs: number;
-}
-
-/** Keeps `inflight` calls of `one` going for `ms`, or until `count` have been made (count > 0). */
-async function measure(one: () => Promise<void>, inflight: number, ms: number, count = 0): Promise<Turn> {
-  let done = 0;
-  let started = 0;
-  const gc0 = gcMs;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const end = t0 + ms;
-  const more = count > 0 ? () => started++ < count : () => performance.now() < end;
-  const worker = async (): Promise<void> => {
-    while (more()) {
-      await one();
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, worker));
-  const elapsed = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  await new Promise((resolve) => setImmediate(resolve)); // lets the turn's last gc entries arrive
-  return {
-    rps: done / (elapsed / 1000),
-    cpuUs: (cpu.user + cpu.system) / done,
-    gcUs: ((gcMs - gc0) * 1000) / done,
-  };
-}
-
 /** Forks the upstream and resolves with its URL. */
 function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const child = fork(new URL('./server.ts', import.meta.url), [], {
@@ -378,18 +134,59 @@ function startServer(): Promise<{ url: string; child: ChildProcess }> {
   });
 }
 
-/** `client.request` and `client.fetch` of the Bulwark checked out at `dir`. */
-async function baselineCases(dir: string): Promise<Case[]> {
-  const entry = join(resolvePath(dir), 'src', 'client.ts');
-  usageCheck(existsSync(entry), `--baseline: no Bulwark checkout at ${dir} (${entry} is missing)`);
-  const { createClient: create } = (await import(pathToFileURL(entry).href)) as {
-    createClient: typeof createClient;
+/** One case ready to run turns: in this process, or in a worker process of its own. */
+interface Runner {
+  turn(inflight: number, ms: number, count: number): Promise<Turn>;
+  close(): Promise<void>;
+}
+
+/** Runs `c` in this process, beside the other cases. */
+async function inProcess(c: Case, url: string, connections: number): Promise<Runner> {
+  const client = await c.setup(url, connections);
+  return {
+    turn: (inflight, ms, count) => measure(client.one, inflight, ms, count),
+    close: () => client.close(),
   };
-  const at = basename(resolvePath(dir));
-  return [
-    clientCase('baseline-request', `Bulwark client.request (${at})`, 'request', create),
-    clientCase('baseline-fetch', `Bulwark client.fetch (${at})`, 'fetch', create),
-  ];
+}
+
+type WorkerReply = { ready: true } | { turn: Turn } | { closed: true } | { error: string };
+
+/** Runs `c` alone in a worker process (worker.ts), which exits when the runner closes. */
+async function inWorker(c: Case, url: string, connections: number, baseline: string): Promise<Runner> {
+  const worker = fork(new URL('./worker.ts', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let exited: Error | undefined;
+  const waiting = new Set<(m: WorkerReply) => void>();
+  worker.once('exit', (code, signal) => {
+    exited = new Error(`the worker of ${c.id} exited (${signal ?? `code ${code}`})`);
+    for (const w of waiting) w({ error: exited.message });
+  });
+  // One request at a time: the bench waits for each reply before it sends the next message.
+  const ask = (message: object): Promise<WorkerReply> =>
+    new Promise((resolve, reject) => {
+      if (exited !== undefined) return reject(exited);
+      const settle = (m: WorkerReply): void => {
+        waiting.delete(settle);
+        worker.off('message', settle);
+        if ('error' in m) reject(new Error(`worker of ${c.id}: ${m.error}`));
+        else resolve(m);
+      };
+      waiting.add(settle);
+      worker.on('message', settle);
+      worker.send(message);
+    });
+  await ask({ setup: { id: c.id, url, connections, baseline } });
+  return {
+    turn: async (inflight, ms, count) =>
+      ((await ask({ turn: { inflight, ms, count } })) as { turn: Turn }).turn,
+    close: async () => {
+      await ask({ close: true });
+      const gone = new Promise((resolve) => worker.once('exit', resolve));
+      worker.disconnect();
+      await gone;
+    },
+  };
 }
 
 await main(cmd, async (v) => {
@@ -397,40 +194,56 @@ await main(cmd, async (v) => {
   if (v.baseline !== '') cases.push(...(await baselineCases(v.baseline)));
   const { url, child } = await startServer();
   const progress = new Progress(v.quiet);
+  const runners = new Map<string, Runner>();
   try {
-    const clients = new Map<string, Awaited<ReturnType<Case['setup']>>>();
     // One connection per request in flight, for every case. With more allowed (Bulwark's default
     // is 256), undici's Pool opens more connections than requests in flight whenever the server is
     // slow to answer, which it is during the first warm-up: the first client measured ended with
     // 256 connections and ran 10 % slower than an identical second one (an A/A check, 120 rounds).
     const connections = v.connections === 0 ? v.inflight : v.connections;
-    for (const c of cases) clients.set(c.id, await c.setup(url, connections));
-    // Warm-up: connections opened, JIT settled.
-    for (const c of cases) {
-      progress.update(`overhead: warm-up ${c.label}`);
-      await measure(clients.get(c.id)!.one, v.inflight, Math.min(1_000, v.duration));
-    }
+    /** (Re)starts every case and warms it up: connections opened, JIT settled. */
+    const start = async (): Promise<void> => {
+      for (const r of runners.values()) await r.close();
+      runners.clear();
+      for (const c of cases) {
+        runners.set(
+          c.id,
+          !v.shared ? await inWorker(c, url, connections, v.baseline) : await inProcess(c, url, connections),
+        );
+      }
+      for (const c of cases) {
+        progress.update(`overhead: warm-up ${c.label}`);
+        await runners.get(c.id)!.turn(v.inflight, v.warmup, 0);
+      }
+    };
+    await start();
     const samples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
     const cpuUs = new Map<string, number[]>(cases.map((c) => [c.id, []]));
     const gcUs = new Map<string, number[]>(cases.map((c) => [c.id, []]));
     const random = seeded(v.seed);
     for (let r = 0; r < v.rounds; r++) {
+      if (!v.shared && r > 0 && v.recycle > 0 && r % v.recycle === 0) {
+        progress.update(`overhead: round ${r + 1}/${v.rounds}, fresh worker processes`);
+        await start();
+      }
       // A fresh order every round: with a fixed rotation each case always follows the same other
       // case and inherits its garbage and socket state (an A/A pair measured 1.11 apart that way).
       const order = shuffle([...cases], random);
       for (const c of order) {
         progress.update(`overhead: round ${r + 1}/${v.rounds}, ${c.label}`);
+        const runner = runners.get(c.id)!;
         // Untimed, the case runs alone first: whatever the case before it left behind (garbage to
         // collect, sockets to drain) is paid here, and connections that idled out are reopened.
-        if (v.settle > 0) await measure(clients.get(c.id)!.one, v.inflight, v.settle);
-        const turn = await measure(clients.get(c.id)!.one, v.inflight, v.duration, v.count);
+        if (v.settle > 0) await runner.turn(v.inflight, v.settle, 0);
+        const turn = await runner.turn(v.inflight, v.duration, v.count);
         samples.get(c.id)!.push(turn.rps);
         cpuUs.get(c.id)!.push(turn.cpuUs);
         gcUs.get(c.id)!.push(turn.gcUs);
       }
     }
     progress.done();
-    for (const c of clients.values()) await c.close();
+    for (const r of runners.values()) await r.close();
+    runners.clear();
     const stats = new Map<string, Spread>(cases.map((c) => [c.id, spread(samples.get(c.id)!)]));
     // Ratios per round (each case against the baseline measured in the same round), then the median.
     const ratioTo = (id: string, base: string): Spread | undefined => {
@@ -440,7 +253,7 @@ await main(cmd, async (v) => {
     };
     const base = 'undici-request';
     console.log(
-      `throughput, ${v.inflight} in flight, ${v.rounds} interleaved rounds × ${v.count > 0 ? `${v.count} requests` : `${v.duration} ms`}, loopback server in its own process, node ${process.version}`,
+      `throughput, ${v.inflight} in flight, ${v.rounds} interleaved rounds × ${v.count > 0 ? `${v.count} requests` : `${v.duration} ms`}, loopback server in its own process, ${v.shared ? 'every case in this process' : `each case in worker processes of its own${v.recycle > 0 ? ` (fresh every ${v.recycle} rounds)` : ''}`}, node ${process.version}`,
     );
     console.log(
       table(
@@ -513,8 +326,12 @@ await main(cmd, async (v) => {
       rounds: v.rounds,
       durationMs: v.count > 0 ? null : v.duration,
       requestsPerTurn: v.count > 0 ? v.count : null,
+      warmupMs: v.warmup,
       inflight: v.inflight,
       connections,
+      // Each case in worker processes of its own (fresh ones every recycleRounds rounds; 0: never).
+      isolated: !v.shared,
+      recycleRounds: v.shared ? 0 : v.recycle,
       unit: 'requests/s',
       cases: cases.map((c) => ({
         id: c.id,
@@ -535,6 +352,7 @@ await main(cmd, async (v) => {
     });
     console.log(`wrote ${json}`);
   } finally {
+    for (const r of runners.values()) await r.close().catch(() => {});
     child.disconnect();
   }
 });

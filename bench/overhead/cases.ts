@@ -1,0 +1,298 @@
+/**
+ * The contenders of the overhead bench (overhead.ts) and the timed turn that measures one of them.
+ * A case runs either in the bench's own process, beside the others, or alone in a worker process
+ * of its own (worker.ts, the default); both run it through {@link measure}.
+ */
+import { existsSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { basename, join, resolve as resolvePath } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import axios from 'axios';
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  retry,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import got from 'got';
+import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
+import { type ClientOptions, KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
+import { createClient } from '../../src/client.ts';
+import { type AttemptLink, BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
+import { createConnector } from '../../src/transport/connect.ts';
+import { systemResolver } from '../../src/transport/system-resolver.ts';
+import { usageCheck } from '../lib/args.ts';
+
+/** Keeps the bodies read by the node:http case observable (so no read is optimised away). */
+export let sink = 0;
+
+/** One contender: `setup` makes its client for `url`; `one()` makes one request and reads the body. */
+export interface Case {
+  readonly id: string;
+  readonly label: string;
+  setup(url: string, connections: number): Promise<{ one: () => Promise<void>; close: () => Promise<void> }>;
+}
+
+/** Raw undici `Pool.request`: the baseline (and its A/A twin). */
+function rawRequestCase(id: string, label: string): Case {
+  return {
+    id,
+    label,
+    async setup(url, connections) {
+      const origin = new URL(url).origin;
+      const pool = new Pool(origin, { connections, pipelining: 1 });
+      return {
+        one: async () => {
+          const res = await pool.request({ origin, path: '/', method: 'GET' });
+          await res.body.text();
+        },
+        close: () => pool.close(),
+      };
+    },
+  };
+}
+
+/** A Bulwark client made by `create` (this checkout's or a baseline's), through one front-end. */
+function clientCase(
+  id: string,
+  label: string,
+  via: 'request' | 'fetch',
+  create: typeof createClient,
+  options: ClientOptions = {},
+): Case {
+  return {
+    id,
+    label,
+    async setup(url, connections) {
+      const client = create({ ...options, connections });
+      return {
+        one:
+          via === 'request'
+            ? async () => {
+                const res = await client.request(url);
+                await res.body.text();
+              }
+            : async () => {
+                const res = await client.fetch(url);
+                await res.text();
+              },
+        close: () => client.close(),
+      };
+    },
+  };
+}
+
+export const CASES: readonly Case[] = [
+  rawRequestCase('undici-request', 'undici Pool.request (raw)'),
+  clientCase('bulwark-request', 'Bulwark client.request', 'request', createClient),
+  // The same as the baseline: an A/A check of how far apart two equal clients measure.
+  rawRequestCase('undici-request-2', 'undici Pool.request (raw, a second pool)'),
+  {
+    id: 'bulwark-agent',
+    label: "undici request on Bulwark's agent (no policies)",
+    async setup(url, connections) {
+      // The transport alone: Bulwark's per-origin pool (tracked connections, three-phase
+      // connector), driven as the client drives it (callback form, the attempt link through which
+      // the agent hands out the request's controller) but without the call pipeline. Not in the
+      // default set; for decomposing the overhead.
+      const origin = new URL(url).origin;
+      const agent = new BulwarkAgent({
+        connector: createConnector({
+          resolver: systemResolver,
+          timeouts: TIMEOUT_DEFAULTS,
+          tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
+          tls: {},
+        }),
+        connections,
+        idleTimeout: KEEP_ALIVE_DEFAULTS.idleTimeout,
+        maxLifetime: KEEP_ALIVE_DEFAULTS.maxLifetime,
+        lifetimeJitter: KEEP_ALIVE_DEFAULTS.lifetimeJitter,
+        headersTimeout: TIMEOUT_DEFAULTS.headers,
+        bodyTimeout: TIMEOUT_DEFAULTS.body,
+        random: Math.random,
+      });
+      const pool = agent.pool(origin);
+      return {
+        one: () =>
+          new Promise<void>((resolve, reject) => {
+            const link: AttemptLink = {
+              client: undefined,
+              reusedConnection: undefined,
+              attemptOptions: undefined,
+              reason: undefined,
+              controller: undefined,
+            };
+            const opts = { origin, path: '/', method: 'GET', [kAttempt]: link };
+            (link as { attemptOptions: object }).attemptOptions = opts;
+            pool.request(opts as unknown as Dispatcher.RequestOptions, (err, data) => {
+              if (err) reject(err);
+              else data.body.text().then(() => resolve(), reject);
+            });
+          }),
+        close: () => agent.close(),
+      };
+    },
+  },
+  clientCase('bulwark-request-bare', 'Bulwark client.request, policies off', 'request', createClient, {
+    retry: false,
+    breaker: false,
+    bulkhead: false,
+  }),
+  {
+    id: 'undici-fetch',
+    label: 'undici fetch (Agent dispatcher)',
+    async setup(url, connections) {
+      const dispatcher = new Agent({ connections, pipelining: 1 });
+      return {
+        one: async () => {
+          const res = await undiciFetch(url, { dispatcher });
+          await res.text();
+        },
+        close: () => dispatcher.close(),
+      };
+    },
+  },
+  clientCase('bulwark-fetch', 'Bulwark client.fetch', 'fetch', createClient),
+  {
+    id: 'node-http',
+    label: 'node:http keep-alive agent',
+    async setup(url, connections) {
+      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
+      return {
+        one: () =>
+          new Promise<void>((resolve, reject) => {
+            const req = httpRequest(url, { agent }, (res) => {
+              res.setEncoding('utf8');
+              let length = 0;
+              res.on('data', (c: string) => {
+                length += c.length;
+              });
+              res.on('end', () => {
+                sink += length;
+                resolve();
+              });
+              res.on('error', reject);
+            });
+            req.on('error', reject);
+            req.end();
+          }),
+        close: async () => agent.destroy(),
+      };
+    },
+  },
+  {
+    id: 'got',
+    label: 'got (keep-alive agent)',
+    async setup(url, connections) {
+      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
+      const client = got.extend({ agent: { http: agent } });
+      return {
+        one: async () => {
+          await client(url).text();
+        },
+        close: async () => agent.destroy(),
+      };
+    },
+  },
+  {
+    id: 'axios',
+    label: 'axios (keep-alive agent)',
+    async setup(url, connections) {
+      const agent = new HttpAgent({ keepAlive: true, maxSockets: connections });
+      const client = axios.create({ httpAgent: agent, responseType: 'text' });
+      return {
+        one: async () => {
+          await client.get(url);
+        },
+        close: async () => agent.destroy(),
+      };
+    },
+  },
+  {
+    id: 'cockatiel',
+    label: 'cockatiel retry+breaker+timeout over undici',
+    async setup(url, connections) {
+      const origin = new URL(url).origin;
+      const pool = new Pool(origin, { connections, pipelining: 1 });
+      const policy = wrap(
+        retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+        circuitBreaker(handleAll, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(5) }),
+        timeout(10_000, TimeoutStrategy.Aggressive),
+      );
+      return {
+        one: () =>
+          policy.execute(async ({ signal }) => {
+            const res = await pool.request({ origin, path: '/', method: 'GET', signal });
+            await res.body.text();
+          }),
+        close: () => pool.close(),
+      };
+    },
+  },
+];
+
+/** Cases that take the client apart rather than compare it with a peer: run them with --cases. */
+export const DECOMPOSITION = ['undici-request-2', 'bulwark-agent', 'bulwark-request-bare'];
+
+/** Milliseconds of GC pauses in this process so far (V8's `gc` performance entries). */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+
+/** One timed turn: requests per second, and this process's CPU time and GC pauses per request. */
+export interface Turn {
+  readonly rps: number;
+  readonly cpuUs: number;
+  readonly gcUs: number;
+}
+
+/** Keeps `inflight` calls of `one` going for `ms`, or until `count` have been made (count > 0). */
+export async function measure(
+  one: () => Promise<void>,
+  inflight: number,
+  ms: number,
+  count = 0,
+): Promise<Turn> {
+  let done = 0;
+  let started = 0;
+  const gc0 = gcMs;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + ms;
+  const more = count > 0 ? () => started++ < count : () => performance.now() < end;
+  const worker = async (): Promise<void> => {
+    while (more()) {
+      await one();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await new Promise((resolve) => setImmediate(resolve)); // lets the turn's last gc entries arrive
+  return {
+    rps: done / (elapsed / 1000),
+    cpuUs: (cpu.user + cpu.system) / done,
+    gcUs: ((gcMs - gc0) * 1000) / done,
+  };
+}
+
+/** `client.request` and `client.fetch` of the Bulwark checked out at `dir`. */
+export async function baselineCases(dir: string): Promise<Case[]> {
+  const entry = join(resolvePath(dir), 'src', 'client.ts');
+  usageCheck(existsSync(entry), `--baseline: no Bulwark checkout at ${dir} (${entry} is missing)`);
+  const { createClient: create } = (await import(pathToFileURL(entry).href)) as {
+    createClient: typeof createClient;
+  };
+  const at = basename(resolvePath(dir));
+  return [
+    clientCase('baseline-request', `Bulwark client.request (${at})`, 'request', create),
+    clientCase('baseline-fetch', `Bulwark client.fetch (${at})`, 'fetch', create),
+  ];
+}

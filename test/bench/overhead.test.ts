@@ -1,0 +1,95 @@
+/**
+ * The overhead bench's conduct, not its figures (speed is measured in bench/, never asserted
+ * here): every case runs in worker processes of its own, fresh ones every `--recycle` rounds,
+ * every turn is recorded, and the bench exits once it is done (no worker left holding it open);
+ * `--shared` runs them all in the bench's process. A bad knob gets a usage message and exit code 2.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('../../bench/overhead/overhead.ts', import.meta.url));
+const worker = fileURLToPath(new URL('../../bench/overhead/worker.ts', import.meta.url));
+
+describe('overhead bench', () => {
+  it('runs each case in worker processes of its own, and records every turn', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-overhead-'));
+    try {
+      const argv = [
+        script,
+        ...['--recycle', '2', '--rounds', '4', '--duration', '100', '--warmup', '100'],
+        ...['--settle', '0', '--inflight', '4', '--quiet', '--cases', 'undici-request,bulwark-request'],
+      ];
+      const r = spawnSync(process.execPath, argv, {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, BENCH_RESULTS_DIR: dir },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(readFileSync(join(dir, 'overhead.json'), 'utf8')) as {
+        isolated: boolean;
+        recycleRounds: number;
+        cases: { id: string; samples: number[]; cpuMicrosPerRequest: { samples: number[] } }[];
+      };
+      assert.equal(out.isolated, true);
+      assert.equal(out.recycleRounds, 2);
+      assert.deepEqual(
+        out.cases.map((c) => c.id),
+        ['undici-request', 'bulwark-request'],
+      );
+      for (const c of out.cases) {
+        assert.equal(c.samples.length, 4, `${c.id}: one sample per round`);
+        assert.ok(
+          c.samples.every((x) => x > 0),
+          `${c.id}: every turn made requests`,
+        );
+        assert.equal(c.cpuMicrosPerRequest.samples.length, 4);
+      }
+      assert.match(r.stdout, /Bulwark client\.request/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs every case in the bench process itself with --shared', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-overhead-'));
+    try {
+      const argv = [
+        script,
+        ...['--shared', '--rounds', '4', '--duration', '100', '--warmup', '100', '--settle', '0'],
+        ...['--inflight', '4', '--quiet', '--cases', 'undici-request,bulwark-request'],
+      ];
+      const r = spawnSync(process.execPath, argv, {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, BENCH_RESULTS_DIR: dir },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(readFileSync(join(dir, 'overhead.json'), 'utf8')) as {
+        isolated: boolean;
+        cases: { samples: number[] }[];
+      };
+      assert.equal(out.isolated, false);
+      assert.deepEqual(
+        out.cases.map((c) => c.samples.length),
+        [4, 4],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a bad knob, and the worker alone, with exit code 2', () => {
+    const r = spawnSync(process.execPath, [script, '--recycle', '-1'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /usage: /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    const w = spawnSync(process.execPath, [worker], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(w.status, 2);
+    assert.match(w.stderr, /forked by bench\/overhead\/overhead\.ts/);
+  });
+});
