@@ -15,72 +15,65 @@ import { fileURLToPath } from 'node:url';
 const script = fileURLToPath(new URL('../../bench/overhead/overhead.ts', import.meta.url));
 const worker = fileURLToPath(new URL('../../bench/overhead/worker.ts', import.meta.url));
 
+/** What the bench writes (the fields these tests read). */
+interface Written {
+  isolated: boolean;
+  recycleRounds: number;
+  cases: { id: string; samples: number[]; cpuMicrosPerRequest: { samples: number[] } }[];
+}
+
+/**
+ * Runs the bench for 4 short rounds of raw undici and Bulwark's client.request, with `knobs`
+ * added, into a results directory of its own; returns its output and what it wrote.
+ */
+function runBench(knobs: string[]): { stdout: string; out: Written } {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-overhead-'));
+  try {
+    const argv = [
+      script,
+      ...knobs,
+      ...['--rounds', '4', '--duration', '100', '--warmup', '100', '--settle', '0', '--inflight', '4'],
+      ...['--quiet', '--cases', 'undici-request,bulwark-request'],
+    ];
+    const r = spawnSync(process.execPath, argv, {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, BENCH_RESULTS_DIR: dir },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return { stdout: r.stdout, out: JSON.parse(readFileSync(join(dir, 'overhead.json'), 'utf8')) as Written };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('overhead bench', () => {
   it('runs each case in worker processes of its own, and records every turn', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bulwark-overhead-'));
-    try {
-      const argv = [
-        script,
-        ...['--recycle', '2', '--rounds', '4', '--duration', '100', '--warmup', '100'],
-        ...['--settle', '0', '--inflight', '4', '--quiet', '--cases', 'undici-request,bulwark-request'],
-      ];
-      const r = spawnSync(process.execPath, argv, {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { ...process.env, BENCH_RESULTS_DIR: dir },
-      });
-      assert.equal(r.status, 0, r.stderr);
-      const out = JSON.parse(readFileSync(join(dir, 'overhead.json'), 'utf8')) as {
-        isolated: boolean;
-        recycleRounds: number;
-        cases: { id: string; samples: number[]; cpuMicrosPerRequest: { samples: number[] } }[];
-      };
-      assert.equal(out.isolated, true);
-      assert.equal(out.recycleRounds, 2);
-      assert.deepEqual(
-        out.cases.map((c) => c.id),
-        ['undici-request', 'bulwark-request'],
+    const { stdout, out } = runBench(['--recycle', '2']);
+    assert.equal(out.isolated, true);
+    assert.equal(out.recycleRounds, 2);
+    assert.deepEqual(
+      out.cases.map((c) => c.id),
+      ['undici-request', 'bulwark-request'],
+    );
+    for (const c of out.cases) {
+      assert.equal(c.samples.length, 4, `${c.id}: one sample per round`);
+      assert.ok(
+        c.samples.every((x) => x > 0),
+        `${c.id}: every turn made requests`,
       );
-      for (const c of out.cases) {
-        assert.equal(c.samples.length, 4, `${c.id}: one sample per round`);
-        assert.ok(
-          c.samples.every((x) => x > 0),
-          `${c.id}: every turn made requests`,
-        );
-        assert.equal(c.cpuMicrosPerRequest.samples.length, 4);
-      }
-      assert.match(r.stdout, /Bulwark client\.request/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      assert.equal(c.cpuMicrosPerRequest.samples.length, 4);
     }
+    assert.match(stdout, /Bulwark client\.request/);
   });
 
   it('runs every case in the bench process itself with --shared', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bulwark-overhead-'));
-    try {
-      const argv = [
-        script,
-        ...['--shared', '--rounds', '4', '--duration', '100', '--warmup', '100', '--settle', '0'],
-        ...['--inflight', '4', '--quiet', '--cases', 'undici-request,bulwark-request'],
-      ];
-      const r = spawnSync(process.execPath, argv, {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { ...process.env, BENCH_RESULTS_DIR: dir },
-      });
-      assert.equal(r.status, 0, r.stderr);
-      const out = JSON.parse(readFileSync(join(dir, 'overhead.json'), 'utf8')) as {
-        isolated: boolean;
-        cases: { samples: number[] }[];
-      };
-      assert.equal(out.isolated, false);
-      assert.deepEqual(
-        out.cases.map((c) => c.samples.length),
-        [4, 4],
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { out } = runBench(['--shared']);
+    assert.equal(out.isolated, false);
+    assert.deepEqual(
+      out.cases.map((c) => c.samples.length),
+      [4, 4],
+    );
   });
 
   it('refuses a bad knob, and the worker alone, with exit code 2', () => {
