@@ -28,7 +28,10 @@ import { createConnector } from '../../src/transport/connect.ts';
 import { systemResolver } from '../../src/transport/system-resolver.ts';
 import { usageCheck } from '../lib/args.ts';
 
-/** Keeps the bodies read by the node:http case observable (so no read is optimised away). */
+/**
+ * Where the node:http case counts the body it reads, exported so the count stays observable and
+ * no read is optimised away. Each worker process has its own; nobody reports it.
+ */
 export let sink = 0;
 
 /** One contender: `setup` makes its client for `url`; `one()` makes one request and reads the body. */

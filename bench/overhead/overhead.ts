@@ -28,7 +28,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { type Command, main } from '../lib/args.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { medianInterval, type Spread, spread } from '../lib/stats.ts';
-import { baselineCases, CASES, type Case, DECOMPOSITION, measure, sink, type Turn } from './cases.ts';
+import { baselineCases, CASES, type Case, DECOMPOSITION, measure, type Turn } from './cases.ts';
 
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
@@ -348,7 +348,6 @@ await main(cmd, async (v) => {
         bulwarkFetchOverUndiciFetch: fetchRatio,
       },
       targets,
-      sink,
     });
     console.log(`wrote ${json}`);
   } finally {
