@@ -157,7 +157,13 @@ function targetsOf(dir: string, name: string): { target: string; met: boolean; m
   >[];
   for (const t of list) {
     if (typeof t.met !== 'boolean') continue; // null: not exercised by this run
-    const measured = typeof t.measured === 'number' ? t.measured.toFixed(3) : String(t.measured);
+    // With the bench's 95 % interval when it gives one: a quick run's few rounds decide little.
+    const ci = t.interval95 as { lo?: unknown; hi?: unknown } | undefined;
+    const measured =
+      (typeof t.measured === 'number' ? t.measured.toFixed(3) : String(t.measured)) +
+      (typeof ci?.lo === 'number' && typeof ci.hi === 'number'
+        ? ` [${ci.lo.toFixed(3)}–${ci.hi.toFixed(3)}]`
+        : '');
     out.push({
       target: String(typeof t.target === 'string' ? t.target : (t.what ?? t.target)),
       met: t.met,
