@@ -89,8 +89,9 @@ export class BulwarkClient {
 
   /**
    * @param internal - for Bulwark's own benches and tests only: a dispatcher to use instead of
-   *   the agent (the policy-overhead bench answers from memory through it). Aborts settle an
-   *   attempt but do not reach such a dispatcher (the agent is what hands out request controllers).
+   *   the agent (the policy-overhead bench answers from memory through it, the storm bench
+   *   simulates an upstream). It drives each request's handler as undici does; an abort reaches
+   *   it through the controller it hands the handler as the request starts.
    * @internal
    */
   constructor(options?: ClientOptions, internal?: { dispatcher?: Dispatcher }) {

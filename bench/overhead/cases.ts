@@ -100,9 +100,9 @@ export const CASES: readonly Case[] = [
     label: "undici request on Bulwark's agent (no policies)",
     async setup(url, connections) {
       // The transport alone: Bulwark's per-origin pool (tracked connections, three-phase
-      // connector), driven as the client drives it (callback form, the attempt link through which
-      // the agent hands out the request's controller) but without the call pipeline. Not in the
-      // default set; for decomposing the overhead.
+      // connector, the attempt link the connection that takes a request writes itself into),
+      // driven through undici's request API, without the call pipeline or the client's own
+      // dispatch handler. Not in the default set; for decomposing the overhead.
       const origin = new URL(url).origin;
       const agent = new BulwarkAgent({
         connector: createConnector({
@@ -123,15 +123,8 @@ export const CASES: readonly Case[] = [
       return {
         one: () =>
           new Promise<void>((resolve, reject) => {
-            const link: AttemptLink = {
-              client: undefined,
-              reusedConnection: undefined,
-              attemptOptions: undefined,
-              reason: undefined,
-              controller: undefined,
-            };
+            const link: AttemptLink = { client: undefined, reusedConnection: undefined };
             const opts = { origin, path: '/', method: 'GET', [kAttempt]: link };
-            (link as { attemptOptions: object }).attemptOptions = opts;
             pool.request(opts as unknown as Dispatcher.RequestOptions, (err, data) => {
               if (err) reject(err);
               else data.body.text().then(() => resolve(), reject);

@@ -11,6 +11,7 @@ import type { Dispatcher } from 'undici';
 import type { ClientOptions } from '../../src/client/options.ts';
 import { BulwarkClient } from '../../src/client.ts';
 import { type Command, main } from '../lib/args.ts';
+import { memoryDispatcher } from '../lib/memory-dispatcher.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { type Spread, spread } from '../lib/stats.ts';
 
@@ -33,37 +34,37 @@ const cmd: Command<typeof knobs> = {
   knobs,
 };
 
-type Callback = (err: Error | null, data: Dispatcher.ResponseData) => void;
+/** Answers every request from memory (see bench/lib/memory-dispatcher.ts). */
+const fake = memoryDispatcher();
 
-const BODY = { dump: () => Promise.resolve(), text: () => Promise.resolve(''), once: () => {} };
-const DATA = {
-  statusCode: 200,
-  headers: {},
-  body: BODY,
-  trailers: {},
-  opaque: null,
-  context: {},
-} as unknown as Dispatcher.ResponseData;
+/** The least a caller of `dispatch` does: a handler that settles a promise with the status. */
+class RawHandler implements Dispatcher.DispatchHandler {
+  readonly #resolve: (status: number) => void;
+  readonly #reject: (err: Error) => void;
 
-/** undici's `request` shape, answering from memory (and handing `opaque` back, as undici does). */
-const fake = {
-  request(opts: { opaque?: unknown }, callback?: Callback): Promise<Dispatcher.ResponseData> | undefined {
-    (DATA as { opaque: unknown }).opaque = opts.opaque ?? null;
-    if (callback === undefined) return Promise.resolve(DATA);
-    callback(null, DATA);
-    return undefined;
-  },
-};
+  constructor(resolve: (status: number) => void, reject: (err: Error) => void) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#resolve(statusCode);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#reject(err);
+  }
+}
 
 const URL_STRING = 'http://bench.local/items/1';
-const OPTS: { origin: string; path: string; method: string; opaque?: unknown } = {
+const OPTS: Dispatcher.DispatchOptions = {
   origin: 'http://bench.local',
   path: '/items/1',
   method: 'GET',
 };
 
 function bulwark(options: ClientOptions): BulwarkClient {
-  return new BulwarkClient({ dns: false, ...options }, { dispatcher: fake as unknown as Dispatcher });
+  return new BulwarkClient({ dns: false, ...options }, { dispatcher: fake });
 }
 
 const ON = bulwark({});
@@ -80,13 +81,12 @@ let sink = 0;
 const cases: Case[] = [
   {
     id: 'raw',
-    label: 'fake dispatcher alone (callback → promise)',
+    label: 'fake dispatcher alone (dispatch → promise)',
     async run(n) {
       for (let i = 0; i < n; i++) {
-        const data = await new Promise<Dispatcher.ResponseData>((resolve, reject) =>
-          fake.request(OPTS, (err, d) => (err ? reject(err) : resolve(d))),
+        sink += await new Promise<number>((resolve, reject) =>
+          fake.dispatch(OPTS, new RawHandler(resolve, reject)),
         );
-        sink += data.statusCode;
       }
     },
   },

@@ -1,50 +1,30 @@
 /**
- * The simulated upstream: an object with undici's `request(opts)` shape that Bulwark's client uses
- * as its dispatcher, so every simulated call runs the real pipeline (deadline, bulkhead, retry,
- * budget, breaker, attempt). It models the scenario's upstream on the virtual clock — `workers`
- * in parallel, a bounded FIFO queue, 503s past it, the fault timeline — and honours the attempt's
- * abort (a deadline) the way undici and Bulwark's agent do: it hands the attempt a controller
- * whose `abort(reason)` fails the request with that reason, a request whose attempt was already
- * aborted fails at once, and every outcome carries the request's `opaque` back.
+ * The simulated upstream: an undici dispatcher (`dispatch(opts, handler)`) that Bulwark's client
+ * uses instead of its agent, so every simulated call runs the real pipeline (deadline, bulkhead,
+ * retry, budget, breaker, attempt) and the client's own dispatch handler. It models the
+ * scenario's upstream on the virtual clock — `workers` in parallel, a bounded FIFO queue, 503s
+ * past it, the fault timeline — and drives the handler as undici does: each request's controller
+ * comes with `onRequestStart` (its `abort(reason)` fails the request with that reason, at once
+ * when the attempt was aborted before it started), then the response or the failure.
  *
  * Every request has the same one-way delay, so the upstream's events keep their order when they
  * are processed at dispatch time: a request is "at the upstream" rtt/2 after dispatch (that is the
  * time the fault timeline and the load series use) and its answer reaches the client one rtt
  * after the work ends.
  */
+
+import type { Dispatcher } from 'undici';
 import type { VirtualClock } from '../../src/clock/virtual-clock.ts';
-import { type AttemptLink, kAttempt } from '../../src/transport/agent.ts';
 import type { StormRecorder } from './recorder.ts';
 import { type Scenario, upstreamModel, workersOf } from './scenario.ts';
 
-/** The part of undici's request options the upstream reads. */
+/** The part of undici's dispatch options the upstream reads. */
 interface SimRequestOptions {
   readonly origin: string;
-  readonly opaque?: unknown;
-  /** The attempt the request is for (Bulwark's agent gives it the request's controller). */
-  readonly [kAttempt]?: AttemptLink;
 }
 
-/** undici's response data, enough for Bulwark's request front-end. */
-interface SimResponse {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  readonly body: {
-    dump(): Promise<void>;
-    text(): Promise<string>;
-    once(event: string, fn: () => void): void;
-  };
-  readonly trailers: Record<string, string>;
-  readonly opaque?: unknown;
-}
-
-const BODY = Object.freeze({
-  dump: () => Promise.resolve(),
-  text: () => Promise.resolve(''),
-  once: () => {},
-});
-const OK: SimResponse = Object.freeze({ statusCode: 200, headers: {}, body: BODY, trailers: {} });
-const UNAVAILABLE: SimResponse = Object.freeze({ statusCode: 503, headers: {}, body: BODY, trailers: {} });
+const NO_HEADERS = Object.freeze({});
+const NO_CONTEXT = Object.freeze({});
 
 /** Breaker states the simulator tracks per client (from the `bulwark:breaker:state` channel). */
 export const BREAKER_CLOSED = 0;
@@ -56,31 +36,43 @@ export function clientIndex(origin: string): number {
   return Number(origin.slice(8, origin.length - 4));
 }
 
-/** undici's callback form of `request` (on failure, `data` is `{ opaque }`). */
-type Callback = (err: unknown, data: SimResponse | { opaque: unknown }) => void;
-
-/** One request at the upstream. */
+/** One request at the upstream; also its controller, as undici's handlers see it. */
 class Pending {
-  readonly settle: Callback;
+  readonly #upstream: SimUpstream;
+  readonly handler: Dispatcher.DispatchHandler;
   readonly serviceTime: number;
-  readonly opaque: unknown;
   timer: unknown = undefined;
   queued = false;
   done = false;
+  readonly paused = false;
+  aborted = false;
+  reason: Error | null = null;
 
-  constructor(settle: Callback, serviceTime: number, opaque: unknown) {
-    this.settle = settle;
+  constructor(upstream: SimUpstream, handler: Dispatcher.DispatchHandler, serviceTime: number) {
+    this.#upstream = upstream;
+    this.handler = handler;
     this.serviceTime = serviceTime;
-    this.opaque = opaque;
   }
 
-  answer(response: SimResponse): void {
-    this.settle(null, { ...response, opaque: this.opaque });
+  answer(statusCode: number): void {
+    const controller = this as unknown as Dispatcher.DispatchController;
+    this.handler.onResponseStart?.(controller, statusCode, NO_HEADERS, '');
+    this.handler.onResponseEnd?.(controller, NO_HEADERS);
   }
 
-  fail(reason: unknown): void {
-    this.settle(reason, { opaque: this.opaque });
+  fail(reason: Error): void {
+    this.handler.onResponseError?.(this as unknown as Dispatcher.DispatchController, reason);
   }
+
+  abort(reason: Error): void {
+    this.aborted = true;
+    this.reason = reason;
+    this.#upstream.abort(this, reason);
+  }
+
+  pause(): void {}
+
+  resume(): void {}
 }
 
 /** The simulated upstream (see the file comment). */
@@ -117,23 +109,8 @@ export class SimUpstream {
     this.#half = scenario.rtt / 2;
   }
 
-  /**
-   * undici's `Dispatcher.request`, as Bulwark's request front-end calls it: with a callback
-   * (`(err, data)`), or returning a promise when there is none.
-   */
-  request(opts: SimRequestOptions): Promise<SimResponse>;
-  request(opts: SimRequestOptions, callback: Callback): void;
-  request(opts: SimRequestOptions, callback?: Callback): Promise<SimResponse> | undefined {
-    if (callback === undefined) {
-      return new Promise((resolve, reject) => {
-        this.#dispatch(opts, (err, data) => (err === null ? resolve(data as SimResponse) : reject(err)));
-      });
-    }
-    this.#dispatch(opts, callback);
-    return undefined;
-  }
-
-  #dispatch(opts: SimRequestOptions, settle: Callback): void {
+  /** undici's `Dispatcher.dispatch`, as Bulwark's request front-end calls it. */
+  dispatch(opts: SimRequestOptions, handler: Dispatcher.DispatchHandler): boolean {
     const clock = this.#clock;
     const at = clock.now() + this.#half;
     this.#rec.attempt(at);
@@ -143,17 +120,11 @@ export class SimUpstream {
       else if (state === BREAKER_OPEN) this.#rec.attemptsWhileOpen++;
     }
     const verdict = upstreamModel(this.#s, at, this.#random);
-    const p = new Pending(settle, verdict.kind === 'serve' ? verdict.serviceTime : 0, opts.opaque ?? null);
-    const link = opts[kAttempt];
-    if (link !== undefined) {
-      if (link.reason !== undefined) {
-        p.done = true;
-        p.fail(link.reason);
-        return;
-      }
-      link.controller = { abort: (reason: Error) => this.#abort(p, reason) };
-    }
-    if (verdict.kind === 'reject') this.#answer(p, UNAVAILABLE, this.#s.rtt);
+    const p = new Pending(this, handler, verdict.kind === 'serve' ? verdict.serviceTime : 0);
+    // The handler may abort the request as it starts (its attempt is over or was aborted).
+    handler.onRequestStart?.(p as unknown as Dispatcher.DispatchController, NO_CONTEXT);
+    if (p.done) return true;
+    if (verdict.kind === 'reject') this.#answer(p, 503, this.#s.rtt);
     else if (verdict.kind === 'serve') {
       if (this.#busy < this.#workers) this.#start(p);
       else if (this.#queued < this.#s.queue) {
@@ -163,17 +134,18 @@ export class SimUpstream {
         if (this.#queued > this.maxQueued) this.maxQueued = this.#queued;
       } else {
         this.shed++;
-        this.#answer(p, UNAVAILABLE, this.#s.rtt);
+        this.#answer(p, 503, this.#s.rtt);
       }
     }
     // 'drop': never answered; the attempt's deadline aborts it.
+    return true;
   }
 
-  #answer(p: Pending, response: SimResponse, delay: number): void {
+  #answer(p: Pending, statusCode: number, delay: number): void {
     p.timer = this.#clock.setTimeout(() => {
       if (p.done) return;
       p.done = true;
-      p.answer(response);
+      p.answer(statusCode);
     }, delay);
   }
 
@@ -186,7 +158,7 @@ export class SimUpstream {
     this.#busy--;
     if (!p.done) {
       this.#rec.serve(this.#clock.now() + this.#half);
-      this.#answer(p, OK, this.#s.rtt);
+      this.#answer(p, 200, this.#s.rtt);
     }
     // A worker whose client gave up still did the work (the server does not notice in time).
     while (this.#head < this.#queue.length) {
@@ -204,7 +176,8 @@ export class SimUpstream {
     }
   }
 
-  #abort(p: Pending, reason: Error): void {
+  /** A request's controller aborted it. */
+  abort(p: Pending, reason: Error): void {
     if (p.done) return;
     p.done = true;
     if (p.queued) {

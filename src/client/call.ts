@@ -2,7 +2,8 @@
  * The state of one call as it travels through the pipeline: what was asked, the resolved budgets,
  * the origin's shared state, and what happened so far. Every stage reads and writes this one
  * object, so the hot path allocates one object per call rather than one per stage. It is also the
- * attempt's deadline entry and its link to the agent, which hands it the request's controller.
+ * attempt's deadline entry, the link the agent writes the request's connection into, and where
+ * the request's handler leaves its controller.
  */
 
 import type { Clock } from '../clock/clock.ts';
@@ -75,11 +76,14 @@ export class Call implements AttemptLink, Expirable {
   reject: ((err: unknown) => void) | undefined = undefined;
   /** Why the current attempt was aborted (`undefined` while it may run). */
   reason: unknown = undefined;
-  /** The request front-end's dispatch options for the current attempt (see {@link AttemptLink}). */
+  /**
+   * The request front-end's current attempt (its dispatch options and handler, http/request.ts);
+   * a request dispatched for any other attempt is over.
+   */
   attemptOptions: object | undefined = undefined;
   /**
-   * What aborts the current attempt's request: its undici controller once the agent has started
-   * it (client.request), or the fetch transport's attempt (client.fetch).
+   * What aborts the current attempt's request: its undici controller once undici has started it
+   * (client.request), or the fetch transport's attempt (client.fetch).
    */
   controller: { abort(reason: Error): void } | undefined = undefined;
   deadlineList: unknown = undefined;
@@ -129,7 +133,7 @@ export class Call implements AttemptLink, Expirable {
   abortAttempt(reason: Error): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
-    // A request that has not started yet is aborted as it starts (the agent checks `reason`).
+    // A request that has not started yet is aborted as it starts (its handler checks `reason`).
     this.controller?.abort(reason);
     // Settles the attempt now, whether or not the transport has let go of the request yet.
     this.settleAttempt?.(this, reason);

@@ -4,8 +4,6 @@
  * address left the name's answer. It also tells each request which connection carried it, for
  * timings and the stale keep-alive rule.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { Agent, Client, type Dispatcher, Pool } from 'undici';
 import type { Connector } from './connect.ts';
 import { type ConnectionRecord, newConnectionRecord } from './connection.ts';
@@ -13,98 +11,12 @@ import { type ConnectionRecord, newConnectionRecord } from './connection.ts';
 /** Set on a request's dispatch options; the connection that takes the request writes itself into it. */
 export const kAttempt: unique symbol = Symbol('bulwark.attempt');
 
-/** The part of a request's state the agent reads and writes. */
+/** The part of a request's state the agent writes: which connection took it. */
 export interface AttemptLink {
   /** The connection the request was dispatched on (set at dispatch). */
   client: TrackedClient | undefined;
   /** The connection's record when it was already open at dispatch, i.e. the request reuses it. */
   reusedConnection: ConnectionRecord | undefined;
-  /**
-   * The dispatch options of the link's current attempt, when the agent is to hand that attempt
-   * its request's controller (see {@link AttemptHandler}); `undefined` leaves the handler alone.
-   * A request dispatched with other options belongs to an attempt that is over.
-   */
-  readonly attemptOptions: object | undefined;
-  /** Why the current attempt was aborted (`undefined` while it may run). */
-  readonly reason: unknown;
-  /** The current attempt's request controller once the request has started (written by the agent). */
-  controller: { abort(reason: Error): void } | undefined;
-}
-
-/**
- * Gives an attempt the controller of its request, so the attempt can abort it (its deadline, its
- * caller's signal) without an `AbortSignal`: undici's request API pays for a signal with an abort
- * listener, a remover and a `close` listener on every response body, about 7 % of raw undici's
- * throughput (bench/overhead). The handler it wraps sees every event unchanged; a request whose
- * attempt was aborted, or is over, before it started is aborted as it starts, as undici does for
- * an aborted signal.
- */
-class AttemptHandler implements Dispatcher.DispatchHandler {
-  readonly #inner: Dispatcher.DispatchHandler;
-  readonly #link: AttemptLink;
-  readonly #options: object;
-
-  constructor(inner: Dispatcher.DispatchHandler, link: AttemptLink, options: object) {
-    this.#inner = inner;
-    this.#link = link;
-    this.#options = options;
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    const link = this.#link;
-    if (link.attemptOptions !== this.#options) {
-      controller.abort(new Error('the attempt this request was sent for is over'));
-      return;
-    }
-    if (link.reason !== undefined) {
-      controller.abort(link.reason as Error);
-      return;
-    }
-    link.controller = controller;
-    this.#inner.onRequestStart?.(controller, context);
-  }
-
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
-    this.#inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStarted(): void {
-    this.#inner.onResponseStarted?.();
-  }
-
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    this.#inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#inner.onResponseData?.(controller, chunk);
-  }
-
-  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    this.#inner.onResponseEnd?.(controller, trailers);
-  }
-
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.#inner.onResponseError?.(controller, error);
-  }
-
-  onBodySent(chunk: Buffer): void {
-    this.#inner.onBodySent?.(chunk);
-  }
-
-  onRequestSent(): void {
-    this.#inner.onRequestSent?.();
-  }
 }
 
 /** The agent's resolved options. */
@@ -179,7 +91,6 @@ export class TrackedClient extends Client {
         current !== undefined && current.phase === 'open' && current.socket?.destroyed === false
           ? current
           : undefined;
-      if (link.attemptOptions !== undefined) handler = new AttemptHandler(handler, link, opts);
     }
     if (current !== undefined && current.phase === 'open' && current.retired) {
       // Past its lifetime or retired: this request is the connection's last (`reset` closes it

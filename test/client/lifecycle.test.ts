@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
-import type { Dispatcher } from 'undici';
+import { memoryDispatcher } from '../../bench/lib/memory-dispatcher.ts';
 import { BulwarkClient, createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
@@ -54,28 +54,17 @@ describe('lifecycle', () => {
   });
 
   it('runs every stage when the transport answers or throws synchronously, and close() still drains', async () => {
-    // A dispatcher that answers inside request() itself: the pipeline passes outcomes on by
+    // A dispatcher that answers inside dispatch() itself: the pipeline passes outcomes on by
     // callback, so each stage must cope with its next one finishing before it returns.
     let statuses: number[] = [];
-    const body = { dump: () => Promise.resolve(), text: () => Promise.resolve(''), once: () => {} };
-    const sync = {
-      request(opts: { opaque?: unknown }, callback: (err: Error | null, data?: unknown) => void): void {
-        const statusCode = statuses.shift() ?? 200;
-        if (statusCode === 0) throw new RangeError('thrown by the dispatcher');
-        // As undici: the request's `opaque` comes back with its outcome.
-        callback(null, {
-          statusCode,
-          headers: {},
-          body,
-          trailers: {},
-          opaque: opts.opaque ?? null,
-          context: {},
-        });
-      },
-    };
+    const sync = memoryDispatcher(() => {
+      const statusCode = statuses.shift() ?? 200;
+      if (statusCode === 0) throw new RangeError('thrown by the dispatcher');
+      return statusCode;
+    });
     const client = new BulwarkClient(
       { dns: false, retry: { limit: 2, backoff: { base: 1, cap: 1 } } },
-      { dispatcher: sync as unknown as Dispatcher },
+      { dispatcher: sync },
     );
     for (let i = 0; i < 50; i++) {
       const res = await client.request('http://sync.test/a');
