@@ -166,7 +166,7 @@ export class BulwarkClient {
             return pool;
           }
         : (): Dispatcher => fixed;
-    this.#fetch = pipeline(fetchAdapter, fetchTransport(fixed ?? agent.dispatcher));
+    this.#fetch = pipeline(fetchAdapter, fetchTransport(fixed ?? agent));
     this.#request = pipeline(requestAdapter, requestTransport(poolOf));
     this.#fetchEnd = (call, err, result) => this.#end(fetchAdapter, call, err, result);
     this.#requestEnd = (call, err, result) => this.#end(requestAdapter, call, err, result);

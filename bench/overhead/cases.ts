@@ -90,6 +90,25 @@ function clientCase(
   };
 }
 
+/** Bulwark's agent with the client's defaults, alone (for the decomposition cases). */
+function bulwarkAgent(connections: number): BulwarkAgent {
+  return new BulwarkAgent({
+    connector: createConnector({
+      resolver: systemResolver,
+      timeouts: TIMEOUT_DEFAULTS,
+      tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
+      tls: {},
+    }),
+    connections,
+    idleTimeout: KEEP_ALIVE_DEFAULTS.idleTimeout,
+    maxLifetime: KEEP_ALIVE_DEFAULTS.maxLifetime,
+    lifetimeJitter: KEEP_ALIVE_DEFAULTS.lifetimeJitter,
+    headersTimeout: TIMEOUT_DEFAULTS.headers,
+    bodyTimeout: TIMEOUT_DEFAULTS.body,
+    random: Math.random,
+  });
+}
+
 export const CASES: readonly Case[] = [
   rawRequestCase('undici-request', 'undici Pool.request (raw)'),
   clientCase('bulwark-request', 'Bulwark client.request', 'request', createClient),
@@ -104,21 +123,7 @@ export const CASES: readonly Case[] = [
       // driven through undici's request API, without the call pipeline or the client's own
       // dispatch handler. Not in the default set; for decomposing the overhead.
       const origin = new URL(url).origin;
-      const agent = new BulwarkAgent({
-        connector: createConnector({
-          resolver: systemResolver,
-          timeouts: TIMEOUT_DEFAULTS,
-          tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
-          tls: {},
-        }),
-        connections,
-        idleTimeout: KEEP_ALIVE_DEFAULTS.idleTimeout,
-        maxLifetime: KEEP_ALIVE_DEFAULTS.maxLifetime,
-        lifetimeJitter: KEEP_ALIVE_DEFAULTS.lifetimeJitter,
-        headersTimeout: TIMEOUT_DEFAULTS.headers,
-        bodyTimeout: TIMEOUT_DEFAULTS.body,
-        random: Math.random,
-      });
+      const agent = bulwarkAgent(connections);
       const pool = agent.pool(origin);
       return {
         one: () =>
@@ -150,6 +155,23 @@ export const CASES: readonly Case[] = [
           await res.text();
         },
         close: () => dispatcher.close(),
+      };
+    },
+  },
+  {
+    id: 'undici-fetch-agent',
+    label: "undici fetch on Bulwark's agent (no policies)",
+    async setup(url, connections) {
+      // undici's fetch with the dispatcher client.fetch uses (the same pools), without the call
+      // pipeline: the "same dispatcher" of the fetch target. For decomposing the overhead.
+      const agent = bulwarkAgent(connections);
+      const dispatcher = agent as unknown as Dispatcher;
+      return {
+        one: async () => {
+          const res = await undiciFetch(url, { dispatcher });
+          await res.text();
+        },
+        close: () => agent.close(),
       };
     },
   },
@@ -233,7 +255,12 @@ export const CASES: readonly Case[] = [
 ];
 
 /** Cases that take the client apart rather than compare it with a peer: run them with --cases. */
-export const DECOMPOSITION = ['undici-request-2', 'bulwark-agent', 'bulwark-request-bare'];
+export const DECOMPOSITION = [
+  'undici-request-2',
+  'bulwark-agent',
+  'bulwark-request-bare',
+  'undici-fetch-agent',
+];
 
 /** Milliseconds of GC pauses in this process so far (V8's `gc` performance entries). */
 let gcMs = 0;

@@ -22,9 +22,33 @@ export interface ResponseInfo {
 
 const kInfo: unique symbol = Symbol('bulwark.responseInfo');
 
+/**
+ * The info of one response: a class rather than an object literal, so V8 does not pretenure it
+ * while it lives as long as its response (see `AttemptRequest` in http/request.ts).
+ */
+class Info implements ResponseInfo {
+  readonly origin: string;
+  readonly attempts: number;
+  readonly timings: Timings | undefined;
+  readonly lastFailure: unknown;
+
+  constructor(origin: string, attempts: number, timings: Timings | undefined, lastFailure: unknown) {
+    this.origin = origin;
+    this.attempts = attempts;
+    this.timings = timings;
+    this.lastFailure = lastFailure;
+  }
+}
+
 /** Records the info of a response (internal). */
-export function setResponseInfo(response: object, info: ResponseInfo): void {
-  (response as { [kInfo]?: ResponseInfo })[kInfo] = info;
+export function setResponseInfo(
+  response: object,
+  origin: string,
+  attempts: number,
+  timings: Timings | undefined,
+  lastFailure: unknown,
+): void {
+  (response as { [kInfo]?: ResponseInfo })[kInfo] = new Info(origin, attempts, timings, lastFailure);
 }
 
 /**

@@ -34,12 +34,12 @@ type FetchHandler = Dispatcher.DispatchHandler & {
 
 /** Dispatches one attempt's requests (more than one when fetch follows redirects). */
 class AttemptDispatcher {
-  readonly #inner: Dispatcher;
+  readonly #inner: DispatchTarget;
   readonly #call: Call;
   #handler: FetchHandler | undefined;
   #pending: unknown;
 
-  constructor(inner: Dispatcher, call: Call) {
+  constructor(inner: DispatchTarget, call: Call) {
     this.#inner = inner;
     this.#call = call;
   }
@@ -67,17 +67,25 @@ class AttemptDispatcher {
 
 const EMPTY_INIT: FetchInit = Object.freeze({});
 
+/** What the fetch transport dispatches to: the agent, or any undici dispatcher. */
+export type DispatchTarget = Pick<Dispatcher, 'dispatch'>;
+
 /** The transport: one undici `fetch` per attempt. */
-export function fetchTransport(dispatcher: Dispatcher): Transport<FetchResponse> {
+export function fetchTransport(dispatcher: DispatchTarget): Transport<FetchResponse> {
   return (call, done) => {
     const attempt = new AttemptDispatcher(dispatcher, call);
     const init = call.input as FetchInit;
-    const fetchInit = {
-      ...init,
-      headers: withDeadline(init?.headers, call),
-      dispatcher: attempt as unknown as Dispatcher,
-      signal: call.signal ?? null,
-    };
+    // A bare GET (no init, no deadline header, no signal) needs only the dispatcher: fewer keys
+    // for fetch to convert.
+    const fetchInit =
+      init === EMPTY_INIT && call.deadlineHeader === false && call.signal === undefined
+        ? { dispatcher: attempt as unknown as Dispatcher }
+        : {
+            ...init,
+            headers: withDeadline(init.headers, call),
+            dispatcher: attempt as unknown as Dispatcher,
+            signal: call.signal ?? null,
+          };
     call.controller = attempt;
     undiciFetch(call.url, fetchInit as UndiciRequestInit).then(
       (response) => {
@@ -100,13 +108,13 @@ export const fetchAdapter: ResultAdapter<FetchResponse> = {
   },
   // The fetch contract leaves no room on the Response: its info is kept beside it.
   finish: (r, call) => {
-    setResponseInfo(r, {
-      origin: call.origin,
-      attempts: call.attempts,
-      timings: call.timings,
-      lastFailure:
-        call.lastFailure instanceof FailedResponse ? { status: call.lastFailure.status } : call.lastFailure,
-    });
+    setResponseInfo(
+      r,
+      call.origin,
+      call.attempts,
+      call.timings,
+      call.lastFailure instanceof FailedResponse ? { status: call.lastFailure.status } : call.lastFailure,
+    );
     return r;
   },
 };

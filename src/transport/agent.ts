@@ -4,7 +4,7 @@
  * address left the name's answer. It also tells each request which connection carried it, for
  * timings and the stale keep-alive rule.
  */
-import { Agent, Client, type Dispatcher, Pool } from 'undici';
+import { Client, type Dispatcher, errors, Pool } from 'undici';
 import type { Connector } from './connect.ts';
 import { type ConnectionRecord, newConnectionRecord } from './connection.ts';
 
@@ -118,14 +118,16 @@ function defaultPort(url: URL): number {
   return url.protocol === 'https:' ? 443 : 80;
 }
 
-/** The agent: undici's `Agent` with Bulwark's per-origin pools and connection tracking. */
+/**
+ * The agent: one undici `Pool` per origin, with Bulwark's connections and their tracking. It is
+ * also the dispatcher `client.fetch` hands undici's fetch (see {@link BulwarkAgent.dispatch}).
+ */
 export class BulwarkAgent {
-  /** The undici dispatcher requests go through. */
-  readonly dispatcher: Agent;
   readonly #options: AgentOptions;
   readonly #byHost = new Map<string, Set<TrackedClient>>();
   readonly #pools = new Map<string, Pool>();
   readonly #poolOptions: Pool.Options;
+  #closed = false;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -139,14 +141,30 @@ export class BulwarkAgent {
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
     };
-    // fetch goes through the Agent (redirects may change origin); both share the per-origin pools.
-    this.dispatcher = new Agent({
-      ...(this.#poolOptions as Agent.Options),
-      factory: (origin) => this.pool(typeof origin === 'string' ? origin : origin.origin),
-    });
   }
 
-  /** The pool of one origin (`scheme://host:port`), shared with the Agent; the request fast path. */
+  /**
+   * undici's `Dispatcher.dispatch`, for undici's fetch (whose redirects may change origin): each
+   * request goes straight to its origin's pool, the one `client.request` uses too. In place of an
+   * undici `Agent` in front of the pools, which added a layer to every dispatch and re-emitted
+   * every pool's `drain` (with an array built for each) for listeners Bulwark does not have.
+   */
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    try {
+      if (this.#closed) throw new errors.ClientClosedError();
+      const origin = opts.origin;
+      if (typeof origin === 'string' && origin !== '') return this.pool(origin).dispatch(opts, handler);
+      if (origin instanceof URL) return this.pool(origin.origin).dispatch(opts, handler);
+      throw new errors.InvalidArgumentError('opts.origin must be a non-empty string or URL.');
+    } catch (err) {
+      // As undici's dispatchers: a handler that can take the error gets it.
+      if (typeof handler.onResponseError !== 'function') throw err;
+      handler.onResponseError(null as unknown as Dispatcher.DispatchController, err as Error);
+      return false;
+    }
+  }
+
+  /** The pool of one origin (`scheme://host:port`); `client.request` dispatches to it directly. */
   pool(origin: string): Pool {
     let pool = this.#pools.get(origin);
     if (pool === undefined || pool.closed || pool.destroyed) {
@@ -199,7 +217,7 @@ export class BulwarkAgent {
 
   /** Closes gracefully: running requests finish, then every connection closes. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.#closed = true;
     await Promise.all(
       [...this.#pools.values()].map((p) => (p.closed || p.destroyed ? undefined : p.close())),
     );
@@ -209,7 +227,7 @@ export class BulwarkAgent {
 
   /** Destroys every connection now. */
   async destroy(err?: Error): Promise<void> {
-    await this.dispatcher.destroy(err ?? null);
+    this.#closed = true;
     await Promise.all(
       [...this.#pools.values()].map((p) => (p.destroyed ? undefined : p.destroy(err ?? null))),
     );

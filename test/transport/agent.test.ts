@@ -3,7 +3,12 @@
 // their (jittered) maximum lifetime.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type Dispatcher, errors } from 'undici';
+import { KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
 import { createClient } from '../../src/client.ts';
+import { BulwarkAgent } from '../../src/transport/agent.ts';
+import { createConnector } from '../../src/transport/connect.ts';
+import { systemResolver } from '../../src/transport/system-resolver.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
@@ -60,5 +65,72 @@ describe('agent', () => {
     await fresh.body.dump();
     assert.equal(fresh.timings.reused, false);
     assert.equal(server.connections, 2);
+  });
+
+  it("is fetch's dispatcher: a redirect to another origin goes to that origin's pool", async (t) => {
+    const target = cleanup(t, await startHttpServer({ handler: (_q, r) => void r.end('moved here') }));
+    const origin = cleanup(
+      t,
+      await startHttpServer({
+        handler: (_q, r) => {
+          r.writeHead(302, { location: `${target.url}/there` });
+          r.end();
+        },
+      }),
+    );
+    const client = createClient();
+    t.after(() => client.close());
+    const res = await client.fetch(`${origin.url}/here`);
+    assert.equal(await res.text(), 'moved here');
+    assert.equal(res.url, `${target.url}/there`);
+    assert.deepEqual(Object.keys(client.stats()), [origin.origin], 'the call belongs to the origin asked');
+    assert.equal(target.requests, 1);
+  });
+
+  it('takes an origin as a string or a URL; refuses none, and every request once closed', async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    const agent = new BulwarkAgent({
+      connector: createConnector({
+        resolver: systemResolver,
+        timeouts: TIMEOUT_DEFAULTS,
+        tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
+        tls: {},
+      }),
+      connections: 1,
+      idleTimeout: 1_000,
+      maxLifetime: 60_000,
+      lifetimeJitter: 0,
+      headersTimeout: 1_000,
+      bodyTimeout: 1_000,
+      random: Math.random,
+    });
+    const errorsSeen: Error[] = [];
+    const handler = { onResponseError: (_c: unknown, err: Error) => void errorsSeen.push(err) };
+    assert.equal(agent.dispatch({ path: '/', method: 'GET' } as Dispatcher.DispatchOptions, handler), false);
+    assert.ok(errorsSeen[0] instanceof errors.InvalidArgumentError);
+    assert.throws(
+      () => agent.dispatch({ path: '/', method: 'GET', origin: '' }, {}),
+      errors.InvalidArgumentError,
+      'a handler that cannot take the error: thrown',
+    );
+    const status = await new Promise<number>((resolve, reject) => {
+      agent.dispatch(
+        { origin: new URL(`${server.url}/ignored`), path: '/', method: 'GET' },
+        {
+          onRequestStart: () => {},
+          onResponseStart: (_c, statusCode) => resolve(statusCode),
+          onResponseData: () => {},
+          onResponseEnd: () => {},
+          onResponseError: (_c, err) => reject(err),
+        },
+      );
+    });
+    assert.equal(status, 200);
+    await agent.close();
+    assert.equal(
+      agent.dispatch({ origin: new URL('http://127.0.0.1:1/x'), path: '/', method: 'GET' }, handler),
+      false,
+    );
+    assert.ok(errorsSeen[1] instanceof errors.ClientClosedError);
   });
 });
