@@ -6,7 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { type Dispatcher, errors, Pool, request as undiciRequest } from 'undici';
+import { type Dispatcher, errors, Pool } from 'undici';
 import { BulwarkClient, createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
@@ -100,7 +100,9 @@ describe('client.request: the response', () => {
     t.after(() => client.close());
     const res = await client.request(url);
     assert.equal(await res.body.text(), 'abc');
-    const raw = await undiciRequest(url);
+    const pool = new Pool(`http://127.0.0.1:${server.port}`);
+    t.after(() => pool.close());
+    const raw = await pool.request({ path: '/', method: 'GET' });
     await raw.body.text();
     assert.equal(res.trailers['x-sum'], '42');
     assert.deepEqual({ ...res.trailers }, { ...raw.trailers });
@@ -150,6 +152,35 @@ describe('client.request: failures', () => {
     t.after(() => client.close());
     await assert.rejects(client.request(server.url, { method: 'CONNECT' }), errors.InvalidArgumentError);
     assert.equal(server.requests, 0);
+  });
+
+  it("a connection lost mid-body fails the body's read, as with undici's request API", async (t) => {
+    const head = 'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n' + 'x'.repeat(10);
+    const server = cleanup(
+      t,
+      await startRawServer((socket) => {
+        socket.once('data', () => socket.write(head, () => setTimeout(() => socket.destroy(), 20)));
+      }),
+    );
+    const url = `http://127.0.0.1:${server.port}/`;
+    const client = createClient();
+    t.after(() => client.close());
+    const res = await client.request(url);
+    assert.equal(res.statusCode, 200);
+    const ours = await res.body.text().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const pool = new Pool(`http://127.0.0.1:${server.port}`);
+    t.after(() => pool.close());
+    const raw = await pool.request({ path: '/', method: 'GET' });
+    const theirs = await raw.body.text().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(ours instanceof Error, 'the read fails');
+    assert.equal((ours as Error).constructor, (theirs as Error).constructor);
+    assert.equal((ours as NodeJS.ErrnoException).code, (theirs as NodeJS.ErrnoException).code);
   });
 
   it('destroys a stream body whose request fails (connection refused)', async (t) => {
