@@ -1,10 +1,10 @@
 /**
- * The `client.request` front-end: the fast path over undici's request API. Its result is undici's
- * (`statusCode`, `headers`, `body`) plus the timings and attempt count. It hands undici no
- * `AbortSignal`: the agent gives the attempt its request's controller instead (transport/agent.ts),
- * which costs undici far less.
+ * The `client.request` front-end: the fast path over undici's dispatcher. Its result is what
+ * undici's request API gives (`statusCode`, `headers`, `body`, `trailers`) plus the timings and
+ * attempt count, but each attempt is its own dispatch handler ({@link AttemptRequest}) rather
+ * than undici's `request()`: it hands undici no `AbortSignal` (the handler takes its request's
+ * controller instead, which costs undici far less) and makes one object per attempt.
  */
-
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
@@ -136,9 +136,10 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
  *
  * Hand-written rather than undici's `request()` with a second handler around it: one object per
  * attempt where that took undici's handler, three closures and Bulwark's wrapper, and one call
- * per event instead of two. In the same overhead run (40 rounds, each case in its own processes)
- * `client.request` went from 0.85 to 1.16 × raw undici `Pool.request`, and GC from 6.1 to 0.6 µs
- * per request (raw undici: 4.4) — see bench/README.md.
+ * per event instead of two. In the overhead runs with the commit before as `--baseline` (each case
+ * in its own processes) `client.request` went from 0.85–0.91 to 1.02–1.10 × raw undici
+ * `Pool.request` (1.10–1.13 in every run of 60 rounds or more), and GC from 5.5–6.1 to 0.5–0.6 µs
+ * per request (raw undici: 4.2–4.7) — see bench/README.md.
  *
  * It is an `AsyncResource`, as undici's handler is: the attempt settles in the async context of
  * the call that dispatched it, so the stages after it, Bulwark's diagnostics events and the next
