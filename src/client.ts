@@ -100,22 +100,7 @@ export class BulwarkClient {
     const clock = o.clock;
     this.#deadlines = new Deadlines(clock);
     this.dns = o.dns === false ? undefined : o.dns;
-    const connector = createConnector({
-      resolver: o.dns === false ? systemResolver : o.dns,
-      timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
-      tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
-      tls: o.tls,
-    });
-    this.#agent = new BulwarkAgent({
-      connector,
-      connections: o.connections,
-      idleTimeout: o.keepAlive.idleTimeout,
-      maxLifetime: o.keepAlive.maxLifetime,
-      lifetimeJitter: o.keepAlive.lifetimeJitter,
-      headersTimeout: undiciHeadersTimeout(o.timeout),
-      bodyTimeout: o.timeout.body,
-      random: () => clock.random(),
-    });
+    this.#agent = createAgent(o);
     if (this.dns !== undefined) {
       // Connections to an address that left a name's answer are retired (the "moved database" outage).
       this.#onDnsChange = ({ host, removed }) => {
@@ -427,6 +412,31 @@ export class BulwarkClient {
     if (call.timings !== undefined) call.timings.total = total;
     return total;
   }
+}
+
+/**
+ * The agent a client with options `o` uses: its connector (DNS cache or the system resolver,
+ * phase timeouts, TCP keep-alive, TLS) and its pools' settings. Exported for Bulwark's own benches
+ * and tests, which measure or exercise the client's agent alone.
+ * @internal
+ */
+export function createAgent(o: ResolvedClientOptions): BulwarkAgent {
+  const clock = o.clock;
+  return new BulwarkAgent({
+    connector: createConnector({
+      resolver: o.dns === false ? systemResolver : o.dns,
+      timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
+      tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
+      tls: o.tls,
+    }),
+    connections: o.connections,
+    idleTimeout: o.keepAlive.idleTimeout,
+    maxLifetime: o.keepAlive.maxLifetime,
+    lifetimeJitter: o.keepAlive.lifetimeJitter,
+    headersTimeout: undiciHeadersTimeout(o.timeout),
+    bodyTimeout: o.timeout.body,
+    random: () => clock.random(),
+  });
 }
 
 const EMPTY: RequestOptions = Object.freeze({});

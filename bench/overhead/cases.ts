@@ -21,11 +21,9 @@ import {
 } from 'cockatiel';
 import got from 'got';
 import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
-import { type ClientOptions, KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
-import { createClient } from '../../src/client.ts';
-import { type AttemptLink, BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
-import { createConnector } from '../../src/transport/connect.ts';
-import { systemResolver } from '../../src/transport/system-resolver.ts';
+import { type ClientOptions, resolveClientOptions } from '../../src/client/options.ts';
+import { createAgent, createClient } from '../../src/client.ts';
+import { type AttemptLink, type BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { usageCheck } from '../lib/args.ts';
 
 /**
@@ -90,23 +88,9 @@ function clientCase(
   };
 }
 
-/** Bulwark's agent with the client's defaults, alone (for the decomposition cases). */
+/** The agent `createClient({ connections })` would use (no DNS cache: the URL is an address). */
 function bulwarkAgent(connections: number): BulwarkAgent {
-  return new BulwarkAgent({
-    connector: createConnector({
-      resolver: systemResolver,
-      timeouts: TIMEOUT_DEFAULTS,
-      tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
-      tls: {},
-    }),
-    connections,
-    idleTimeout: KEEP_ALIVE_DEFAULTS.idleTimeout,
-    maxLifetime: KEEP_ALIVE_DEFAULTS.maxLifetime,
-    lifetimeJitter: KEEP_ALIVE_DEFAULTS.lifetimeJitter,
-    headersTimeout: TIMEOUT_DEFAULTS.headers,
-    bodyTimeout: TIMEOUT_DEFAULTS.body,
-    random: Math.random,
-  });
+  return createAgent(resolveClientOptions({ dns: false, connections }));
 }
 
 export const CASES: readonly Case[] = [

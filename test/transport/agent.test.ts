@@ -4,11 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Dispatcher, errors } from 'undici';
-import { KEEP_ALIVE_DEFAULTS, TIMEOUT_DEFAULTS } from '../../src/client/options.ts';
-import { createClient } from '../../src/client.ts';
-import { BulwarkAgent } from '../../src/transport/agent.ts';
-import { createConnector } from '../../src/transport/connect.ts';
-import { systemResolver } from '../../src/transport/system-resolver.ts';
+import { resolveClientOptions } from '../../src/client/options.ts';
+import { createAgent, createClient } from '../../src/client.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
@@ -89,21 +86,7 @@ describe('agent', () => {
 
   it('takes an origin as a string or a URL; refuses none, and every request once closed', async (t) => {
     const server = cleanup(t, await startHttpServer());
-    const agent = new BulwarkAgent({
-      connector: createConnector({
-        resolver: systemResolver,
-        timeouts: TIMEOUT_DEFAULTS,
-        tcpKeepAliveDelay: KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay,
-        tls: {},
-      }),
-      connections: 1,
-      idleTimeout: 1_000,
-      maxLifetime: 60_000,
-      lifetimeJitter: 0,
-      headersTimeout: 1_000,
-      bodyTimeout: 1_000,
-      random: Math.random,
-    });
+    const agent = createAgent(resolveClientOptions({ dns: false, connections: 1 }));
     const errorsSeen: Error[] = [];
     const handler = { onResponseError: (_c: unknown, err: Error) => void errorsSeen.push(err) };
     assert.equal(agent.dispatch({ path: '/', method: 'GET' } as Dispatcher.DispatchOptions, handler), false);
