@@ -19,7 +19,18 @@ const CONTROLLER: Dispatcher.DispatchController = Object.freeze({
 });
 
 const NO_HEADERS = Object.freeze({});
-const NO_CONTEXT = Object.freeze({});
+/** The (empty) context a fake hands `onRequestStart`. */
+export const NO_CONTEXT = Object.freeze({});
+
+/** Answers a request whose handler has started: `statusCode`, no headers, an empty body. */
+export function respond(
+  handler: Dispatcher.DispatchHandler,
+  controller: Dispatcher.DispatchController,
+  statusCode: number,
+): void {
+  handler.onResponseStart?.(controller, statusCode, NO_HEADERS, '');
+  handler.onResponseEnd?.(controller, NO_HEADERS);
+}
 
 /** A dispatcher whose `dispatch` answers at once (see the file comment). */
 export function memoryDispatcher(statusOf: () => number = () => 200): Dispatcher {
@@ -27,8 +38,7 @@ export function memoryDispatcher(statusOf: () => number = () => 200): Dispatcher
     dispatch(_opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const statusCode = statusOf();
       handler.onRequestStart?.(CONTROLLER, NO_CONTEXT);
-      handler.onResponseStart?.(CONTROLLER, statusCode, NO_HEADERS, '');
-      handler.onResponseEnd?.(CONTROLLER, NO_HEADERS);
+      respond(handler, CONTROLLER, statusCode);
       return true;
     },
   } as unknown as Dispatcher;

@@ -2,7 +2,8 @@
  * Macro bench: throughput of `client.request` and `client.fetch` (every policy on: the defaults)
  * against the peers on the same loopback upstream, which runs in its own process (server.ts):
  * raw undici `Pool.request`, undici `fetch` on undici's own `Agent` and on Bulwark's agent (the
- * dispatcher `client.fetch` uses, which the fetch target names), `node:http` with a keep-alive agent, got, axios, and undici wrapped in cockatiel retry + breaker + timeout. Every
+ * dispatcher `client.fetch` uses, which the fetch target names), `node:http` with a keep-alive
+ * agent, got, axios, and undici wrapped in cockatiel retry + breaker + timeout. Every
  * case keeps `--inflight` requests in flight over as many connections for `--duration` ms per
  * round; rounds are interleaved (a fresh seeded order each round, each turn preceded by an untimed
  * `--settle`) and each case's ratio to raw undici request is taken per round, then the median.

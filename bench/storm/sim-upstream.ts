@@ -15,6 +15,7 @@
 
 import type { Dispatcher } from 'undici';
 import type { VirtualClock } from '../../src/clock/virtual-clock.ts';
+import { NO_CONTEXT, respond } from '../lib/memory-dispatcher.ts';
 import type { StormRecorder } from './recorder.ts';
 import { type Scenario, upstreamModel, workersOf } from './scenario.ts';
 
@@ -22,9 +23,6 @@ import { type Scenario, upstreamModel, workersOf } from './scenario.ts';
 interface SimRequestOptions {
   readonly origin: string;
 }
-
-const NO_HEADERS = Object.freeze({});
-const NO_CONTEXT = Object.freeze({});
 
 /** Breaker states the simulator tracks per client (from the `bulwark:breaker:state` channel). */
 export const BREAKER_CLOSED = 0;
@@ -55,9 +53,7 @@ class Pending {
   }
 
   answer(statusCode: number): void {
-    const controller = this as unknown as Dispatcher.DispatchController;
-    this.handler.onResponseStart?.(controller, statusCode, NO_HEADERS, '');
-    this.handler.onResponseEnd?.(controller, NO_HEADERS);
+    respond(this.handler, this as unknown as Dispatcher.DispatchController, statusCode);
   }
 
   fail(reason: Error): void {

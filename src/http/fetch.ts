@@ -93,18 +93,12 @@ export function fetchTransport(dispatcher: DispatchTarget): Transport<FetchRespo
   return (call, done) => {
     const attempt = new AttemptDispatcher(dispatcher, call);
     const init = call.input as FetchInit;
-    // A bare GET (no init, no deadline header, no signal) hands fetch the dispatcher alone, as a
-    // plain `fetch(url, { dispatcher })` does (the other keys would be empty). Its gain alone is
-    // below what the overhead bench resolves; the measured fetch runs include it.
-    const fetchInit =
-      init === EMPTY_INIT && call.deadlineHeader === false && call.signal === undefined
-        ? { dispatcher: attempt as unknown as Dispatcher }
-        : {
-            ...init,
-            headers: withDeadline(init.headers, call),
-            dispatcher: attempt as unknown as Dispatcher,
-            signal: call.signal ?? null,
-          };
+    const fetchInit = {
+      ...init,
+      headers: withDeadline(init.headers, call),
+      dispatcher: attempt as unknown as Dispatcher,
+      signal: call.signal ?? null,
+    };
     call.controller = attempt;
     undiciFetch(call.url, fetchInit as UndiciRequestInit).then(
       (response) => {

@@ -178,6 +178,12 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
     this[kAttempt] = call;
   }
 
+  /** The call's settling function while this is its open attempt; `undefined` once it is over. */
+  #settle(): Done<RequestResult> | undefined {
+    const call = this[kAttempt];
+    return call.attemptOptions === this ? (call.settleAttempt as Done<RequestResult> | undefined) : undefined;
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     const call = this[kAttempt];
     if (call.attemptOptions !== this)
@@ -199,7 +205,7 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
       contentType: headers['content-type'] as string | undefined,
       contentLength: this.method !== 'HEAD' && contentLength ? Number(contentLength) : null,
     });
-    (res as BodyReadable & { [kController]: Dispatcher.DispatchController })[kController] = controller;
+    (res as BodyReadable & Controlled)[kController] = controller;
     this.#res = res;
     const onAbort = this.onAbort;
     if (onAbort !== undefined) {
@@ -208,14 +214,19 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
       res.once('close', () => signal.removeEventListener('abort', onAbort));
       this.onAbort = undefined;
     }
-    const call = this[kAttempt];
-    const settle = call.settleAttempt as Done<RequestResult> | undefined;
-    if (call.attemptOptions !== this || settle === undefined) {
+    const settle = this.#settle();
+    if (settle === undefined) {
       // An attempt that is over (aborted as the response arrived): let the response go.
       res.dump().catch(() => {});
       return;
     }
-    this.runInAsyncScope(settle, null, call, null, new Result(statusCode, headers, res, this.#trailers));
+    this.runInAsyncScope(
+      settle,
+      null,
+      this[kAttempt],
+      null,
+      new Result(statusCode, headers, res, this.#trailers),
+    );
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -244,9 +255,8 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
       // Before the response: the attempt fails (on a microtask, as undici's request API does:
       // undici may call this synchronously, inside `dispatch`).
       queueMicrotask(() => {
-        const settle = call.settleAttempt as Done<RequestResult> | undefined;
-        if (call.attemptOptions === this && settle !== undefined)
-          this.runInAsyncScope(settle, null, call, err);
+        const settle = this.#settle();
+        if (settle !== undefined) this.runInAsyncScope(settle, null, call, err);
       });
     } else {
       this.#res = null;
@@ -267,13 +277,14 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
 
 /** Where a response body keeps its request's controller (one function pair for every body). */
 const kController = Symbol('bulwark.controller');
+type Controlled = { [kController]: Dispatcher.DispatchController };
 
 function resumeBody(this: Readable): void {
-  (this as Readable & { [kController]: Dispatcher.DispatchController })[kController].resume();
+  (this as Readable & Controlled)[kController].resume();
 }
 
 function abortBody(this: Readable, reason?: Error): void {
-  (this as Readable & { [kController]: Dispatcher.DispatchController })[kController].abort(reason as Error);
+  (this as Readable & Controlled)[kController].abort(reason as Error);
 }
 
 function noop(): void {}
