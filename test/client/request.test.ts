@@ -114,7 +114,8 @@ for (const api of ['request', 'fetch'] as const) {
   it(`client.${api} settles each attempt in the caller's async context`, async (t) => {
     // What runs once a response or failure arrives — the stages after the attempt, the
     // diagnostics events, the sleep before the next attempt — runs in the context of the call,
-    // not of the socket: a tracer's AsyncLocalStorage store reaches bulwark:attempt:end.
+    // not of the socket: a tracer's AsyncLocalStorage store reaches bulwark:attempt:end and
+    // bulwark:retry:attempt.
     const server = cleanup(t, await startHttpServer());
     const served = new Set<string>();
     server.handle((req, res) => {
@@ -131,8 +132,16 @@ for (const api of ['request', 'fetch'] as const) {
     const onEnd = (): void => {
       seen.push(als.getStore());
     };
+    const retried: (string | undefined)[] = [];
+    const onRetry = (): void => {
+      retried.push(als.getStore());
+    };
     subscribe('bulwark:attempt:end', onEnd);
-    t.after(() => unsubscribe('bulwark:attempt:end', onEnd));
+    subscribe('bulwark:retry:attempt', onRetry);
+    t.after(() => {
+      unsubscribe('bulwark:attempt:end', onEnd);
+      unsubscribe('bulwark:retry:attempt', onRetry);
+    });
     const call = (id: string) =>
       als.run(id, async () => {
         const url = `${server.url}/${id}`;
@@ -142,6 +151,7 @@ for (const api of ['request', 'fetch'] as const) {
     await Promise.all([call('a'), call('b')]);
     assert.equal(seen.length, 4, 'two attempts per call (503, then 200)');
     assert.deepEqual(seen.toSorted(), ['a', 'a', 'b', 'b']);
+    assert.deepEqual(retried.toSorted(), ['a', 'b'], 'one retry decision per call, in its context');
   });
 }
 
