@@ -34,6 +34,7 @@ import {
   fetchTransport,
   normaliseFetchInput,
 } from './http/fetch.ts';
+import { directRequest } from './http/fetch-direct.ts';
 import {
   REQUEST_OPTION_KEYS,
   type RequestOptions,
@@ -84,6 +85,8 @@ export class BulwarkClient {
   readonly #urls = new Map<string, { readonly state: OriginState; readonly path: string }>();
   readonly #onDnsChange: ((event: { host: string; removed: readonly string[] }) => void) | undefined;
   #active = 0;
+  /** Whether `fetch` takes its direct path for the calls it can (http/fetch-direct.ts). */
+  readonly #direct: boolean;
   #drained: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
@@ -91,12 +94,15 @@ export class BulwarkClient {
    * @param internal - for Bulwark's own benches and tests only: a dispatcher to use instead of
    *   the agent (the policy-overhead bench answers from memory through it, the storm bench
    *   simulates an upstream). It drives each request's handler as undici does; an abort reaches
-   *   it through the controller it hands the handler as the request starts.
+   *   it through the controller it hands the handler as the request starts. `directFetch: false`
+   *   sends every `fetch` through undici's fetch (the bench's and the differential test's
+   *   reference for the direct path).
    * @internal
    */
-  constructor(options?: ClientOptions, internal?: { dispatcher?: Dispatcher }) {
+  constructor(options?: ClientOptions, internal?: { dispatcher?: Dispatcher; directFetch?: boolean }) {
     const o = resolveClientOptions(options);
     this.#options = o;
+    this.#direct = internal?.directFetch !== false;
     const clock = o.clock;
     this.#deadlines = new Deadlines(clock);
     this.dns = o.dns === false ? undefined : o.dns;
@@ -197,6 +203,10 @@ export class BulwarkClient {
     }
     // Not http(s): a data: URL and the like, which no policy applies to.
     if (call === undefined) return undiciFetch(url, fi as UndiciRequestInit);
+    if (this.#direct) {
+      const direct = directRequest(call.url, call.method, fi);
+      if (direct !== undefined) call.input = direct;
+    }
     return this.#run(this.#fetch, this.#fetchEnd, call);
   }
 

@@ -37,8 +37,11 @@ export class Call implements AttemptLink, Expirable {
   readonly clock: Clock;
   /** The deadline propagation header's name, or `false`. */
   readonly deadlineHeader: string | false;
-  /** The front-end's own input for an attempt (fetch init, request options). */
-  readonly input: unknown;
+  /**
+   * The front-end's own input for an attempt (request options; fetch's init, or the request the
+   * fetch front-end's direct path prepared from it when the call starts).
+   */
+  input: unknown;
   /** Clock time the call started. */
   readonly startedAt: number;
   /** Clock time the total budget runs out (the call's deadline, fixed when it starts). */

@@ -17,6 +17,7 @@ import { setResponseInfo } from '../client/response-info.ts';
 import { FailedResponse } from '../policy/failure.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
+import { DirectRequest, sendDirect } from './fetch-direct.ts';
 
 /** The `init` of `client.fetch`: a standard `RequestInit` plus Bulwark's per-call overrides. */
 export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & CallOptions;
@@ -88,9 +89,16 @@ const EMPTY_INIT: FetchInit = Object.freeze({});
 /** What the fetch transport dispatches to: the agent, or any undici dispatcher. */
 export type DispatchTarget = Pick<Dispatcher, 'dispatch'>;
 
-/** The transport: one undici `fetch` per attempt. */
+/**
+ * The transport: a call the direct path prepared goes out through it (http/fetch-direct.ts);
+ * any other, one undici `fetch` per attempt.
+ */
 export function fetchTransport(dispatcher: DispatchTarget): Transport<FetchResponse> {
   return (call, done) => {
+    if (call.input instanceof DirectRequest) {
+      sendDirect(dispatcher, call);
+      return;
+    }
     const attempt = new AttemptDispatcher(dispatcher, call);
     const init = call.input as FetchInit;
     const fetchInit = {

@@ -1,0 +1,964 @@
+// The drop-in rule, checked byte for byte: client.fetch is undici's fetch on Bulwark's agent, so a
+// call must look the same as undici's own fetch (the very same undici version) both on the wire
+// and to the caller. Each row runs once through undici's fetch and once through client.fetch
+// against the same raw loopback server, which records every request head line by line; what the
+// server received and what the caller saw (response or error) must be deep-equal.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
+import {
+  Agent,
+  type RequestInit,
+  type Response,
+  FormData as UndiciFormData,
+  Headers as UndiciHeaders,
+  fetch as undiciFetch,
+} from 'undici';
+import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
+
+// ---------------------------------------------------------------------------------------------
+// The server: a tiny HTTP/1.1 server over node:net, so the request head is seen exactly as sent
+// (node:http would reject some heads, such as a lower-case method, before a handler saw them).
+
+/** One request as the server received it. */
+interface Recorded {
+  /** Which server: 'a', or 'b' for the other origin. */
+  server: string;
+  /** The request line and every header line, in order, bytes as latin1. */
+  head: string[];
+  /** The body, decoded from its framing: text, or 'hex:…' when not printable UTF-8. */
+  body: string;
+  /** Chunk sizes of a chunked body, the last one 0. */
+  chunks?: number[];
+  trailers?: string[];
+}
+
+interface RawRequest {
+  method: string;
+  url: URL;
+  headers: Array<[string, string]>;
+}
+
+/** Lines and byte runs off a socket, as they arrive. */
+class ByteReader {
+  #buf: Buffer = Buffer.alloc(0);
+  #ended = false;
+  #wake: (() => void) | undefined;
+
+  constructor(socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+      this.#notify();
+    });
+    const end = (): void => {
+      this.#ended = true;
+      this.#notify();
+    };
+    socket.on('end', end);
+    socket.on('close', end);
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async #more(): Promise<boolean> {
+    if (this.#ended) return false;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+    return true;
+  }
+
+  /** The next CRLF-terminated line (latin1, so every byte survives); undefined at the end. */
+  async line(): Promise<string | undefined> {
+    for (;;) {
+      const i = this.#buf.indexOf('\r\n');
+      if (i >= 0) {
+        const line = this.#buf.subarray(0, i).toString('latin1');
+        this.#buf = this.#buf.subarray(i + 2);
+        return line;
+      }
+      if (!(await this.#more())) return undefined;
+    }
+  }
+
+  /** The next `n` bytes; undefined if the stream ends first. */
+  async bytes(n: number): Promise<Buffer | undefined> {
+    while (this.#buf.length < n) if (!(await this.#more())) return undefined;
+    const out = this.#buf.subarray(0, n);
+    this.#buf = this.#buf.subarray(n);
+    return out;
+  }
+}
+
+/** Text when the bytes are printable UTF-8, else hex: both readable in a diff. */
+function printable(bytes: Uint8Array): string {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
+    if (!/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return text;
+  } catch {}
+  return `hex:${Buffer.from(bytes).toString('hex')}`;
+}
+
+/**
+ * A multipart boundary is random per request, the one part of a request that legitimately differs
+ * between two sends of the same FormData: it is replaced by a placeholder wherever it appears.
+ */
+function maskBoundary(record: Recorded): Recorded {
+  const line = record.head.find((l) => /^content-type:\s*multipart\/form-data/i.test(l));
+  const boundary = line?.match(/boundary=(\S+)/)?.[1];
+  if (boundary === undefined) return record;
+  const mask = (s: string): string => s.split(boundary).join('<boundary>');
+  return { ...record, head: record.head.map(mask), body: mask(record.body) };
+}
+
+/** Serves one connection: requests one after another (keep-alive), until the peer closes. */
+async function serve(socket: Socket, name: string, state: ServerState): Promise<void> {
+  socket.setNoDelay(true);
+  const input = new ByteReader(socket);
+  for (;;) {
+    const requestLine = await input.line();
+    if (requestLine === undefined) return;
+    const head = [requestLine];
+    for (let line = await input.line(); line !== ''; line = await input.line()) {
+      if (line === undefined) return;
+      head.push(line);
+    }
+    const headers = head.slice(1).map((l): [string, string] => {
+      const colon = l.indexOf(':');
+      return [l.slice(0, colon).toLowerCase(), l.slice(colon + 1).trim()];
+    });
+    const header = (n: string): string | undefined => headers.find(([k]) => k === n)?.[1];
+    const record: Recorded = { server: name, head, body: '' };
+    if (/chunked/i.test(header('transfer-encoding') ?? '')) {
+      const chunks: number[] = [];
+      const parts: Buffer[] = [];
+      for (;;) {
+        const sizeLine = await input.line();
+        if (sizeLine === undefined) return;
+        const size = Number.parseInt(sizeLine, 16);
+        chunks.push(size);
+        if (size === 0) break;
+        const data = await input.bytes(size + 2);
+        if (data === undefined) return;
+        parts.push(data.subarray(0, size));
+      }
+      const trailers: string[] = [];
+      for (let line = await input.line(); line !== ''; line = await input.line()) {
+        if (line === undefined) return;
+        trailers.push(line);
+      }
+      Object.assign(record, { body: printable(Buffer.concat(parts)), chunks, trailers });
+    } else {
+      const length = Number(header('content-length') ?? 0);
+      const body = length > 0 ? await input.bytes(length) : Buffer.alloc(0);
+      if (body === undefined) return;
+      record.body = printable(body);
+    }
+    state.log.push(maskBoundary(record));
+    const [method = '', target = '/'] = requestLine.split(' ');
+    await route({ method, url: new URL(target, 'http://x'), headers }, socket, state);
+  }
+}
+
+interface ServerState {
+  /** Requests received during the current run (both servers; reset per run). */
+  log: Recorded[];
+  /** 'hang' when a /hang request has fully arrived. */
+  arrivals: EventEmitter;
+}
+
+/** Writes a whole response; Content-Length is added unless the headers frame the body. */
+function send(
+  socket: Socket,
+  req: RawRequest,
+  status: number,
+  headers: Array<[string, string]> = [],
+  body: Uint8Array | string = '',
+  reason = STATUS_CODES[status] ?? 'Unknown',
+): void {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
+  const framed = headers.some(([n]) => /^(content-length|transfer-encoding)$/i.test(n));
+  const bodiless = status === 204 || status === 304;
+  const all: Array<[string, string]> =
+    framed || bodiless ? headers : [...headers, ['content-length', String(bytes.length)]];
+  const head = `HTTP/1.1 ${status} ${reason}\r\n${all.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  const sent = req.method === 'HEAD' || bodiless ? Buffer.alloc(0) : bytes;
+  // One write: a second small one would wait out Nagle and the peer's delayed ACK (~40 ms).
+  socket.write(Buffer.concat([Buffer.from(head, 'latin1'), sent]));
+}
+
+function closed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) resolve();
+    else socket.once('close', () => resolve());
+  });
+}
+
+const TEXT: Array<[string, string]> = [['content-type', 'text/plain; charset=utf-8']];
+const ENCODED_TEXT = 'hello, encoded world! '.repeat(20);
+const BIG = Buffer.alloc(1024 * 1024, 'bulwark:0123456789abcdef\n');
+
+/** Applies content codings left to right, as the header lists them. */
+function encode(codings: string, raw: boolean): Buffer {
+  let bytes = Buffer.from(ENCODED_TEXT);
+  for (const coding of codings.split(',').map((c) => c.trim().toLowerCase())) {
+    if (coding === 'gzip' || coding === 'x-gzip') bytes = zlib.gzipSync(bytes);
+    else if (coding === 'deflate') bytes = raw ? zlib.deflateRawSync(bytes) : zlib.deflateSync(bytes);
+    else if (coding === 'br') bytes = zlib.brotliCompressSync(bytes);
+    else if (coding === 'zstd') bytes = zlib.zstdCompressSync(bytes);
+    // Anything else ('identity', 'foo') leaves the bytes as they are.
+  }
+  return bytes;
+}
+
+async function route(req: RawRequest, socket: Socket, state: ServerState): Promise<void> {
+  const q = req.url.searchParams;
+  switch (req.url.pathname) {
+    case '/status': {
+      const status = Number(q.get('code'));
+      const body = [204, 205, 304].includes(status) ? '' : `status ${status}`;
+      send(socket, req, status, TEXT, body, q.get('reason') ?? undefined);
+      return;
+    }
+    case '/cookies':
+      send(socket, req, 200, [['Set-Cookie', 'a=1; Path=/'], ['set-cookie', 'b=2; HttpOnly'], ...TEXT], 'c');
+      return;
+    case '/dup':
+      send(socket, req, 200, [['X-Dup', 'one'], ['x-other', 'o'], ['x-dup', 'two'], ...TEXT], 'dup');
+      return;
+    case '/odd-headers':
+      // obs-text (a latin1 byte), an empty value and padding the parser must trim.
+      send(
+        socket,
+        req,
+        200,
+        [['x-latin', 'caf\u00e9'], ['x-empty', ''], ['x-pad', '  padded  '], ...TEXT],
+        'odd',
+      );
+      return;
+    case '/empty':
+      send(socket, req, 200, TEXT, '');
+      return;
+    case '/chunked':
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n');
+      for (const part of ['one;', 'two;', 'three;']) {
+        socket.write(`${part.length.toString(16)}\r\n${part}\r\n`);
+        await sleep(5);
+      }
+      socket.write('0\r\n\r\n');
+      return;
+    case '/big':
+      send(socket, req, 200, [['content-type', 'application/octet-stream']], BIG);
+      return;
+    case '/hints':
+      socket.write('HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n');
+      send(socket, req, 200, TEXT, 'after hints');
+      return;
+    case '/trailers':
+      socket.write(
+        'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\ntrailer: x-sum\r\n\r\n' +
+          '5\r\nhello\r\n6\r\n world\r\n0\r\nx-sum: 42\r\n\r\n',
+      );
+      return;
+    case '/encoded': {
+      const coding = q.get('coding') ?? '';
+      const body = q.has('corrupt')
+        ? Buffer.from('1f8b0800000000000003ffffffff0000deadbeef', 'hex')
+        : encode(coding, q.has('raw'));
+      send(socket, req, Number(q.get('status') ?? 200), [['content-encoding', coding], ...TEXT], body);
+      return;
+    }
+    case '/redirect': {
+      const to = q.get('to');
+      send(socket, req, Number(q.get('code')), to === null ? TEXT : [['location', to], ...TEXT], 'moved');
+      return;
+    }
+    case '/chain': {
+      const n = Number(q.get('n'));
+      if (n > 0) send(socket, req, 302, [['location', `/chain?n=${n - 1}`]]);
+      else send(socket, req, 200, TEXT, 'end of chain');
+      return;
+    }
+    case '/loop':
+      send(socket, req, 302, [['location', `/loop?n=${Number(q.get('n')) + 1}`]]);
+      return;
+    case '/json':
+      send(socket, req, 200, [['content-type', 'application/json']], '{"a":[1,2],"b":"ü"}');
+      return;
+    case '/form':
+      send(socket, req, 200, [['content-type', 'application/x-www-form-urlencoded']], 'a=1&b=t%C3%BC&a=3');
+      return;
+    case '/blob':
+      send(socket, req, 200, [['content-type', 'image/x-test']], Buffer.from([0, 1, 2, 250, 255]));
+      return;
+    case '/hang':
+      // Never answers: the caller aborts, which closes the connection.
+      state.arrivals.emit('hang');
+      await closed(socket);
+      return;
+    case '/drip-hang':
+      // One chunk of the body, then nothing more until the caller gives up.
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n');
+      socket.write('5\r\nfirst\r\n');
+      await closed(socket);
+      return;
+    default:
+      send(socket, req, 200, TEXT, 'hello');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a row and describing what was observed.
+
+type Init = Omit<RequestInit, 'dispatcher'>;
+type FetchLike = (input: string | URL, init?: Init) => Promise<Response>;
+
+interface Ctx {
+  /** http://127.0.0.1:PORT of server a. */
+  origin: string;
+  /** The other origin (server b, another port). */
+  other: string;
+  port: number;
+  /** Fresh per run, so each run's abort reason can be told from the other's. */
+  controller: AbortController;
+  state: ServerState;
+}
+
+type Read = (res: Response, ctx: Ctx, fetchImpl: FetchLike) => Promise<unknown>;
+
+interface Row {
+  name: string;
+  /** A path on server a, or a URL built from the run's context. */
+  url: string | ((ctx: Ctx) => string | URL);
+  init?: (ctx: Ctx) => Init;
+  /** How the body is consumed. @default the bytes, as text or hex */
+  read?: Read;
+  /** Extra checks on undici's own outcome, so the row is known to test what it claims. */
+  check?: (o: Outcome) => void;
+  /** A known incompatibility: the row still runs, but does not fail the suite. */
+  todo?: string;
+}
+
+interface ErrorView {
+  type: string;
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  /** For a reason that is not an Error: its own keys (undici's fetch adds `stack`) and its JSON. */
+  keys?: string[];
+  json?: string;
+  /** The rejection is the very abort reason of the run's signal (identity, not equality). */
+  isAbortReason: boolean;
+  cause?: ErrorView;
+}
+
+interface Outcome {
+  requests: Recorded[];
+  response?: Record<string, unknown>;
+  read?: unknown;
+  readError?: ErrorView;
+  bodyUsed?: boolean;
+  error?: ErrorView;
+}
+
+function describeError(err: unknown, ctx: Ctx, depth = 0): ErrorView {
+  const isAbortReason = ctx.controller.signal.aborted && err === ctx.controller.signal.reason;
+  if (typeof err !== 'object' || err === null) return { type: typeof err, json: String(err), isAbortReason };
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
+  const view: ErrorView = {
+    type: err.constructor?.name ?? 'null prototype',
+    name: e.name,
+    message: e.message,
+    code: e.code,
+    isAbortReason,
+  };
+  if (!(err instanceof Error)) {
+    view.keys = Object.keys(err);
+    // A stack's text names the caller's frames, which differ between the two runs by design.
+    view.json = JSON.stringify(err, (key, value: unknown) => (key === 'stack' ? '<stack>' : value));
+  }
+  if (depth < 2 && e.cause !== undefined) view.cause = describeError(e.cause, ctx, depth + 1);
+  return view;
+}
+
+const readBytes: Read = async (res) => printable(new Uint8Array(await res.arrayBuffer()));
+
+async function outcome(fetchImpl: FetchLike, row: Row, base: Omit<Ctx, 'controller'>): Promise<Outcome> {
+  const ctx: Ctx = { ...base, controller: new AbortController() };
+  ctx.state.log = [];
+  const out: Outcome = { requests: [] };
+  try {
+    const url = typeof row.url === 'string' ? ctx.origin + row.url : row.url(ctx);
+    const res = await fetchImpl(url, row.init?.(ctx));
+    out.response = {
+      status: res.status,
+      statusText: res.statusText,
+      ok: res.ok,
+      redirected: res.redirected,
+      url: res.url,
+      type: res.type,
+      headers: [...res.headers],
+      setCookie: res.headers.getSetCookie(),
+      nullBody: res.body === null,
+    };
+    try {
+      out.read = await (row.read ?? readBytes)(res, ctx, fetchImpl);
+    } catch (err) {
+      out.readError = describeError(err, ctx);
+    }
+    out.bodyUsed = res.bodyUsed;
+  } catch (err) {
+    out.error = describeError(err, ctx);
+  }
+  // Whatever the server got for this run (every hop of a redirect, both servers).
+  out.requests = ctx.state.log;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rows.
+
+const enc = new TextEncoder();
+const hex = (bytes: ArrayBuffer | Uint8Array): string =>
+  Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('hex');
+
+const streamOf = (...parts: string[]): ReadableStream<Uint8Array> =>
+  new ReadableStream({
+    start(c) {
+      for (const p of parts) c.enqueue(enc.encode(p));
+      c.close();
+    },
+  });
+
+const methodRows: Row[] = [
+  ...['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PURGE'].map(
+    (method): Row => ({ name: `method ${method} (no body)`, url: '/m', init: () => ({ method }) }),
+  ),
+  { name: "lower-case 'post' with a body", url: '/m', init: () => ({ method: 'post', body: 'lower' }) },
+  { name: "lower-case 'patch' (not normalised)", url: '/m', init: () => ({ method: 'patch', body: 'x' }) },
+  ...['CONNECT', 'TRACE', 'track'].map(
+    (method): Row => ({
+      name: `forbidden method ${method} (TypeError)`,
+      url: '/m',
+      init: () => ({ method }),
+    }),
+  ),
+  { name: 'GET with a body (TypeError)', url: '/m', init: () => ({ method: 'GET', body: 'x' }) },
+  { name: 'HEAD with a body (TypeError)', url: '/m', init: () => ({ method: 'HEAD', body: 'x' }) },
+  { name: 'invalid method token (TypeError)', url: '/m', init: () => ({ method: 'BAD METHOD' }) },
+];
+
+const post = (body: NonNullable<Init['body']>, extra: Init = {}): (() => Init) => {
+  return () => ({ method: 'POST', body, ...extra });
+};
+
+const bodyRows: Row[] = [
+  { name: 'body: string', url: '/b', init: post('hello body') },
+  { name: 'body: Uint8Array', url: '/b', init: () => ({ method: 'POST', body: enc.encode('u8 body') }) },
+  { name: 'body: Buffer', url: '/b', init: () => ({ method: 'POST', body: Buffer.from([0, 1, 2, 255]) }) },
+  {
+    name: 'body: ArrayBuffer',
+    url: '/b',
+    init: () => ({ method: 'POST', body: enc.encode('array buffer').buffer as ArrayBuffer }),
+  },
+  {
+    name: 'body: DataView (a window of a larger buffer)',
+    url: '/b',
+    init: () => ({ method: 'POST', body: new DataView(enc.encode('xxdata viewxx').buffer, 2, 9) }),
+  },
+  {
+    name: 'body: URLSearchParams',
+    url: '/b',
+    init: () => ({
+      method: 'POST',
+      body: new URLSearchParams([
+        ['a', '1'],
+        ['b', 'tü w'],
+        ['a', '3'],
+      ]),
+    }),
+  },
+  {
+    name: 'body: Blob with a type',
+    url: '/b',
+    init: () => ({ method: 'POST', body: new Blob(['blob ', 'body'], { type: 'text/x-blob' }) }),
+  },
+  {
+    name: 'body: undici FormData with a field and a file',
+    url: '/b',
+    init: () => {
+      const form = new UndiciFormData();
+      form.append('field', 'välue');
+      form.append('file', new Blob(['file body'], { type: 'text/plain' }), 'f.txt');
+      return { method: 'POST', body: form };
+    },
+  },
+  {
+    name: 'body: ReadableStream (duplex half)',
+    url: '/b',
+    init: () => ({ method: 'POST', body: streamOf('streamed ', 'in ', 'parts'), duplex: 'half' }),
+  },
+  {
+    name: 'body: Uint8Array window (subarray)',
+    url: '/b',
+    init: () => ({ method: 'POST', body: enc.encode('xxwindowxx').subarray(2, 8) }),
+  },
+  { name: 'body: empty string', url: '/b', init: post('') },
+  {
+    name: 'body: URLSearchParams with a caller content-type',
+    url: '/b',
+    init: post(new URLSearchParams({ a: '1' }), { headers: { 'Content-Type': 'text/x-mine' } }),
+  },
+  {
+    name: 'body: string with an explicit content-type',
+    url: '/b',
+    init: post('{"a":1}', { headers: { 'content-type': 'application/json' } }),
+  },
+  {
+    name: 'body: string with an explicit content-length',
+    url: '/b',
+    init: post('hello', { headers: { 'content-length': '5' } }),
+  },
+];
+
+const headerRows: Row[] = [
+  { name: 'headers: object', url: '/h', init: () => ({ headers: { 'x-a': '1', 'x-b': '2' } }) },
+  {
+    name: 'headers: array of pairs',
+    url: '/h',
+    init: () => ({
+      headers: [
+        ['x-b', '2'],
+        ['x-a', '1'],
+      ],
+    }),
+  },
+  {
+    name: 'headers: undici Headers',
+    url: '/h',
+    init: () => ({ headers: new UndiciHeaders([['x-u', 'undici']]) }),
+  },
+  {
+    name: 'headers: global Headers',
+    url: '/h',
+    init: () => ({ headers: new Headers([['x-g', 'global']]) as unknown as UndiciHeaders }),
+  },
+  {
+    name: 'headers: mixed-case names',
+    url: '/h',
+    init: () => ({ headers: { 'X-Mixed-Case': 'v', 'CONTENT-TYPE': 'text/x-up' } }),
+  },
+  {
+    name: 'headers: duplicate names via pairs (combined)',
+    url: '/h',
+    init: () => ({
+      headers: [
+        ['x-dup', 'a'],
+        ['X-Dup', 'b'],
+        ['x-other', 'o'],
+        ['x-dup', 'c'],
+      ],
+    }),
+  },
+  {
+    name: 'headers: object with an array value',
+    url: '/h',
+    // Not in the types, but plain JS callers do it; fetch's IDL conversion stringifies it to 'a,b'.
+    init: () => ({ headers: { 'x-arr': ['a', 'b'] } as unknown as Record<string, string> }),
+  },
+  { name: 'headers: latin1 value', url: '/h', init: () => ({ headers: { 'x-latin': 'caf\u00e9' } }) },
+  {
+    name: 'headers: value outside latin1 (TypeError)',
+    url: '/h',
+    init: () => ({ headers: { 'x-snow': '\u2603' } }),
+  },
+  {
+    name: 'headers: value with surrounding spaces',
+    url: '/h',
+    init: () => ({ headers: { 'x-s': '  v  ' } }),
+  },
+  {
+    name: 'headers: user-agent, accept, accept-encoding, accept-language overridden',
+    url: '/h',
+    init: () => ({
+      headers: {
+        'user-agent': 'mine/1.0',
+        accept: 'application/json',
+        'accept-encoding': 'br',
+        'accept-language': 'fr',
+      },
+    }),
+  },
+  { name: 'headers: range', url: '/h', init: () => ({ headers: { range: 'bytes=0-3' } }) },
+  { name: 'headers: if-none-match', url: '/h', init: () => ({ headers: { 'if-none-match': '"v1"' } }) },
+  { name: 'headers: authorization', url: '/h', init: () => ({ headers: { authorization: 'Bearer t0k' } }) },
+  { name: 'headers: cookie', url: '/h', init: () => ({ headers: { cookie: 'a=1; b=2' } }) },
+  {
+    name: 'headers: host given by the caller',
+    url: '/h',
+    init: () => ({ headers: { host: 'example.test' } }),
+  },
+  { name: 'headers: bad value (TypeError)', url: '/h', init: () => ({ headers: { 'x-bad': 'a\nb' } }) },
+  { name: 'headers: bad name (TypeError)', url: '/h', init: () => ({ headers: { 'bad name': 'v' } }) },
+];
+
+const urlRows: Row[] = [
+  { name: 'URL: string', url: (c) => `${c.origin}/u/path` },
+  { name: 'URL: URL object', url: (c) => new URL('/u/path?x=1', c.origin) },
+  { name: 'URL: with a query', url: '/u?a=1&b=two&a=3' },
+  { name: 'URL: with a #fragment', url: '/u?q=1#frag' },
+  { name: 'URL: with a trailing ?', url: '/u?' },
+  { name: 'URL: percent-encoding and a unicode path', url: '/caf%C3%A9/ünï côdé/a%2Fb?q=ü&r=%20x' },
+  { name: 'URL: dot segments', url: '/a/./b/../c' },
+  { name: 'URL: http://localhost:PORT', url: (c) => `http://localhost:${c.port}/u` },
+  { name: 'URL: http://127.0.0.1:PORT (no path)', url: (c) => c.origin },
+  { name: 'URL: with userinfo', url: (c) => `http://u:p@127.0.0.1:${c.port}/u` },
+];
+
+const responseRows: Row[] = [
+  { name: 'response: 200 with a body', url: '/' },
+  ...[201, 204, 205, 404, 500].map(
+    (code): Row => ({ name: `response: ${code}`, url: `/status?code=${code}` }),
+  ),
+  {
+    name: 'response: 304 has a null body',
+    url: '/status?code=304',
+    check: (o) => assert.equal(o.response?.nullBody, true),
+  },
+  { name: 'response: empty status text', url: '/status?code=200&reason=' },
+  { name: 'response: latin1, empty and padded header values', url: '/odd-headers' },
+  { name: 'response: custom status text', url: '/status?code=200&reason=Custom%20Reason' },
+  { name: 'response: multiple set-cookie', url: '/cookies' },
+  { name: 'response: duplicate headers', url: '/dup' },
+  { name: 'response: empty body', url: '/empty' },
+  { name: 'response: chunked, in several writes', url: '/chunked' },
+  {
+    name: 'response: 1 MB body (length and sha256)',
+    url: '/big',
+    read: async (res) => {
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      return { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    },
+  },
+  { name: 'response: 103 Early Hints before the 200', url: '/hints' },
+  { name: 'response: chunked with trailers', url: '/trailers' },
+];
+
+const encodings: Array<[string, string]> = [
+  ['gzip', '/encoded?coding=gzip'],
+  ['x-gzip', '/encoded?coding=x-gzip'],
+  ['deflate (zlib-wrapped)', '/encoded?coding=deflate'],
+  ['deflate (raw)', '/encoded?coding=deflate&raw'],
+  ['br', '/encoded?coding=br'],
+  ...(typeof zlib.zstdCompressSync === 'function'
+    ? [['zstd', '/encoded?coding=zstd'] as [string, string]]
+    : []),
+  ["'gzip, br' (two codings, in order)", '/encoded?coding=gzip,%20br'],
+  ["unknown coding 'foo' (passed through)", '/encoded?coding=foo'],
+  ['identity', '/encoded?coding=identity'],
+  ['upper-case GZIP', '/encoded?coding=GZIP'],
+  ['gzip on a 204', '/encoded?coding=gzip&status=204'],
+  ['corrupt gzip bytes', '/encoded?coding=gzip&corrupt'],
+  ['six codings (more than 5)', `/encoded?coding=${Array(6).fill('gzip').join(',')}`],
+];
+const encodingRows: Row[] = [
+  ...encodings.map(([name, url]): Row => ({ name: `content-encoding: ${name}`, url })),
+  { name: 'content-encoding: gzip on a HEAD', url: '/encoded?coding=gzip', init: () => ({ method: 'HEAD' }) },
+];
+
+const redirect = (code: number, to?: string): string =>
+  `/redirect?code=${code}${to === undefined ? '' : `&to=${encodeURIComponent(to)}`}`;
+
+const redirectRows: Row[] = [
+  ...[301, 302, 303, 307, 308].flatMap((code): Row[] => [
+    { name: `redirect ${code}: GET`, url: redirect(code, '/final') },
+    {
+      name: `redirect ${code}: POST with a string body`,
+      url: redirect(code, '/final'),
+      init: () => ({ method: 'POST', body: 'payload', headers: { 'content-type': 'text/x-pay' } }),
+    },
+  ]),
+  { name: 'redirect 303: HEAD stays HEAD', url: redirect(303, '/final'), init: () => ({ method: 'HEAD' }) },
+  {
+    name: 'redirect 302: PUT keeps its method and body',
+    url: redirect(302, '/final'),
+    init: () => ({ method: 'PUT', body: 'put body' }),
+  },
+  {
+    name: 'redirect 307: a Uint8Array body is sent again',
+    url: redirect(307, '/final'),
+    init: () => ({ method: 'POST', body: enc.encode('bytes again') }),
+  },
+  {
+    name: 'redirect 301: POST to GET drops the body headers',
+    url: redirect(301, '/final'),
+    init: () => ({
+      method: 'POST',
+      body: new URLSearchParams({ a: '1' }),
+      headers: { 'content-language': 'fr', 'content-location': '/x', 'x-keep': 'kept' },
+    }),
+  },
+  { name: 'redirect: a chain of 3', url: '/chain?n=3', check: (o) => assert.equal(o.requests.length, 4) },
+  { name: 'redirect: a loop of more than 20 (TypeError)', url: '/loop?n=0' },
+  { name: 'redirect: relative Location', url: redirect(302, 'final?rel=1') },
+  { name: 'redirect: Location with a fragment', url: redirect(302, '/final#loc') },
+  {
+    name: 'redirect: Location without a fragment, request URL with one',
+    url: `${redirect(302, '/final')}#req`,
+  },
+  { name: 'redirect: both with a fragment', url: `${redirect(302, '/final#loc')}#req` },
+  {
+    name: 'redirect: to another origin drops authorization and cookie',
+    url: (c) => c.origin + redirect(307, `${c.other}/final`),
+    init: () => ({
+      method: 'POST',
+      body: 'cross',
+      headers: { authorization: 'Bearer t0k', cookie: 'a=1', 'x-keep': 'kept' },
+    }),
+    check: (o) => {
+      const hop = o.requests.find((r) => r.server === 'b');
+      assert.ok(hop, 'the second hop reached the other origin');
+      assert.ok(!hop.head.some((l) => /^(authorization|cookie):/i.test(l)), 'credentials dropped');
+      assert.ok(
+        hop.head.some((l) => /^x-keep:/i.test(l)),
+        'other headers kept',
+      );
+    },
+  },
+  { name: "redirect: Location 'mailto:x' (TypeError)", url: redirect(302, 'mailto:x') },
+  { name: "redirect: Location 'ftp://x' (TypeError)", url: redirect(302, 'ftp://x/') },
+  { name: "redirect: invalid Location 'http://[' (TypeError)", url: redirect(302, 'http://[') },
+  { name: 'redirect: 3xx without Location is returned as is', url: redirect(302) },
+  {
+    name: "redirect: 'manual' returns the 3xx",
+    url: redirect(302, '/final'),
+    init: () => ({ redirect: 'manual' }),
+  },
+  { name: "redirect: 'error' rejects", url: redirect(302, '/final'), init: () => ({ redirect: 'error' }) },
+  {
+    name: "redirect: 'follow' explicitly, 303 from a PUT stream body",
+    url: redirect(303, '/final'),
+    init: () => ({ method: 'PUT', body: streamOf('one-shot'), duplex: 'half', redirect: 'follow' }),
+  },
+];
+
+class Reason extends Error {}
+
+/** Reads the first chunk, aborts the run's signal, then reads on: the read rejects with the reason. */
+const abortMidBody: Read = async (res, ctx) => {
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  ctx.controller.abort(new Reason('gave up mid-body'));
+  const out: Record<string, unknown> = { first: printable(first.value ?? new Uint8Array()) };
+  try {
+    await reader.read();
+    out.second = 'resolved';
+  } catch (err) {
+    out.second = describeError(err, ctx);
+  }
+  return out;
+};
+
+const abortRows: Row[] = [
+  {
+    name: 'abort: a live signal that never fires',
+    url: '/a',
+    init: (c) => ({ signal: c.controller.signal }),
+  },
+  {
+    name: 'abort: signal already aborted (default reason)',
+    url: '/a',
+    init: (c) => {
+      c.controller.abort();
+      return { signal: c.controller.signal };
+    },
+  },
+  {
+    name: 'abort: signal already aborted with an Error reason',
+    url: '/a',
+    init: (c) => {
+      c.controller.abort(new Reason('before the call'));
+      return { signal: c.controller.signal };
+    },
+    check: (o) => assert.equal(o.error?.isAbortReason, true),
+  },
+  {
+    name: 'abort: signal already aborted with a plain object reason',
+    url: '/a',
+    init: (c) => {
+      c.controller.abort({ why: 'custom' });
+      return { signal: c.controller.signal };
+    },
+    check: (o) => assert.equal(o.error?.isAbortReason, true),
+  },
+  {
+    name: 'abort: while waiting for the response headers',
+    url: '/hang',
+    init: (c) => {
+      c.state.arrivals.once('hang', () => c.controller.abort(new Reason('gave up waiting')));
+      return { signal: c.controller.signal };
+    },
+    check: (o) => assert.equal(o.error?.isAbortReason, true),
+  },
+  {
+    name: 'abort: while reading a streamed body',
+    url: '/drip-hang',
+    init: (c) => ({ signal: c.controller.signal }),
+    read: abortMidBody,
+  },
+];
+
+async function drain(stream: ReadableStream<Uint8Array> | null): Promise<string> {
+  const parts: Buffer[] = [];
+  if (stream === null) return '<null>';
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(Buffer.from(r.value));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+const consumeRows: Row[] = [
+  { name: 'consume: text()', url: '/json', read: (res) => res.text() },
+  { name: 'consume: json()', url: '/json', read: (res) => res.json() },
+  {
+    name: 'consume: arrayBuffer()',
+    url: '/blob',
+    read: async (res) => {
+      const ab = await res.arrayBuffer();
+      return { type: ab.constructor.name, hex: hex(ab) };
+    },
+  },
+  {
+    name: 'consume: bytes()',
+    url: '/blob',
+    read: async (res) => {
+      const bytes = await res.bytes();
+      return { type: bytes.constructor.name, hex: hex(bytes) };
+    },
+  },
+  {
+    name: 'consume: blob() (type and size)',
+    url: '/blob',
+    read: async (res) => {
+      const blob = await res.blob();
+      return { type: blob.type, size: blob.size, hex: hex(await blob.arrayBuffer()) };
+    },
+  },
+  {
+    name: 'consume: formData() of an urlencoded response',
+    url: '/form',
+    read: async (res) => [...(await res.formData())],
+  },
+  {
+    name: 'consume: clone(), then read both',
+    url: '/chunked',
+    read: async (res) => {
+      const copy = res.clone();
+      const [a, b] = await Promise.all([res.text(), copy.text()]);
+      return { a, b, copyUsed: copy.bodyUsed };
+    },
+  },
+  { name: 'consume: body.getReader() loop', url: '/chunked', read: (res) => drain(res.body) },
+  {
+    name: 'consume: for await over res.body',
+    url: '/chunked',
+    read: async (res) => {
+      let text = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body ?? []) text += decoder.decode(chunk, { stream: true });
+      return text;
+    },
+  },
+  {
+    name: 'consume: read twice (second rejects)',
+    url: '/',
+    read: async (res) => {
+      const first = await res.text();
+      return {
+        first,
+        second: await res.text().catch((err: Error) => `${err.constructor.name}: ${err.message}`),
+      };
+    },
+  },
+  {
+    name: 'consume: cancel the body midway, then the next request still works',
+    url: '/drip-hang',
+    read: async (res, ctx, fetchImpl) => {
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      await reader.cancel();
+      const next = await fetchImpl(`${ctx.origin}/after-cancel`);
+      return { first: printable(first.value ?? new Uint8Array()), next: [next.status, await next.text()] };
+    },
+  },
+];
+
+const rows: Array<[string, Row[]]> = [
+  ['methods', methodRows],
+  ['request bodies', bodyRows],
+  ['request headers', headerRows],
+  ['URL forms', urlRows],
+  ['responses', responseRows],
+  ['content codings', encodingRows],
+  ['redirects', redirectRows],
+  ['abort', abortRows],
+  ['body consumption', consumeRows],
+];
+
+// ---------------------------------------------------------------------------------------------
+
+describe('client.fetch against undici fetch, request bytes and all', () => {
+  const state: ServerState = { log: [], arrivals: new EventEmitter() };
+  let a: RawServer;
+  let b: RawServer;
+  let agent: Agent;
+  let client: BulwarkClient;
+  let base: Omit<Ctx, 'controller'>;
+  let direct: FetchLike;
+  let bulwark: FetchLike;
+
+  before(async () => {
+    a = await startRawServer((socket) => void serve(socket, 'a', state));
+    b = await startRawServer((socket) => void serve(socket, 'b', state));
+    base = {
+      origin: `http://127.0.0.1:${a.port}`,
+      other: `http://127.0.0.1:${b.port}`,
+      port: a.port,
+      state,
+    };
+    agent = new Agent();
+    // Only the policies that would change outcomes are off: no retry, breaker, bulkhead or DNS cache.
+    client = createClient({ retry: false, breaker: false, bulkhead: false, dns: false });
+    direct = (input, init) => undiciFetch(input, { ...init, dispatcher: agent });
+    bulwark = (input, init) => client.fetch(input, init);
+  });
+
+  after(async () => {
+    // Servers first: that ends any connection still open, so the agents close at once.
+    await Promise.all([a.close(), b.close()]);
+    await Promise.all([client.close(), agent.close()]);
+  });
+
+  for (const [group, list] of rows) {
+    describe(group, () => {
+      for (const row of list) {
+        it(row.name, row.todo === undefined ? {} : { todo: row.todo }, async () => {
+          const expected = await outcome(direct, row, base);
+          row.check?.(expected);
+          const actual = await outcome(bulwark, row, base);
+          assert.deepEqual(actual, expected);
+        });
+      }
+    });
+  }
+});
