@@ -20,6 +20,8 @@ import {
   fetch as undiciFetch,
 } from 'undici';
 import { type BulwarkClient, createClient } from '../../src/client.ts';
+import type { FetchInit } from '../../src/http/fetch.ts';
+import { directRequest } from '../../src/http/fetch-direct.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -961,4 +963,43 @@ describe('client.fetch against undici fetch, request bytes and all', () => {
       }
     });
   }
+});
+
+// Which calls the direct path takes (the rows above hold either way; this pins the fast ones).
+describe('the direct path takes plain requests and leaves the rest to undici fetch', () => {
+  const url = 'http://127.0.0.1:1/x';
+  const cases: [string, string, FetchInit, boolean][] = [
+    ['GET, no init', 'GET', {}, true],
+    ['POST string body, object headers', 'POST', { body: 'x', headers: { 'x-a': '1' } }, true],
+    ['PUT bytes, header pairs', 'PUT', { body: new Uint8Array([1]), headers: [['x-a', '1']] }, true],
+    [
+      'POST URLSearchParams, redirect manual',
+      'POST',
+      { body: new URLSearchParams('a=1'), redirect: 'manual' },
+      true,
+    ],
+    ['per-call Bulwark options', 'GET', { timeout: { total: 1000 }, retry: false }, true],
+    [
+      'a Headers object',
+      'GET',
+      { headers: new Headers({ a: '1' }) as unknown as FetchInit['headers'] },
+      false,
+    ],
+    ['a Blob body', 'POST', { body: new Blob(['x']) }, false],
+    ['a conditional request', 'GET', { headers: { 'if-none-match': '"a"' } }, false],
+    ['a range request', 'GET', { headers: { range: 'bytes=0-1' } }, false],
+    ['an invalid header value', 'GET', { headers: { a: 'x\ny' } }, false],
+    ['a GET with a body', 'GET', { body: 'x' }, false],
+    ['a cache mode', 'GET', { cache: 'no-store' }, false],
+    ['an aborted signal', 'GET', { signal: AbortSignal.abort() }, false],
+    ['a custom method', 'PURGE', {}, false],
+  ];
+  for (const [name, method, init, direct] of cases) {
+    it(`${name}: ${direct ? 'direct' : "undici's fetch"}`, () => {
+      assert.equal(directRequest(url, method, init) !== undefined, direct);
+    });
+  }
+  it("credentials in the URL: undici's fetch", () => {
+    assert.equal(directRequest('http://u:p@127.0.0.1:1/', 'GET', {}), undefined);
+  });
 });
