@@ -982,7 +982,7 @@ describe('the direct path takes plain requests and leaves the rest to undici fet
     [
       'a Headers object',
       'GET',
-      { headers: new Headers({ a: '1' }) as unknown as FetchInit['headers'] },
+      { headers: new Headers({ a: '1' }) as unknown as NonNullable<FetchInit['headers']> },
       false,
     ],
     ['a Blob body', 'POST', { body: new Blob(['x']) }, false],
