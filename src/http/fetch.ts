@@ -1,5 +1,6 @@
 /**
- * The `client.fetch` front-end: undici's `fetch` on Bulwark's agent. Each attempt goes through a
+ * The `client.fetch` front-end. Plain requests take the direct path (http/fetch-direct.ts); the
+ * rest go through undici's `fetch` on Bulwark's agent, here. Each such attempt goes through a
  * small per-attempt dispatcher that tags the request for the agent and can abort it when the
  * call's timer fires, so no `AbortSignal` is created unless the caller passed one.
  */
