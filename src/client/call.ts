@@ -132,6 +132,25 @@ export class Call implements AttemptLink, Expirable {
     return this.#request;
   }
 
+  /**
+   * The attempt's settling function while `request` (a front-end's request object, set as
+   * {@link attemptOptions}) is its open attempt; `undefined` once that attempt is over.
+   */
+  settlerOf(request: object): Done<unknown> | undefined {
+    return this.attemptOptions === request ? this.settleAttempt : undefined;
+  }
+
+  /**
+   * `request` has started with `controller`: it is aborted if its attempt is over or was aborted
+   * while it waited for a connection; otherwise the call keeps the controller to abort it with.
+   */
+  requestStarted(request: object, controller: { abort(reason: Error): void }): void {
+    if (this.attemptOptions !== request)
+      controller.abort(new Error('the attempt this request was sent for is over'));
+    else if (this.reason !== undefined) controller.abort(this.reason as Error);
+    else this.controller = controller;
+  }
+
   /** Aborts the attempt in flight (deadline, caller abort, close). */
   abortAttempt(reason: Error): void {
     if (this.reason !== undefined) return;

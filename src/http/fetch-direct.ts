@@ -35,6 +35,7 @@ import { undiciHeadersTimeout } from '../client/options.ts';
 import type { Done } from '../client/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { FetchInit, FetchResponse } from './fetch.ts';
+import { withDeadline } from './request.ts';
 
 /** undici's header list (lib/web/fetch/headers.js): what its `Request` and `Response` keep headers in. */
 interface HeadersList {
@@ -303,14 +304,10 @@ export function sendDirect(dispatcher: Pick<Dispatcher, 'dispatch'>, call: Call)
     request.headersList,
     request.body,
   );
-  hop.headers = call.deadlineHeader === false ? headers : withDeadline(headers, call);
+  hop.headers =
+    call.deadlineHeader === false ? headers : (withDeadline(headers, call) as Record<string, string>);
   hop.listen();
   dispatcher.dispatch(hop as unknown as Dispatcher.DispatchOptions, hop);
-}
-
-function withDeadline(headers: Record<string, string>, call: Call): Record<string, string> {
-  const remaining = String(Math.max(0, Math.floor(call.deadline - call.clock.now())));
-  return { ...headers, [(call.deadlineHeader as string).toLowerCase()]: remaining };
 }
 
 /**
@@ -388,8 +385,7 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
   }
 
   #settle(): Done<FetchResponse> | undefined {
-    const call = this[kAttempt];
-    return call.attemptOptions === this ? (call.settleAttempt as Done<FetchResponse> | undefined) : undefined;
+    return this[kAttempt].settlerOf(this) as Done<FetchResponse> | undefined;
   }
 
   #stopListening(): void {
@@ -416,11 +412,7 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    const call = this[kAttempt];
-    if (call.attemptOptions !== this)
-      controller.abort(new Error('the attempt this request was sent for is over'));
-    else if (call.reason !== undefined) controller.abort(call.reason as Error);
-    else call.controller = controller;
+    this[kAttempt].requestStarted(this, controller);
   }
 
   onResponseStart(
@@ -574,7 +566,8 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
         body,
       );
       const headers = wireHeaders(list, method, body, body === null ? 0 : request.bodyLength, location);
-      next.headers = call.deadlineHeader === false ? headers : withDeadline(headers, call);
+      next.headers =
+        call.deadlineHeader === false ? headers : (withDeadline(headers, call) as Record<string, string>);
       next.listen();
       this.#dispatcher.dispatch(next as unknown as Dispatcher.DispatchOptions, next);
     });

@@ -180,16 +180,11 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
 
   /** The call's settling function while this is its open attempt; `undefined` once it is over. */
   #settle(): Done<RequestResult> | undefined {
-    const call = this[kAttempt];
-    return call.attemptOptions === this ? (call.settleAttempt as Done<RequestResult> | undefined) : undefined;
+    return this[kAttempt].settlerOf(this) as Done<RequestResult> | undefined;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    const call = this[kAttempt];
-    if (call.attemptOptions !== this)
-      controller.abort(new Error('the attempt this request was sent for is over'));
-    else if (call.reason !== undefined) controller.abort(call.reason as Error);
-    else call.controller = controller;
+    this[kAttempt].requestStarted(this, controller);
   }
 
   onResponseStart(
@@ -330,7 +325,7 @@ export const requestAdapter: ResultAdapter<RequestResult> = {
 };
 
 /** Adds the deadline propagation header, when configured, without touching the caller's headers. */
-function withDeadline(headers: RequestOptions['headers'], call: Call): RequestOptions['headers'] {
+export function withDeadline(headers: RequestOptions['headers'], call: Call): RequestOptions['headers'] {
   const name = call.deadlineHeader as string;
   const remaining = String(Math.max(0, Math.floor(call.deadline - call.clock.now())));
   if (Array.isArray(headers)) return [...headers, name, remaining];
