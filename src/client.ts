@@ -20,7 +20,7 @@ import {
   undiciHeadersTimeout,
 } from './client/options.ts';
 import { type OriginState, Origins } from './client/origin.ts';
-import { compose, type Done, type Handler } from './client/pipeline.ts';
+import { compose, type Done, type Handler, OK } from './client/pipeline.ts';
 import type { OriginStatsSnapshot } from './client/stats.ts';
 import { BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
 import { InvalidOptionError } from './errors/invalid-option-error.ts';
@@ -372,7 +372,7 @@ export class BulwarkClient {
     call.resolve = undefined;
     call.reject = undefined;
     try {
-      resolve(err === null ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err));
+      resolve(err === OK ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err));
     } catch (failure) {
       reject(failure);
     } finally {
@@ -412,7 +412,11 @@ export class BulwarkClient {
       return adapter.finish(err.result as R, call);
     }
     stats.failures++;
-    if (isBulwarkError(err)) err.attempts = call.attempts;
+    if (isBulwarkError(err)) {
+      err.attempts = call.attempts;
+      // Shed before any attempt counted it (open breaker, full queue, closed client, no time left).
+      if (err !== call.counted) stats.recordFailure(err);
+    }
     throw err;
   }
 

@@ -52,6 +52,8 @@ export class Call implements AttemptLink, Expirable {
   endedAt = 0;
   /** The failure of the previous attempt (kept for response info). */
   lastFailure: unknown = undefined;
+  /** The last failure the attempt stage counted in the origin's stats (the call's end counts any other). */
+  counted: unknown = undefined;
   /** Whether the free retry on a stale keep-alive connection was used. */
   staleRetried = false;
   /** Set by the attempt stage when the failure was a reused connection closed before any response byte. */
@@ -77,8 +79,12 @@ export class Call implements AttemptLink, Expirable {
   /** Settles the call's promise (set when the call starts running, `undefined` once it has settled). */
   resolve: ((result: unknown) => void) | undefined = undefined;
   reject: ((err: unknown) => void) | undefined = undefined;
-  /** Why the current attempt was aborted (`undefined` while it may run). */
+  /** Whether the current attempt was aborted (deadline, caller's signal, close). */
+  aborted = false;
+  /** Why the current attempt was aborted: any value a caller's signal carries, `null` included. */
   reason: unknown = undefined;
+  /** {@link reason} as an `Error`, the form undici's controllers are given (see {@link AbortReason}). */
+  abortError: Error | undefined = undefined;
   /**
    * The request front-end's current attempt (its dispatch options and handler, http/request.ts);
    * a request dispatched for any other attempt is over.
@@ -147,23 +153,40 @@ export class Call implements AttemptLink, Expirable {
   requestStarted(request: object, controller: { abort(reason: Error): void }): void {
     if (this.attemptOptions !== request)
       controller.abort(new Error('the attempt this request was sent for is over'));
-    else if (this.reason !== undefined) controller.abort(this.reason as Error);
+    else if (this.aborted) controller.abort(this.abortError as Error);
     else this.controller = controller;
   }
 
-  /** Aborts the attempt in flight (deadline, caller abort, close). */
-  abortAttempt(reason: Error): void {
-    if (this.reason !== undefined) return;
+  /**
+   * Aborts the attempt in flight (deadline, caller abort, close). `reason` may be any value (a
+   * caller's signal can carry `null`, a string, a plain object); the attempt settles with it as
+   * it is, and undici's controller gets it as an `Error` ({@link AbortReason}).
+   */
+  abortAttempt(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
     this.reason = reason;
-    // A request that has not started yet is aborted as it starts (its handler checks `reason`).
-    this.controller?.abort(reason);
+    const error = reason instanceof Error ? reason : new AbortReason(reason);
+    this.abortError = error;
+    // A request that has not started yet is aborted as it starts (its handler checks `aborted`).
+    this.controller?.abort(error);
     // Settles the attempt now, whether or not the transport has let go of the request yet.
     this.settleAttempt?.(this, reason);
   }
 
+  /**
+   * Whether `err`, a failure a transport saw, is what the current attempt was aborted with (the
+   * reason or its {@link AbortReason} wrapper): the transport then reports {@link reason} itself.
+   */
+  abortedWith(err: unknown): boolean {
+    return this.aborted && (err === this.abortError || err === this.reason);
+  }
+
   /** Resets the per-attempt abort state (the same call object serves every attempt). */
   resetAbort(): void {
+    this.aborted = false;
     this.reason = undefined;
+    this.abortError = undefined;
     this.controller = undefined;
     this.settleAttempt = undefined;
     this.expired = undefined;
@@ -173,5 +196,20 @@ export class Call implements AttemptLink, Expirable {
   onDeadline(): void {
     this.expired = timeoutError(this, this.deadlineBudget);
     this.abortAttempt(this.expired);
+  }
+}
+
+/**
+ * An abort reason that is not an `Error` (`null`, a string, a plain object), wrapped for undici,
+ * whose controllers and streams expect an `Error`. It never reaches a caller: the attempt settles
+ * with the reason itself ({@link Call.abortedWith}).
+ */
+export class AbortReason extends Error {
+  readonly reason: unknown;
+
+  constructor(reason: unknown) {
+    super('aborted');
+    this.name = 'AbortError';
+    this.reason = reason;
   }
 }

@@ -15,8 +15,15 @@
 import type { Call } from './call.ts';
 
 /**
- * Called exactly once with the call and its outcome: `null` and the result, or the failure
- * (never `null`). It may be called synchronously, before the handler returns.
+ * The `err` a {@link Done} is called with when the call (or stage) succeeded. Any other value is
+ * a failure, `null` and `undefined` included: a caller may abort with any value as the reason
+ * (`controller.abort(null)`), and that value must travel back to them as the rejection.
+ */
+export const OK: unique symbol = Symbol('bulwark.ok');
+
+/**
+ * Called exactly once with the call and its outcome: {@link OK} and the result, or the failure
+ * (any other value). It may be called synchronously, before the handler returns.
  */
 export type Done<R> = (call: Call, err: unknown, result?: R) => void;
 
@@ -55,7 +62,7 @@ export function continuation<R>(make: (done: Done<R>) => Done<R>): (done: Done<R
 /** Passes a promise's outcome on to `done` (the way back from {@link promised}). */
 export function settleFrom<R>(promise: Promise<R>, call: Call, done: Done<R>): void {
   promise.then(
-    (result) => done(call, null, result),
+    (result) => done(call, OK, result),
     (err: unknown) => done(call, err),
   );
 }
@@ -64,6 +71,6 @@ export function settleFrom<R>(promise: Promise<R>, call: Call, done: Done<R>): v
 export function promised<R>(handler: Handler<R>): (call: Call) => Promise<R> {
   return (call) =>
     new Promise<R>((resolve, reject) =>
-      handler(call, (_call, err, result) => (err === null ? resolve(result as R) : reject(err))),
+      handler(call, (_call, err, result) => (err === OK ? resolve(result as R) : reject(err))),
     );
 }

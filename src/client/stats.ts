@@ -22,11 +22,20 @@ export interface OriginStatsSnapshot {
   readonly requests: number;
   /** Calls that ended with a response (any status). */
   readonly responses: number;
-  /** Calls that ended with an error. */
+  /** Calls that ended with an error (shed calls included: `CIRCUIT_OPEN`, `POOL_QUEUE_FULL`). */
   readonly failures: number;
-  /** Failed calls and attempts by layer (`app` for errors that are not Bulwark's). */
+  /**
+   * Responses whose body then failed (a stall past `timeout.body`, a connection lost mid-body, a
+   * malformed body); each is also counted by layer and code.
+   */
+  readonly bodyFailures: number;
+  /**
+   * Failures by layer (`app` for errors that are not Bulwark's): every failed attempt, every call
+   * shed before an attempt (open breaker, full bulkhead queue, closed client, budget spent
+   * waiting) and every failed response body.
+   */
   readonly failuresByLayer: Readonly<Partial<Record<Layer | 'app', number>>>;
-  /** Failed calls and attempts by code. */
+  /** The same failures by code. */
   readonly failuresByCode: Readonly<Partial<Record<ErrorCode, number>>>;
   /** Attempts after the first. */
   readonly retries: number;
@@ -88,6 +97,7 @@ export class OriginStats {
   requests = 0;
   responses = 0;
   failures = 0;
+  bodyFailures = 0;
   retries = 0;
   budgetExhausted = 0;
   opened = 0;
@@ -132,6 +142,7 @@ export class OriginStats {
       requests: this.requests,
       responses: this.responses,
       failures: this.failures,
+      bodyFailures: this.bodyFailures,
       failuresByLayer: { ...this.#byLayer },
       failuresByCode: { ...this.#byCode },
       retries: this.retries,

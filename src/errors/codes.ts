@@ -162,6 +162,14 @@ export const ERROR_CODES = Object.freeze({
     summary: 'the server sent something that is not valid HTTP',
     examples: 'HPE_*, UND_ERR_RES_CONTENT_LENGTH_MISMATCH, UND_ERR_HEADERS_OVERFLOW',
   },
+  HTTP_REDIRECT: {
+    layer: 'http',
+    retryable: false,
+    mayHaveExecuted: true,
+    summary:
+      "a redirect could not be followed (too many, a scheme other than http(s), an invalid Location, or redirect: 'error')",
+    examples: "redirect count exceeded, Location 'mailto:…', redirect: 'error'",
+  },
   POOL_ACQUIRE_TIMEOUT: {
     layer: 'pool',
     retryable: true,

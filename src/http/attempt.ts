@@ -5,10 +5,10 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Call } from '../client/call.ts';
-import { continuation, type Done, type Handler } from '../client/pipeline.ts';
+import { continuation, type Done, type Handler, OK } from '../client/pipeline.ts';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
-import { classify } from '../errors/classify.ts';
+import { type Classification, classify } from '../errors/classify.ts';
 import { timeoutError } from '../policy/deadline.ts';
 import type { Deadlines } from '../policy/deadlines.ts';
 import { FailedResponse } from '../policy/failure.ts';
@@ -50,18 +50,19 @@ export function attemptHandler<R>(
   const settling = continuation<R>((next) => (call, err, result) => {
     if (call.settleAttempt === undefined) {
       // Already settled (aborted first): a response that still arrives is let go.
-      if (err === null || err === undefined) adapter.dispose(result as R);
+      if (err === OK) adapter.dispose(result as R);
       return;
     }
     call.settleAttempt = undefined;
     deadlines.cancel(call);
-    if (err !== null && err !== undefined) {
+    if (err !== OK) {
       if (call.signal?.aborted && err === call.signal.reason) {
         next(call, err);
         return;
       }
       const failure = call.expired ?? toBulwarkError(err, call, call.attemptStartedAt);
       call.state.stats.recordFailure(failure);
+      call.counted = failure;
       if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
       next(call, failure);
       return;
@@ -82,7 +83,7 @@ export function attemptHandler<R>(
       );
       return;
     }
-    next(call, null, result as R);
+    next(call, OK, result as R);
   });
   return (call, next) => {
     const first = call.attempts === 0;
@@ -188,8 +189,8 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
       cause: original.cause ?? original,
     });
   }
-  const c = classify(original);
-  // Not a network failure (fetch's own TypeErrors: a redirect refused, a bad header): untouched.
+  const c = fetchFailure(err, original) ?? classify(original);
+  // Not a network failure (fetch's own TypeErrors: a bad header, a caller's abort): untouched.
   if (c.layer === 'app') return err;
   if (reused && (c.code === 'TCP_RESET' || c.code === 'TCP_CLOSED')) {
     // Closed before any response byte on a connection that had served before: the stale
@@ -215,4 +216,77 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
 function unwrapFetchFailed(err: unknown): unknown {
   if (err instanceof TypeError && err.message === 'fetch failed' && err.cause !== undefined) return err.cause;
   return err;
+}
+
+/**
+ * The messages of the errors undici's fetch gives as the cause of `fetch failed` when it cannot
+ * follow a redirect (lib/web/fetch/index.js, HTTP-redirect fetch), pinned by the differential fetch
+ * test; an invalid `Location` fails with the URL parser's `ERR_INVALID_URL`.
+ */
+const REDIRECT_FAILURES = new Set([
+  'redirect count exceeded',
+  'URL scheme must be a HTTP(S) scheme',
+  'unexpected redirect',
+  'cross origin not allowed for request mode "cors"',
+]);
+
+/** What undici's fetch failed with, where `classify` cannot tell from the cause alone. */
+function fetchFailure(err: unknown, cause: unknown): Classification | undefined {
+  if (cause === err || !(cause instanceof Error)) return undefined;
+  let code: 'HTTP_REDIRECT' | 'HTTP_PROTOCOL' | undefined;
+  if (REDIRECT_FAILURES.has(cause.message) || (cause as { code?: unknown }).code === 'ERR_INVALID_URL') {
+    code = 'HTTP_REDIRECT';
+  } else if (cause.message.startsWith('too many content-encodings in response')) code = 'HTTP_PROTOCOL';
+  if (code === undefined) return undefined;
+  return { layer: 'http', code, retryable: false, mayHaveExecuted: true };
+}
+
+const bodyChannel = channel('bulwark:body:error');
+
+/**
+ * A failure of a response body after its call resolved with the response: what the body fails
+ * with. The caller's abort reason passes through as it is; anything else becomes a `BulwarkError`
+ * (a stall past `timeout.body`: `HTTP_BODY_TIMEOUT` with budget `'phase'`; a connection lost
+ * mid-body: `TCP_RESET` / `TCP_CLOSED`; a malformed body — wrong length, bad chunking, or, with
+ * `malformed`, a corrupt content coding — `HTTP_PROTOCOL`) with the original as its `cause`,
+ * counted in the origin's stats (`bodyFailures`, by layer and code) and published on
+ * `bulwark:body:error`.
+ */
+export function bodyFailure(call: Call, err: unknown, malformed = false): unknown {
+  if (call.abortedWith(err)) return call.reason;
+  if (call.signal?.aborted && err === call.signal.reason) return err;
+  if (isBulwarkError(err)) return err; // already one (a transport's own)
+  const c: Classification = malformed
+    ? { layer: 'http', code: 'HTTP_PROTOCOL', retryable: false, mayHaveExecuted: true }
+    : classify(err);
+  const rec = call.reusedConnection ?? call.client?.current;
+  const failure =
+    c.layer === 'app'
+      ? err
+      : new BulwarkError({
+          layer: c.layer,
+          code: c.code,
+          budget: c.code === 'HTTP_BODY_TIMEOUT' ? 'phase' : undefined,
+          retryable: c.retryable,
+          // The request was answered: whatever it asked for was done.
+          mayHaveExecuted: true,
+          target:
+            rec?.address === undefined ? call.state.target : { ...call.state.target, address: rec.address },
+          request: call.request,
+          attempts: call.attempts,
+          timings: call.timings,
+          cause: err,
+        });
+  const stats = call.state.stats;
+  stats.bodyFailures++;
+  stats.recordFailure(failure);
+  if (bodyChannel.hasSubscribers) {
+    bodyChannel.publish({
+      origin: call.origin,
+      request: call.request,
+      attempt: call.attempts,
+      error: failure,
+    });
+  }
+  return failure;
 }

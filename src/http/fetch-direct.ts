@@ -32,7 +32,7 @@ import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { Call } from '../client/call.ts';
 import { undiciHeadersTimeout } from '../client/options.ts';
-import type { Done } from '../client/pipeline.ts';
+import { type Done, OK } from '../client/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { FetchInit, FetchResponse } from './fetch.ts';
 import { withDeadline } from './request.ts';
@@ -491,7 +491,7 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     // 'cors' once a redirect led to another origin than the first URL's, as undici's fetch taints it.
     const type = this.#redirects !== 0 && leftOrigin(this.#urlList) ? 'cors' : 'basic';
     const response = fromInnerResponse(filterResponse(inner, type), 'immutable');
-    this.runInAsyncScope(settle, null, this[kAttempt], null, response);
+    this.runInAsyncScope(settle, null, this[kAttempt], OK, response);
   }
 
   /** The last stream of the decoding chain, which feeds the response body. */
@@ -619,9 +619,11 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
       const call = this[kAttempt];
       const signal = call.signal;
       this.#reject(
-        (signal?.aborted && err === signal.reason) || err === call.reason
-          ? err
-          : new TypeError('fetch failed', { cause: err }),
+        call.abortedWith(err)
+          ? call.reason
+          : signal?.aborted && err === signal.reason
+            ? err
+            : new TypeError('fetch failed', { cause: err }),
       );
       return;
     }
@@ -638,8 +640,15 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     this.#decoding?.destroy();
     this.#decoding = null;
     if (sink === null) return;
-    const signal = this[kAttempt].signal;
-    sink.error(signal?.aborted && err === signal.reason ? err : new TypeError('terminated', { cause: err }));
+    const call = this[kAttempt];
+    const signal = call.signal;
+    sink.error(
+      call.abortedWith(err)
+        ? call.reason
+        : signal?.aborted && err === signal.reason
+          ? err
+          : new TypeError('terminated', { cause: err }),
+    );
   }
 }
 

@@ -14,6 +14,7 @@ import {
 } from 'undici';
 import type { Call } from '../client/call.ts';
 import type { CallOptions } from '../client/options.ts';
+import { OK } from '../client/pipeline.ts';
 import { setResponseInfo } from '../client/response-info.ts';
 import { FailedResponse } from '../policy/failure.ts';
 import { kAttempt } from '../transport/agent.ts';
@@ -112,7 +113,7 @@ export function fetchTransport(dispatcher: DispatchTarget): Transport<FetchRespo
     undiciFetch(call.url, fetchInit as UndiciRequestInit).then(
       (response) => {
         attempt.release();
-        if (call.controller === attempt) done(call, null, response);
+        if (call.controller === attempt) done(call, OK, response);
         else fetchAdapter.dispose(response); // an attempt that is over (see Transport)
       },
       (err: unknown) => {

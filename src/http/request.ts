@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { type Dispatcher, errors } from 'undici';
 import type { Call } from '../client/call.ts';
 import { type CallOptions, undiciHeadersTimeout } from '../client/options.ts';
-import type { Done } from '../client/pipeline.ts';
+import { type Done, OK } from '../client/pipeline.ts';
 import type { Timings } from '../errors/bulwark-error.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
@@ -219,7 +219,7 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
       settle,
       null,
       this[kAttempt],
-      null,
+      OK,
       new Result(statusCode, headers, res, this.#trailers),
     );
   }

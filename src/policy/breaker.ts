@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
 import type { Call } from '../client/call.ts';
-import { continuation, promised, type Stage, settleFrom } from '../client/pipeline.ts';
+import { continuation, OK, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
@@ -166,9 +166,9 @@ export class Breaker {
       // The action runs as it is and its outcome is handed to opossum afterwards (`settle`).
       return new Promise<T>((resolve, reject) => {
         const done = (_arg: A, err: unknown, result?: T): void =>
-          err === null ? resolve(result as T) : reject(err);
+          err === OK ? resolve(result as T) : reject(err);
         action(arg).then(
-          (result) => this.settle(arg, null, result, done),
+          (result) => this.settle(arg, OK, result, done),
           (err: unknown) => this.settle(arg, err, undefined, done),
         );
       });
@@ -215,14 +215,14 @@ export class Breaker {
     result: T | undefined,
     done: (arg: A, err: unknown, result?: T) => void,
   ): void {
-    if (err !== null && this.#state === 'closed' && this.#hooks.isFailure(err)) {
+    if (err !== OK && this.#state === 'closed' && this.#hooks.isFailure(err)) {
       this.#flush();
       const pass = (): void => done(arg, err);
       this.#cb.fire(rejectWith as (arg: never) => Promise<unknown>, err).then(pass, pass);
       return;
     }
     if (this.#state === 'closed' && ++this.#uncounted >= FLUSH_EVERY) this.#flush();
-    if (err === null) done(arg, null, result);
+    if (err === OK) done(arg, OK, result);
     else done(arg, err);
   }
 

@@ -7,7 +7,7 @@ import { channel } from 'node:diagnostics_channel';
 import pRetry from 'p-retry';
 import type { Call } from '../client/call.ts';
 import type { ResolvedRetry } from '../client/options.ts';
-import { continuation, promised, type Stage, settleFrom } from '../client/pipeline.ts';
+import { continuation, OK, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { classify } from '../errors/classify.ts';
 import { backoffDelay } from './backoff.ts';
@@ -98,8 +98,8 @@ export function retryStage<R>(clock: Clock, hooks: RetryHooks): Stage<R> {
   return (next) => {
     const attempt = promised(next);
     const afterFirst = continuation<R>((done) => (call, err, result) => {
-      if (err === null) {
-        done(call, null, result);
+      if (err === OK) {
+        done(call, OK, result);
         return;
       }
       settleFrom(

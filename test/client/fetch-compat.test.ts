@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.ts';
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -218,6 +219,10 @@ async function outcome(fetchImpl: Fetch, base: string, row: Row): Promise<unknow
     return out;
   } catch (err) {
     const e = err as Error & { cause?: unknown };
+    // The documented difference: a network failure is a BulwarkError around fetch's own cause.
+    if (isBulwarkError(e) || (e instanceof TypeError && e.message === 'fetch failed')) {
+      return { error: 'network failure', cause: (e.cause as Error | undefined)?.message };
+    }
     return {
       error: e.name,
       message: e instanceof RangeError ? e.message : undefined,

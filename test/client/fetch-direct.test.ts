@@ -20,6 +20,7 @@ import {
   fetch as undiciFetch,
 } from 'undici';
 import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import type { FetchInit } from '../../src/http/fetch.ts';
 import { directRequest } from '../../src/http/fetch-direct.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
@@ -374,8 +375,26 @@ interface Outcome {
   error?: ErrorView;
 }
 
+/**
+ * The one documented difference: where undici's fetch fails with `TypeError('fetch failed')` (no
+ * response) or `TypeError('terminated')` (a failed body) around the original error, Bulwark fails
+ * with a `BulwarkError` around the same original. Both are described as a network failure with
+ * that cause; which code Bulwark gave is checked by the rows that care.
+ */
+function isNetworkFailure(err: unknown): err is { cause: unknown } {
+  if (isBulwarkError(err)) return true;
+  return (
+    err instanceof TypeError &&
+    (err.message === 'fetch failed' || err.message === 'terminated') &&
+    err.cause !== undefined
+  );
+}
+
 function describeError(err: unknown, ctx: Ctx, depth = 0): ErrorView {
   const isAbortReason = ctx.controller.signal.aborted && err === ctx.controller.signal.reason;
+  if (depth === 0 && isNetworkFailure(err)) {
+    return { type: 'network failure', isAbortReason, cause: describeError(err.cause, ctx, depth + 1) };
+  }
   if (typeof err !== 'object' || err === null) return { type: typeof err, json: String(err), isAbortReason };
   const e = err as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
   const view: ErrorView = {
