@@ -10,7 +10,7 @@ import type { Clock } from '../clock/clock.ts';
 import type { BulwarkError, RequestInfo, Timings } from '../errors/bulwark-error.ts';
 import { pathOf } from '../errors/redact.ts';
 import { timeoutError } from '../policy/deadline.ts';
-import type { Expirable } from '../policy/deadlines.ts';
+import type { Deadlines, Expirable } from '../policy/deadlines.ts';
 import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
 import type { ConnectionRecord } from '../transport/connection.ts';
 import type { CallConfig } from './options.ts';
@@ -64,8 +64,12 @@ export class Call implements AttemptLink, Expirable {
   client: TrackedClient | undefined = undefined;
   /** Timings of the last attempt. */
   timings: Timings | undefined = undefined;
-  /** Which budget the current attempt's deadline is. */
-  deadlineBudget: 'attempt' | 'total' = 'attempt';
+  /** Which budget the current attempt's deadline is (`'phase'`: the headers timeout, once the request went out). */
+  deadlineBudget: 'phase' | 'attempt' | 'total' = 'attempt';
+  /** Clock time the current attempt's own deadline (attempt or total budget) falls due. */
+  attemptDeadline = 0;
+  /** The client's deadline scheduler (set by the attempt stage). */
+  deadlines: Deadlines | undefined = undefined;
   /** The timeout error, once the current attempt's deadline fired. */
   expired: BulwarkError | undefined = undefined;
   /** `performance.now()` when the current attempt started. */
@@ -154,7 +158,24 @@ export class Call implements AttemptLink, Expirable {
     if (this.attemptOptions !== request)
       controller.abort(new Error('the attempt this request was sent for is over'));
     else if (this.aborted) controller.abort(this.abortError as Error);
-    else this.controller = controller;
+    else {
+      this.controller = controller;
+      this.#armHeadersTimeout();
+    }
+  }
+
+  /**
+   * The request is going out: from now on `timeout.headers` runs, when it can end before the
+   * attempt's own deadline. The call's one deadline moves up to it (budget `'phase'`), so a short
+   * headers timeout fires on time; undici's own headers timer ticks at a one-second resolution.
+   */
+  #armHeadersTimeout(): void {
+    const { headers, attempt } = this.config.timeout;
+    if (headers >= attempt || this.deadlines === undefined) return; // the attempt's deadline comes first
+    const now = this.clock.now();
+    if (now + headers >= this.attemptDeadline) return;
+    this.deadlineBudget = 'phase';
+    this.deadlines.schedule(this, headers, now);
   }
 
   /**

@@ -268,15 +268,18 @@ export interface ResolvedClientOptions extends CallConfig {
 }
 
 /**
- * The headers timeout to hand undici. undici re-arms one timer per response when its headers and
- * body timeouts are equal, and makes a new one twice per response when they differ (each then
- * lives until undici's next one-second sweep, long enough to reach the old generation). The
- * headers timeout counts from when the request is sent, so it can only fire before the attempt's
- * own deadline when it is shorter than the attempt budget; otherwise the attempt's deadline
- * always comes first and undici gets the body timeout for both.
+ * The headers timeout to hand undici. undici's headers timer starts when the request is sent, so
+ * it can fire before the attempt's own deadline only when `headers` is shorter than the attempt
+ * budget: then undici gets `headers`. Otherwise the attempt's deadline always comes first and
+ * undici needs no headers timer of its own; it then gets the body timeout when that is at least
+ * the attempt budget (so it can never fire first either), because undici re-arms one timer per
+ * response when its headers and body timeouts are equal and makes a new one twice per response
+ * when they differ; or 0 (no headers timer) when the body timeout is shorter. Each timeout governs
+ * its own phase: a short `body` never cuts the wait for the headers.
  */
 export function undiciHeadersTimeout(timeout: ResolvedTimeouts): number {
-  return timeout.headers < timeout.attempt ? timeout.headers : timeout.body;
+  if (timeout.headers < timeout.attempt) return timeout.headers;
+  return timeout.body >= timeout.attempt ? timeout.body : 0;
 }
 
 /** The timeout defaults (Microsoft.Extensions.Http.Resilience's standard pipeline; phases below). */

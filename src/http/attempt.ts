@@ -105,7 +105,10 @@ export function attemptHandler<R>(
     call.attemptStartedAt = realTime ? now : performance.now();
     const done = settling(next);
     call.settleAttempt = done as Done<unknown>;
-    deadlines.schedule(call, budget === 'attempt' ? attemptBudget : remaining, now);
+    const due = budget === 'attempt' ? attemptBudget : remaining;
+    call.attemptDeadline = now + due;
+    call.deadlines = deadlines;
+    deadlines.schedule(call, due, now);
     try {
       transport(call, done);
     } catch (err) {

@@ -13,7 +13,7 @@ import { TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
  * attempt was in: still waiting for a connection (pool), resolving (dns), connecting (tcp),
  * handshaking (tls), or waiting for the response headers (http).
  */
-export function timeoutError(call: Call, budget: 'attempt' | 'total'): BulwarkError {
+export function timeoutError(call: Call, budget: 'phase' | 'attempt' | 'total'): BulwarkError {
   const client = call.client;
   const rec = call.reusedConnection ?? client?.current;
   const target =

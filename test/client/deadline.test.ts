@@ -99,11 +99,14 @@ describe('deadlines', () => {
     assert.equal(err.budget, 'phase');
   });
 
-  it('undici gets the body timeout for the headers phase when the attempt deadline always comes first', () => {
+  it('undici gets the body timeout for the headers phase only when it cannot fire before the attempt deadline', () => {
     const t = { ...TIMEOUT_DEFAULTS };
-    assert.equal(undiciHeadersTimeout(t), t.body, 'defaults: headers = attempt');
+    assert.equal(undiciHeadersTimeout(t), t.body, 'defaults: headers = attempt ≤ body');
     assert.equal(undiciHeadersTimeout({ ...t, headers: 2_000 }), 2_000);
     assert.equal(undiciHeadersTimeout({ ...t, headers: 20_000 }), t.body);
+    // A body timeout shorter than the attempt budget must not cut the wait for the headers.
+    assert.equal(undiciHeadersTimeout({ ...t, body: 500 }), 0, 'no headers timer of undici');
+    assert.equal(undiciHeadersTimeout({ ...t, body: 500, headers: 2_000 }), 2_000);
   });
 
   it('a blackholed TCP connect: TCP_TIMEOUT, by phase and by the attempt budget', async (t) => {

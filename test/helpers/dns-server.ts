@@ -11,6 +11,8 @@ export interface DnsRecords {
   AAAA?: string[];
   /** Seconds; 0 is allowed (do not cache). @default 60 */
   ttl?: number;
+  /** Milliseconds to wait before answering (a slow resolver). @default 0 */
+  delay?: number;
 }
 
 export interface DnsServerOptions {
@@ -19,7 +21,7 @@ export interface DnsServerOptions {
 }
 
 type Entry =
-  | { kind: 'records'; A: string[]; AAAA: string[]; ttl: number }
+  | { kind: 'records'; A: string[]; AAAA: string[]; ttl: number; delay: number }
   | { kind: 'nxdomain' | 'servfail' | 'silence' };
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
@@ -41,6 +43,7 @@ export class TestDnsServer implements AsyncDisposable {
   #counts = new Map<string, Map<string, number>>();
   #total = 0;
   #closing: Promise<void> | undefined;
+  readonly #delayed = new Set<NodeJS.Timeout>();
 
   static async start(opts: DnsServerOptions = {}): Promise<TestDnsServer> {
     const server = new TestDnsServer(opts.host ?? '127.0.0.1');
@@ -67,8 +70,8 @@ export class TestDnsServer implements AsyncDisposable {
 
   /** Answers `name` with these records; a type without records gets NODATA. */
   setRecords(name: string, records: DnsRecords): void {
-    const { A = [], AAAA = [], ttl = 60 } = records;
-    this.#entries.set(normalize(name), { kind: 'records', A: [...A], AAAA: [...AAAA], ttl });
+    const { A = [], AAAA = [], ttl = 60, delay = 0 } = records;
+    this.#entries.set(normalize(name), { kind: 'records', A: [...A], AAAA: [...AAAA], ttl, delay });
   }
 
   /** Answers NXDOMAIN for `name` (as for any name never set). */
@@ -112,6 +115,8 @@ export class TestDnsServer implements AsyncDisposable {
   }
 
   close(): Promise<void> {
+    for (const timer of this.#delayed) clearTimeout(timer);
+    this.#delayed.clear();
     this.#closing ??= new Promise((resolve) => this.#socket.close(() => resolve()));
     return this.#closing;
   }
@@ -123,7 +128,28 @@ export class TestDnsServer implements AsyncDisposable {
   #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.#total++;
     const reply = this.#answer(msg);
-    if (reply !== undefined) this.#socket.send(reply, rinfo.port, rinfo.address);
+    if (reply === undefined) return;
+    const delay = this.#delayOf(msg);
+    if (delay === 0) {
+      this.#socket.send(reply, rinfo.port, rinfo.address);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#delayed.delete(timer);
+      this.#socket.send(reply, rinfo.port, rinfo.address);
+    }, delay);
+    this.#delayed.add(timer);
+  }
+
+  /** The delay set for the name a query asks about (0 when none, or the query is malformed). */
+  #delayOf(msg: Buffer): number {
+    try {
+      const name = dnsPacket.decode(msg).questions?.[0]?.name;
+      const entry = name === undefined ? undefined : this.#entries.get(normalize(name));
+      return entry?.kind === 'records' ? entry.delay : 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** The encoded reply to one query, or undefined to stay silent. */

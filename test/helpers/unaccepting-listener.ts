@@ -29,7 +29,7 @@ server.listen({ host: workerData.host, port: 0, backlog: workerData.backlog }, (
 `;
 
 /** The worker's listen() backlog; Linux queues backlog + 1 connections before dropping SYNs. */
-const BACKLOG = 1;
+export const BACKLOG = 1;
 /** How long a filler may take to connect before the queue may be full. */
 const FULL_AFTER_MS = 100;
 /** With /proc: a filler slower than this (while the queue is not full) means something is wrong. */
@@ -85,7 +85,7 @@ function acceptQueueLength(host: string, port: number): number | undefined {
  * A filler still pending after a short wait shows the queue is full — unless /proc says the
  * queue still has room (a slow machine, not a full queue): then it waits on for that filler.
  */
-async function fillQueue(host: string, port: number, sockets: Socket[]): Promise<void> {
+export async function fillQueue(host: string, port: number, sockets: Socket[]): Promise<void> {
   const full = (): boolean | undefined => {
     const length = acceptQueueLength(host, port);
     return length === undefined ? undefined : length > BACKLOG;
