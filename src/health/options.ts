@@ -4,7 +4,7 @@
  */
 import type { ErrorCode, Layer } from '../errors/codes.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { checkObject, checkThat } from '../options/validate.ts';
+import { checkDuration, checkObject, checkThat } from '../options/validate.ts';
 
 /** What a check gets besides its abort signal. */
 export interface HealthCheckContext {
@@ -99,8 +99,6 @@ export interface ResolvedCheck {
   readonly timeout: number;
 }
 
-/** setTimeout's ceiling; a longer delay would fire at once. */
-const MAX_TIMEOUT = 2_147_483_647;
 const CHECKS_EXPECTED = 'an object of named checks (functions, or { check, timeout })';
 
 /** Validates `checks` and `options`. Throws {@link InvalidOptionError} naming the path. */
@@ -128,12 +126,5 @@ export function resolveChecks(checks: unknown, options: unknown): readonly Resol
 }
 
 function checkTimeout(value: unknown, path: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  checkThat(
-    typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TIMEOUT,
-    path,
-    `a finite number of milliseconds > 0 (and ≤ ${MAX_TIMEOUT})`,
-    value,
-  );
-  return value as number;
+  return checkDuration(value, path, fallback, 1);
 }

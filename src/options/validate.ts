@@ -59,9 +59,19 @@ export function checkNumber(value: unknown, path: string, fallback: number, rule
   return value;
 }
 
-/** A duration in milliseconds: finite, ≥ 0 (or ≥ `min`). */
+/**
+ * The longest duration any option takes, in milliseconds (about 24.8 days): Node's timers hold at
+ * most 2³¹−1 ms, and a longer delay fires at once (with a `TimeoutOverflowWarning`), which would
+ * turn a "wait a very long time" into "fail now" or a timer re-armed every millisecond.
+ */
+export const MAX_DURATION = 2_147_483_647;
+
+/**
+ * A duration in milliseconds: finite, ≥ `min` (default 0) and ≤ {@link MAX_DURATION}. Every
+ * duration option of Bulwark (client, pool, DNS cache, health, probe) goes through this one check.
+ */
 export function checkDuration(value: unknown, path: string, fallback: number, min = 0): number {
-  return checkNumber(value, path, fallback, { min });
+  return checkNumber(value, path, fallback, { min, max: MAX_DURATION });
 }
 
 /** A boolean, or `fallback` when undefined. */

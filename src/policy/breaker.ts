@@ -11,7 +11,7 @@ import type { Call } from '../client/call.ts';
 import { continuation, OK, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
-import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
+import { checkDuration, checkNumber, checkObject, MAX_DURATION } from '../options/validate.ts';
 
 /**
  * Circuit breaker options (all optional).
@@ -99,7 +99,7 @@ export interface BreakerHooks {
 }
 
 // opossum's own reset timer must never fire: the clock decides when the breaker half-opens.
-const NEVER = 2 ** 31 - 1;
+const NEVER = MAX_DURATION;
 
 function invoke<A, T>(action: (arg: A) => Promise<T>, arg: A): Promise<T> {
   return action(arg);

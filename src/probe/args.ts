@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+import { MAX_DURATION } from '../options/validate.ts';
 import { isResolverAddress } from '../transport/dns/options.ts';
 import { PROBE_TIMEOUT_DEFAULTS, type ProbeOptions } from './options.ts';
 import { parseTarget } from './probe.ts';
@@ -77,7 +78,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const MAX_TIMEOUT = 2_147_483_647;
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -149,9 +149,9 @@ function parseUrl(text: string): URL {
 function timeout(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback;
   const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value > 0 && value <= MAX_TIMEOUT)) {
+  if (!(value > 0 && value <= MAX_DURATION)) {
     throw new UsageError(
-      `${flag} must be a whole number of milliseconds > 0; received ${JSON.stringify(text)}`,
+      `${flag} must be a whole number of milliseconds > 0 and ≤ ${MAX_DURATION}; received ${JSON.stringify(text)}`,
     );
   }
   return value;

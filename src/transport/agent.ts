@@ -5,6 +5,7 @@
  * timings and the stale keep-alive rule.
  */
 import { Client, type Dispatcher, errors, Pool } from 'undici';
+import { MAX_DURATION } from '../options/validate.ts';
 import type { Connector } from './connect.ts';
 import { type ConnectionRecord, newConnectionRecord } from './connection.ts';
 
@@ -174,10 +175,10 @@ export class BulwarkAgent {
     return pool;
   }
 
-  /** A new connection's lifetime: `maxLifetime` with its jitter. */
+  /** A new connection's lifetime: `maxLifetime` with its jitter (never past what a timer can hold). */
   lifetime(): number {
     const { maxLifetime, lifetimeJitter, random } = this.#options;
-    return maxLifetime * (1 + lifetimeJitter * (2 * random() - 1));
+    return Math.min(MAX_DURATION, maxLifetime * (1 + lifetimeJitter * (2 * random() - 1)));
   }
 
   /** Registers a connection under its host name (for DNS-driven retirement). */

@@ -104,7 +104,12 @@ describe('checkNumber', () => {
   });
 
   test('out of bounds, with the bounds in the expectation', () => {
-    rejects(() => checkNumber(-1, 'retry.limit', 2, { min: 0 }), 'retry.limit', 'a number ≥ 0', '-1');
+    rejects(
+      () => checkNumber(-1, 'retry.limit', 2, { min: 0 }),
+      'retry.limit',
+      'a number ≥ 0 and ≤ 2147483647',
+      '-1',
+    );
     rejects(() => checkNumber(11, 'p', 2, { max: 10 }), 'p', 'a number ≤ 10', '11');
     rejects(
       () => checkNumber(1.5, 'ratio', 0.1, { min: 0, max: 1, integer: false }),
@@ -175,20 +180,30 @@ describe('checkDuration', () => {
     assert.equal(checkDuration(undefined, 'timeout.dns', 2_000), 2_000);
     assert.equal(checkDuration(0, 'timeout.dns', 2_000), 0);
     assert.equal(checkDuration(1.5, 'timeout.dns', 2_000), 1.5);
-    rejects(() => checkDuration(-1, 'timeout.dns', 2_000), 'timeout.dns', 'a number ≥ 0', '-1');
+    rejects(
+      () => checkDuration(-1, 'timeout.dns', 2_000),
+      'timeout.dns',
+      'a number ≥ 0 and ≤ 2147483647',
+      '-1',
+    );
     rejects(
       () => checkDuration(5, 'keepAlive.idleTimeout', 4_000, 10),
       'keepAlive.idleTimeout',
-      'a number ≥ 10',
+      'a number ≥ 10 and ≤ 2147483647',
       '5',
     );
     rejects(
       () => checkDuration(Number.POSITIVE_INFINITY, 'timeout.dns', 2_000),
       'timeout.dns',
-      'a number ≥ 0',
+      'a number ≥ 0 and ≤ 2147483647',
       'Infinity',
     );
-    rejects(() => checkDuration('100ms', 'timeout.dns', 2_000), 'timeout.dns', 'a number ≥ 0', '"100ms"');
+    rejects(
+      () => checkDuration('100ms', 'timeout.dns', 2_000),
+      'timeout.dns',
+      'a number ≥ 0 and ≤ 2147483647',
+      '"100ms"',
+    );
   });
 });
 

@@ -33,7 +33,7 @@ describe('bulwark: usage errors exit 2 with a message and the usage', () => {
     [
       'a timeout that is not a number',
       ['probe', 'http://x', '--connect-timeout', 'soon'],
-      /--connect-timeout must be a whole number of milliseconds > 0; received "soon"/,
+      /--connect-timeout must be a whole number of milliseconds > 0 and ≤ 2147483647; received "soon"/,
     ],
     ['a zero timeout', ['probe', 'http://x', '--tls-timeout', '0'], /--tls-timeout must be/],
     ['a negative timeout', ['probe', 'http://x', '--http-timeout=-5'], /--http-timeout must be/],

@@ -4,11 +4,12 @@
  * timer at all; they simply expire.
  */
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import { MAX_DURATION } from '../../options/validate.ts';
 import type { Entry } from './entry.ts';
 import { unref } from './resolutions.ts';
 
-/** Node timers overflow above 2^31 - 1 ms. */
-const MAX_DELAY = 2 ** 31 - 1;
+/** Node timers overflow above this. */
+const MAX_DELAY = MAX_DURATION;
 
 /** The hot set and its timer. */
 export class RefreshTimer {
