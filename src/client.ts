@@ -406,7 +406,7 @@ export class BulwarkClient {
           timings: call.timings,
         });
         stats.recordFailure(error);
-        throw error;
+        throw withNotRetried(error, call);
       }
       stats.recordResponse(call.timings, total);
       return adapter.finish(err.result as R, call);
@@ -416,6 +416,7 @@ export class BulwarkClient {
       err.attempts = call.attempts;
       // Shed before any attempt counted it (open breaker, full queue, closed client, no time left).
       if (err !== call.counted) stats.recordFailure(err);
+      withNotRetried(err, call);
     }
     throw err;
   }
@@ -454,6 +455,15 @@ export function createAgent(o: ResolvedClientOptions): BulwarkAgent {
 }
 
 const EMPTY: RequestOptions = Object.freeze({});
+
+/** Names, on a retryable failure that ends `call`, why the call did not try again. */
+function withNotRetried(err: BulwarkError, call: Call): BulwarkError {
+  if (!err.retryable || err.notRetried !== undefined) return err;
+  const retry = call.config.retry;
+  const reason = retry === false || retry.limit === 0 ? 'disabled' : call.notRetried;
+  if (reason !== undefined) err.notRetried = reason;
+  return err;
+}
 
 /**
  * A promise's resolving functions, caught by one shared executor instead of a closure per call

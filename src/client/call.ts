@@ -7,7 +7,7 @@
  */
 
 import type { Clock } from '../clock/clock.ts';
-import type { BulwarkError, RequestInfo, Timings } from '../errors/bulwark-error.ts';
+import type { BulwarkError, NotRetriedReason, RequestInfo, Timings } from '../errors/bulwark-error.ts';
 import { pathOf } from '../errors/redact.ts';
 import { timeoutError } from '../policy/deadline.ts';
 import type { Deadlines, Expirable } from '../policy/deadlines.ts';
@@ -54,6 +54,8 @@ export class Call implements AttemptLink, Expirable {
   lastFailure: unknown = undefined;
   /** The last failure the attempt stage counted in the origin's stats (the call's end counts any other). */
   counted: unknown = undefined;
+  /** Why the retry stage let the last failure end the call (when a retry could have fixed it). */
+  notRetried: NotRetriedReason | undefined = undefined;
   /** Whether the free retry on a stale keep-alive connection was used. */
   staleRetried = false;
   /** Set by the attempt stage when the failure was a reused connection closed before any response byte. */

@@ -12,6 +12,26 @@ export const BULWARK_ERROR_BRAND: unique symbol = Symbol.for('bulwark.error');
 /** Which budget ran out, on timeouts. */
 export type Budget = 'phase' | 'attempt' | 'total';
 
+/**
+ * Why a failure that a retry could have fixed (`retryable`) was not retried:
+ * - `'disabled'`: retries are off for the call (`retry: false` or `limit: 0`);
+ * - `'limit'`: every retry `retry.limit` allows was used;
+ * - `'budget-exhausted'`: the origin's retry budget was spent (too many recent failures);
+ * - `'deadline'`: the next attempt (after its backoff) could not finish within `timeout.total`;
+ * - `'not-idempotent'`: the request may have reached the server and its method is not idempotent
+ *   (and it carries no `Idempotency-Key`);
+ * - `'one-shot-body'`: the body was a stream that only one attempt could send;
+ * - `'retry-after-too-long'`: the server's `Retry-After` asked for more than `retry.maxRetryAfter`.
+ */
+export type NotRetriedReason =
+  | 'disabled'
+  | 'limit'
+  | 'budget-exhausted'
+  | 'deadline'
+  | 'not-idempotent'
+  | 'one-shot-body'
+  | 'retry-after-too-long';
+
 /** Where a request was going: the origin, the host name, the address it resolved to, the port. */
 export interface Target {
   /** `scheme://host:port`, never with user-info. */
@@ -98,6 +118,11 @@ export class BulwarkError extends Error {
   declare readonly request?: RequestInfo;
   /** Attempts made for the whole call (1 when no retry happened). */
   attempts: number;
+  /**
+   * On a `retryable` failure that ended a call: why the call did not try again (see
+   * {@link NotRetriedReason}). Absent on failures that are not retryable.
+   */
+  declare notRetried?: NotRetriedReason;
   /** Phase timings of the last attempt. */
   declare readonly timings?: Timings;
   /** The HTTP status, for `HTTP_STATUS`. */
@@ -146,6 +171,7 @@ export class BulwarkError extends Error {
       attempts: this.attempts,
     };
     if (this.budget !== undefined) json.budget = this.budget;
+    if (this.notRetried !== undefined) json.notRetried = this.notRetried;
     if (this.status !== undefined) json.status = this.status;
     if (this.target !== undefined) json.target = { ...this.target };
     if (this.request !== undefined) json.request = { ...this.request };

@@ -9,6 +9,7 @@ import type { Call } from '../client/call.ts';
 import type { ResolvedRetry } from '../client/options.ts';
 import { continuation, OK, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
+import type { NotRetriedReason } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import { backoffDelay } from './backoff.ts';
 import { FailedResponse, parseRetryAfter } from './failure.ts';
@@ -154,6 +155,9 @@ async function retryAfterFirst<R>(
 /** Bookkeeping after a failed attempt: the last failure, diagnostics, stats, and the discarded response. */
 function afterFailure(call: Call, attempt: number, decision: RetryDecision, error: unknown): void {
   call.lastFailure = error;
+  if (!decision.retry && decision.reason !== 'not-retryable') {
+    call.notRetried = decision.reason as NotRetriedReason;
+  }
   if (retryChannel.hasSubscribers) {
     retryChannel.publish({
       origin: call.origin,
