@@ -130,7 +130,10 @@ describe('a retryable failure that ends the call says why it was not retried', (
   });
 
   it('a failure that is not retryable carries no reason', async (t) => {
-    const server = cleanup(t, await startHttpServer({ handler: (_req, res) => res.writeHead(501).end() }));
+    const server = cleanup(
+      t,
+      await startHttpServer({ handler: (_req, res) => void res.writeHead(501).end() }),
+    );
     const client = createClient({ throwHttpErrors: true });
     t.after(() => client.close());
     const err = await failure(client.fetch(server.url));

@@ -104,12 +104,7 @@ describe('checkNumber', () => {
   });
 
   test('out of bounds, with the bounds in the expectation', () => {
-    rejects(
-      () => checkNumber(-1, 'retry.limit', 2, { min: 0 }),
-      'retry.limit',
-      'a number ≥ 0',
-      '-1',
-    );
+    rejects(() => checkNumber(-1, 'retry.limit', 2, { min: 0 }), 'retry.limit', 'a number ≥ 0', '-1');
     rejects(() => checkNumber(11, 'p', 2, { max: 10 }), 'p', 'a number ≤ 10', '11');
     rejects(
       () => checkNumber(1.5, 'ratio', 0.1, { min: 0, max: 1, integer: false }),
