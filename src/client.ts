@@ -24,6 +24,7 @@ import { compose, type Done, type Handler, OK } from './client/pipeline.ts';
 import type { OriginStatsSnapshot } from './client/stats.ts';
 import { BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
 import { InvalidOptionError } from './errors/invalid-option-error.ts';
+import { redactError, redactUrl } from './errors/redact.ts';
 import { attemptHandler, type ResultAdapter, type Transport } from './http/attempt.ts';
 import { hasHeader, isReplayableBody } from './http/body.ts';
 import {
@@ -202,7 +203,11 @@ export class BulwarkClient {
       return Promise.reject(err);
     }
     // Not http(s): a data: URL and the like, which no policy applies to.
-    if (call === undefined) return undiciFetch(url, fi as UndiciRequestInit);
+    if (call === undefined) {
+      return undiciFetch(url, fi as UndiciRequestInit).catch((err: unknown) => {
+        throw fi.signal?.aborted && err === fi.signal.reason ? err : redactError(err);
+      });
+    }
     if (this.#direct) {
       const direct = directRequest(call.url, call.method, fi);
       if (direct !== undefined) call.input = direct;
@@ -224,7 +229,9 @@ export class BulwarkClient {
           : (checkObject(options, 'options', REQUEST_OPTION_KEYS) as RequestOptions);
       call = this.#newCall(url, opts.method, opts, opts.headers, isReplayableBody(opts.body), opts.signal);
       if (call === undefined) {
-        throw new TypeError(`client.request supports http: and https: URLs only; received ${String(url)}`);
+        throw new TypeError(
+          `client.request supports http: and https: URLs only; received ${redactUrl(String(url))}`,
+        );
       }
     } catch (err) {
       return Promise.reject(err);
@@ -503,12 +510,13 @@ export function createClient(options?: ClientOptions): BulwarkClient {
   return new BulwarkClient(options);
 }
 
+/** `input` as a URL; fetch's `TypeError` when it does not parse (without the URL's secrets). */
 function parseUrl(input: string | URL): URL {
   if (input instanceof URL) return input;
   try {
     return new URL(String(input));
   } catch (err) {
-    throw new TypeError(`Failed to parse URL from ${String(input)}`, { cause: err });
+    throw new TypeError(`Failed to parse URL from ${redactUrl(String(input))}`, { cause: redactError(err) });
   }
 }
 

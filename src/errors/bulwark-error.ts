@@ -4,7 +4,7 @@
  */
 import { ERROR_CODES, type ErrorCode, isErrorCode, LAYERS, type Layer } from './codes.ts';
 import { describeValue } from './invalid-option-error.ts';
-import { pathOf, redactText } from './redact.ts';
+import { pathOf, redactError, redactText } from './redact.ts';
 
 /** The brand two installed copies of Bulwark both recognise (`instanceof` would not). */
 export const BULWARK_ERROR_BRAND: unique symbol = Symbol.for('bulwark.error');
@@ -140,7 +140,7 @@ export class BulwarkError extends Error {
     }
     super(
       redactText(init.message ?? describe(init)),
-      init.cause === undefined ? undefined : { cause: init.cause },
+      init.cause === undefined ? undefined : { cause: redactError(init.cause) },
     );
     this.layer = layer;
     this.code = code;

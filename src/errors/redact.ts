@@ -32,3 +32,60 @@ export function pathOf(url: URL | string): string {
   }
   return url.pathname;
 }
+
+/**
+ * A URL as given (parsable or not) without its secrets: user-info becomes `[redacted]@`, and a
+ * query or fragment `?[redacted]`. Unlike {@link redactText} it needs no well-formed URL, so the
+ * input of a URL that failed to parse can still be shown.
+ */
+export function redactUrl(raw: string): string {
+  let s = raw;
+  const tail = s.search(/[?#]/);
+  if (tail !== -1) s = `${s.slice(0, tail)}?[redacted]`;
+  const scheme = s.indexOf('://');
+  const start = scheme === -1 ? 0 : scheme + 3;
+  const slash = s.indexOf('/', start);
+  const at = s.lastIndexOf('@', slash === -1 ? s.length : slash);
+  if (at >= start) s = `${s.slice(0, start)}[redacted]@${s.slice(at + 1)}`;
+  return s;
+}
+
+/** Built-in error classes a redacted copy can be made of. */
+const COPYABLE: ReadonlyArray<new (message: string, options?: ErrorOptions) => Error> = [
+  TypeError,
+  RangeError,
+  SyntaxError,
+  Error,
+];
+
+/**
+ * `err` without URL secrets: itself when its message, its `input` (Node's URL errors carry the
+ * URL there) and its causes carry none; otherwise a copy of the same built-in class with each of
+ * them redacted. Errors of other classes (a driver's, the caller's own) are returned as they are:
+ * identity matters for those. Used on every error Bulwark rejects with that is not its own. Never
+ * throws (a hostile error is returned as it is).
+ */
+export function redactError(err: unknown, depth = 0): unknown {
+  try {
+    return redacted(err, depth);
+  } catch {
+    return err;
+  }
+}
+
+function redacted(err: unknown, depth: number): unknown {
+  if (!(err instanceof Error) || depth > 4) return err;
+  const Class = COPYABLE.find((c) => Object.getPrototypeOf(err) === c.prototype);
+  if (Class === undefined) return err;
+  const message = redactText(err.message);
+  const cause = 'cause' in err ? redactError(err.cause, depth + 1) : undefined;
+  const input = (err as { input?: unknown }).input;
+  const safeInput = typeof input === 'string' ? redactUrl(input) : input;
+  if (message === err.message && cause === err.cause && safeInput === input) return err;
+  const copy = new Class(message, 'cause' in err ? { cause } : undefined) as Error & Record<string, unknown>;
+  for (const key of Object.keys(err)) {
+    if (key !== 'cause')
+      copy[key] = key === 'input' ? safeInput : (err as unknown as Record<string, unknown>)[key];
+  }
+  return copy;
+}

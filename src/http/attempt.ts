@@ -9,6 +9,7 @@ import { continuation, type Done, type Handler, OK } from '../client/pipeline.ts
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { type Classification, classify } from '../errors/classify.ts';
+import { redactError } from '../errors/redact.ts';
 import { timeoutError } from '../policy/deadline.ts';
 import type { Deadlines } from '../policy/deadlines.ts';
 import { FailedResponse } from '../policy/failure.ts';
@@ -193,8 +194,9 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
     });
   }
   const c = fetchFailure(err, original) ?? classify(original);
-  // Not a network failure (fetch's own TypeErrors: a bad header, a caller's abort): untouched.
-  if (c.layer === 'app') return err;
+  // Not a network failure (fetch's own TypeErrors: a bad header, credentials in the URL): passed
+  // on as it is, but for the secrets of the URL (fetch puts the URL in some of its messages).
+  if (c.layer === 'app') return redactError(err);
   if (reused && (c.code === 'TCP_RESET' || c.code === 'TCP_CLOSED')) {
     // Closed before any response byte on a connection that had served before: the stale
     // keep-alive race. Retried at once for idempotent requests (policy/retry.ts).

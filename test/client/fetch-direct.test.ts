@@ -21,6 +21,7 @@ import {
 } from 'undici';
 import { type BulwarkClient, createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
+import { redactText } from '../../src/errors/redact.ts';
 import type { FetchInit } from '../../src/http/fetch.ts';
 import { directRequest } from '../../src/http/fetch-direct.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
@@ -400,7 +401,9 @@ function describeError(err: unknown, ctx: Ctx, depth = 0): ErrorView {
   const view: ErrorView = {
     type: err.constructor?.name ?? 'null prototype',
     name: e.name,
-    message: e.message,
+    // The other documented difference: a message of fetch's that shows the URL shows it without
+    // its user-info and query in Bulwark's.
+    message: typeof e.message === 'string' ? redactText(e.message) : e.message,
     code: e.code,
     isAbortReason,
   };
