@@ -80,6 +80,7 @@ export type {
   PoolStats,
   ResolvedPoolOptions,
   RetiredEvent,
+  UseOptions,
   ValidationFailedEvent,
 } from './pool/index.ts';
 // Pools: generic-pool made safe for databases (factories in bulwark/pg, bulwark/mysql2, bulwark/ioredis).

@@ -23,17 +23,20 @@ export interface CreateFailedEvent {
   readonly circuit: BreakerState | 'disabled';
 }
 
-/** A connection failed validation (before hand-out) or a keepalive ping, and was destroyed. */
+/** A connection failed validation (before hand-out, a keepalive ping, or after a failed use) and was destroyed. */
 export interface ValidationFailedEvent {
   /** The pool's name. */
   readonly pool: string;
-  /** `borrow`: checked before hand-out; `keepalive`: pinged while idle. */
-  readonly phase: 'borrow' | 'keepalive';
+  /**
+   * `borrow`: checked before hand-out; `keepalive`: pinged while idle; `use`: checked after a use
+   * failed with what looked like a connection-level error.
+   */
+  readonly phase: 'borrow' | 'keepalive' | 'use';
   /** `false`: validate said so; `error`: it threw or rejected; `timeout`: no answer in time. */
   readonly reason: CheckFailure;
   /** What validate threw or rejected with, for `error`. */
   readonly error?: unknown;
-  /** How long the connection had been idle (ms). */
+  /** How long the connection had been idle (ms); 0 for `use`. */
   readonly idleFor: number;
 }
 

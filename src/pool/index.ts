@@ -15,4 +15,4 @@ export type { CreateContext, PoolFactory } from './factory.ts';
 export type { PoolOptions, ResolvedPoolOptions } from './options.ts';
 export { POOL_BREAKER_DEFAULTS, POOL_DEFAULTS } from './options.ts';
 export { createPool, Pool } from './pool.ts';
-export type { AcquireOptions, CloseOptions, PoolStats } from './types.ts';
+export type { AcquireOptions, CloseOptions, PoolStats, UseOptions } from './types.ts';
