@@ -78,6 +78,7 @@ export type {
   PoolFactory,
   PoolOptions,
   PoolStats,
+  PoolTarget,
   ResolvedPoolOptions,
   RetiredEvent,
   UseOptions,

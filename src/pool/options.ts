@@ -4,7 +4,6 @@
  * touches the caller's object.
  */
 import type { Clock } from '../clock/clock.ts';
-import type { Target } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import {
   checkClock,
@@ -21,6 +20,7 @@ import {
   type ResolvedBreaker,
   resolveBreaker,
 } from '../policy/breaker.ts';
+import type { PoolTarget } from './factory.ts';
 
 /**
  * Options of {@link createPool} (all optional). Durations are milliseconds.
@@ -165,6 +165,8 @@ export interface PoolOptions {
     port: number;
     /** `scheme://host:port`, without credentials. @default `tcp://host:port` */
     origin?: string;
+    /** The database name, for errors. */
+    database?: string;
   };
 }
 
@@ -187,7 +189,7 @@ export interface ResolvedPoolOptions {
   readonly breaker: ResolvedBreaker | false;
   readonly clock: Clock;
   readonly name: string;
-  readonly target: Target | undefined;
+  readonly target: PoolTarget | undefined;
 }
 
 /** The numeric defaults (see {@link PoolOptions} for the reasons). */
@@ -220,7 +222,7 @@ export const POOL_BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
 const KEYS = [...Object.keys(POOL_DEFAULTS), 'backoff', 'breaker', 'clock', 'name', 'target'];
 
 /** Validates pool options; `fallbackTarget` is the factory's own target. */
-export function resolvePoolOptions(input: unknown, fallbackTarget?: Target): ResolvedPoolOptions {
+export function resolvePoolOptions(input: unknown, fallbackTarget?: PoolTarget): ResolvedPoolOptions {
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
     throw new InvalidOptionError('options', 'an object', input);
   }
@@ -261,9 +263,9 @@ function resolvePoolBreaker(input: unknown): ResolvedBreaker | false {
   return resolveBreaker(merged, 'breaker');
 }
 
-function resolveTarget(input: unknown): Target | undefined {
+function resolveTarget(input: unknown): PoolTarget | undefined {
   if (input === undefined) return undefined;
-  const t = checkObject(input, 'target', ['host', 'port', 'origin']);
+  const t = checkObject(input, 'target', ['host', 'port', 'origin', 'database']);
   const host = checkString(t.host, 'target.host', '');
   checkThat(host !== '', 'target.host', 'a non-empty string', t.host);
   const port = checkNumber(t.port, 'target.port', Number.NaN, { min: 0, max: 65_535, integer: true });
@@ -275,5 +277,6 @@ function resolveTarget(input: unknown): Target | undefined {
     `tcp://${bracketed}:${port}`,
     /^[a-z][a-z0-9+.-]*:\/\/[^@/?#]+$/i,
   );
-  return Object.freeze({ origin, host, port });
+  const database = checkString(t.database, 'target.database', '');
+  return Object.freeze({ origin, host, port, ...(database === '' ? {} : { database }) });
 }
