@@ -56,6 +56,7 @@ export class Creator<T> {
   #attempts = 0;
   #failed = 0;
   #inFlight = 0;
+  #suspect = false;
   #idle: Array<() => void> = [];
   #closed = false;
 
@@ -77,6 +78,20 @@ export class Creator<T> {
   /** `true` from a failed attempt until the next successful one. */
   get failing(): boolean {
     return this.#streak > 0;
+  }
+
+  /**
+   * `true` while connects should go one at a time: after a failed attempt, or after a connection
+   * died ({@link suspect}), until an attempt succeeds. A database that restarts kills every
+   * connection at once; one probe, not one connect per lost connection, finds out whether it is back.
+   */
+  get probing(): boolean {
+    return this.#streak > 0 || this.#suspect;
+  }
+
+  /** A connection died on its own: connect one at a time until one succeeds. */
+  suspect(): void {
+    this.#suspect = true;
   }
 
   /** Consecutive failed attempts. */
@@ -158,6 +173,7 @@ export class Creator<T> {
       const conn = this.#breaker === undefined ? await run() : await this.#breaker.run(run, undefined);
       ref.conn = conn;
       this.#streak = 0;
+      this.#suspect = false;
       this.#delay = 0;
       this.#lastError = undefined;
       return { ok: true, conn, ref };

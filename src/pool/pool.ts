@@ -500,6 +500,7 @@ export class Pool<T> implements AsyncDisposable {
       return false;
     }
     this.#failedValidations++;
+    this.#creator.suspect();
     this.#events.emit('validation-failed', () => ({
       pool: this.#o.name,
       phase,
@@ -555,6 +556,7 @@ export class Pool<T> implements AsyncDisposable {
     if (state === undefined || state.lost) return;
     state.lost = true;
     state.lostReason = reason;
+    this.#creator.suspect();
     // Idle: replace it now, before a caller gets it. Borrowed or being checked: when it comes back.
     void this.#take(conn)?.then((c) => this.#retire(c, state));
   }
@@ -614,6 +616,7 @@ export class Pool<T> implements AsyncDisposable {
 
   #adopt(conn: T, ref: LostRef<T>): T {
     const state = newConnState(this.#read(), this.#clock, this.#o, this.#validates, ref);
+    if (ref.early) this.#creator.suspect();
     this.#conns.set(conn, state);
     this.#created++;
     if (this.#closing === undefined) this.#ticker.start();

@@ -66,7 +66,7 @@ export class Supply<T> {
         if (this.#hooks.closing()) throw this.#hooks.closedError();
         if (!this.#hooks.wanted(this.#loops)) throw NO_DEMAND;
         const creator = this.#creator;
-        if (creator.failing && creator.inFlight > 0) {
+        if (creator.probing && creator.inFlight > 0) {
           await creator.whenIdle(); // the probe decides for everyone
           continue;
         }

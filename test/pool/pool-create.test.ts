@@ -216,6 +216,29 @@ describe('Pool: failed creates', () => {
     await closeNow(pool, clock);
   });
 
+  it('a restart that kills every connection: one probe at a time, not one connect per lost connection', async () => {
+    let at: number[] = [];
+    const { clock, factory, pool } = setup({ min: 4 }, (f, c) => {
+      at = recordAttempts(f, c);
+    });
+    await clock.advance(1);
+    assert.equal(pool.stats().idle, 4);
+    const start = at.length;
+    factory.fail = refused;
+    for (const conn of factory.conns) conn.context.lost(refused());
+    await clock.advance(1_000);
+    const probes = at.slice(start);
+    assert.equal(probes[0], 1, 'one connect at once');
+    assert.ok(
+      gapsOf(probes).every((gap) => gap >= 200),
+      `then one at a time (${probes.join(', ')})`,
+    );
+    factory.fail = undefined;
+    await clock.advance(1_000);
+    assert.equal(pool.stats().idle, 4, 'and all four back once one got through');
+    await closeNow(pool, clock);
+  });
+
   it('while nobody waits, failed refills back off exponentially (never closer than probeInterval), and a caller who comes cuts a long backoff short', async () => {
     let at: number[] = [];
     const { clock, factory, pool } = setup(
