@@ -105,16 +105,13 @@ function runOne(c: ResolvedCheck): Promise<CheckResult> {
         return;
       }
       const inner = k.layer === 'app' ? k : innermost(err, k);
-      const result: CheckResult = {
+      finish({
         status: 'down',
         latency: latency(),
         layer: inner.layer,
-        error: describe(err),
-      };
-      finish({
-        ...result,
         ...(inner.code === null ? {} : { code: inner.code }),
         ...(inner !== k && k.layer !== 'app' ? { via: { layer: k.layer, code: k.code } } : {}),
+        error: describe(err),
         ...(expired ? { timedOut: true } : {}),
       });
     };
