@@ -411,14 +411,17 @@ export class Pool<T> implements AsyncDisposable {
 
   // --- use(): the deadline, and what a failure says about the connection ---
 
-  /** Runs `fn` on a borrowed connection under `ms`, then gives the connection back or destroys it. */
+  /**
+   * Runs `fn` on a borrowed connection under `ms` — the check after a failure included — then gives
+   * the connection back or destroys it. A sync `fn` that returns sets no timer.
+   */
   #run<R>(conn: T, fn: (conn: T) => R | PromiseLike<R>, ms: number): Promise<R> {
     const state = this.#conns.get(conn)!;
     let result: R | PromiseLike<R>;
     try {
       result = fn(conn);
     } catch (err) {
-      return this.#failed(conn, state, err);
+      result = Promise.reject(err);
     }
     if (!isThenable(result)) {
       if (this.#holds(conn, state)) this.#release(conn, state, false);
@@ -430,17 +433,22 @@ export class Pool<T> implements AsyncDisposable {
         over = true;
         reject(this.#useTimedOut(conn, state, ms));
       }, ms);
+      const fail = (err: unknown): void => {
+        if (over) return;
+        over = true;
+        this.#clock.clearTimeout(timer);
+        reject(err);
+      };
       Promise.resolve(result).then(
         (value) => {
           if (over) return;
+          over = true;
           this.#clock.clearTimeout(timer);
           if (this.#holds(conn, state)) this.#release(conn, state, false);
           resolve(value);
         },
         (err: unknown) => {
-          if (over) return;
-          this.#clock.clearTimeout(timer);
-          this.#failed(conn, state, err).catch(reject);
+          if (!over) this.#failed(conn, state, err).catch(fail);
         },
       );
     });
@@ -491,6 +499,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#o.validationTimeout,
       this.#clock,
     );
+    if (this.#conns.get(conn) !== state) return false; // destroyed meanwhile (a use deadline, close)
     if (result.ok && !state.lost) {
       markAlive(state, this.#read(), this.#o, this.#validates);
       return true;

@@ -239,6 +239,27 @@ describe('Pool: the use() deadline', () => {
     await closeNow(pool, clock);
   });
 
+  it('the deadline covers the check after a failure too: a check that hangs ends at useTimeout', async () => {
+    const { clock, factory, pool } = setup({ useTimeout: 200, validationTimeout: 1_000 });
+    let settledAt = -1;
+    const use = pool
+      .use(async (conn) => {
+        conn.answer = 'hang';
+        throw terminated(); // looks connection-level: the connection is checked
+      })
+      .catch((e: unknown) => {
+        settledAt = clock.now();
+        return e;
+      });
+    await clock.advance(1_000);
+    const got = await use;
+    assert.equal(settledAt, 200);
+    assert.ok(isBulwarkError(got) && got.code === 'TCP_TIMEOUT', String(got));
+    assert.equal(factory.conns[0]!.destroyed, true);
+    assert.equal(pool.stats().failedValidations, 0, 'the check the deadline cut short is not counted');
+    await closeNow(pool, clock);
+  });
+
   it('a late rejection of a timed-out fn is swallowed, not reported unhandled', async () => {
     const { clock, pool } = setup({ useTimeout: 100 });
     let fail!: (err: Error) => void;
