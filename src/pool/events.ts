@@ -17,7 +17,10 @@ export interface CreateFailedEvent {
   readonly error: BulwarkError;
   /** Consecutive failed creates so far (1 for the first). */
   readonly failures: number;
-  /** Milliseconds until the next create may start (backoff, or the breaker's reset timeout). */
+  /**
+   * Milliseconds until the next create may start: the probe delay while callers wait, the backoff
+   * otherwise, or the opt-in breaker's reset.
+   */
   readonly retryIn: number;
   /** The create breaker's state after this failure. */
   readonly circuit: BreakerState | 'disabled';

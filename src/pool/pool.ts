@@ -110,9 +110,10 @@ export class Pool<T> implements AsyncDisposable {
 
   /**
    * Borrows a connection; give it back with {@link release} (or {@link destroy}). Rejects with
-   * `POOL_ACQUIRE_TIMEOUT` at the deadline, `POOL_CREATE_FAILED` (cause: the connect error) while
-   * new connections cannot be created, `POOL_QUEUE_FULL` past `maxWaiting`, `POOL_CLOSED` after
-   * `close()`, or the signal's reason when aborted.
+   * `POOL_ACQUIRE_TIMEOUT` at the deadline; `POOL_CREATE_FAILED` (cause: the connect error) at the
+   * deadline while new connections cannot be created — at once when the failure will not pass by
+   * itself (a wrong password) or the opt-in breaker is open; `POOL_QUEUE_FULL` past `maxWaiting`;
+   * `POOL_CLOSED` after `close()`; or the signal's reason when aborted.
    */
   acquire(options?: AcquireOptions): Promise<T> {
     let timeout = this.#o.acquireTimeout;
