@@ -1,198 +1,88 @@
 /**
- * Pool benchmarks. (1) Acquire + release overhead of Bulwark's pool against raw generic-pool with
- * the same trivial factory: interleaved rounds, this process's CPU time per pair (and wall time),
- * median and spread of the per-round ratios (target ≤ 1.1×). (2) Time to the first successful
- * query after a silent drop (a NAT forgets every pooled flow): Bulwark's pool with pgFactory
- * against pg's own pg.Pool, both through the same fault proxy, pg.Pool's wait capped. Writes
- * bench/results/pool.json and prints a table.
+ * Pool benchmarks, in one run. (1) Acquire + release overhead of Bulwark's pool against raw
+ * generic-pool with the same trivial factory (bench/pool/overhead.ts): throughput relative to
+ * generic-pool with its 95 % interval. (2) On PostgreSQL, each pool — Bulwark, pg.Pool, raw
+ * generic-pool — behind its own fault proxy under the same open-loop load (bench/pool/faults.ts):
+ * a 300 ms database restart (success and latency of the requests that arrived during it, time to
+ * the first success once it answers), and a longer outage (connects per second while it refuses,
+ * time to the first success after it). (3) The first query after a silent drop, Bulwark against
+ * pg.Pool (bench/pool/silent-drop.ts). Writes bench/results/pool.json and prints tables.
  *
- *   node bench/pool.ts [--ops 200000] [--rounds 7] [--cap 30000] [--no-drop]
+ *   node bench/pool.ts [--ops 200000] [--rounds 7] [--blip-runs 3] [--outage 10] [--no-drop]
  *
  * PostgreSQL: DATABASE_URL, else the embedded PGlite server (test/helpers/databases.ts).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import genericPool from 'generic-pool';
-import pg from 'pg';
-import { pgFactory } from '../src/pool/drivers/pg.ts';
-import { createPool, type Pool } from '../src/pool/pool.ts';
+import type pg from 'pg';
 import { postgresDatabase } from '../test/helpers/databases.ts';
-import { startFaultProxy } from '../test/helpers/fault-proxy.ts';
 import { main } from './lib/args.ts';
-import { fmt, table, writeResults } from './lib/report.ts';
-import { type Spread, spread } from './lib/stats.ts';
+import { fmt, pct, table, writeResults } from './lib/report.ts';
+import { median, type Spread } from './lib/stats.ts';
+import { CONTENDERS } from './pool/contenders.ts';
+import { type FaultResult, faultRun, type Upstream } from './pool/faults.ts';
+import { type OverheadRow, overhead, type Ratio } from './pool/overhead.ts';
+import { silentDrop } from './pool/silent-drop.ts';
 
 const command = {
   name: 'node bench/pool.ts',
   summary:
-    'acquire+release overhead against raw generic-pool, and the first query after a silent drop against pg.Pool',
+    'acquire+release overhead against raw generic-pool; a 300 ms database blip and an outage, Bulwark vs pg.Pool vs generic-pool through the same fault proxy; the first query after a silent drop',
   knobs: {
     ops: { type: 'integer', default: 200_000, min: 1_000, help: 'acquire+release pairs per round' },
     rounds: { type: 'integer', default: 7, min: 4, help: 'interleaved rounds per pool' },
+    rate: {
+      type: 'integer',
+      default: 200,
+      min: 10,
+      max: 2_000,
+      help: 'requests per second during the fault runs',
+    },
+    blip: { type: 'integer', default: 300, min: 10, help: 'how long the blip refuses connects (ms)' },
+    'blip-runs': {
+      type: 'integer',
+      default: 3,
+      min: 1,
+      help: 'blip runs per pool (the table shows the median run)',
+    },
+    outage: { type: 'integer', default: 10, min: 1, help: 'how long the outage refuses connects (s)' },
     cap: {
       type: 'integer',
       default: 30_000,
       min: 1_000,
-      help: "how long pg.Pool's first query may take (ms)",
+      help: "how long pg.Pool's first query after a silent drop may take (ms)",
     },
     drop: {
       type: 'boolean',
       default: true,
-      help: 'run the silent-drop comparison (needs PostgreSQL or PGlite)',
+      help: 'run the PostgreSQL comparisons: blip, outage, silent drop (needs PostgreSQL or PGlite)',
     },
   },
-  examples: ['node bench/pool.ts --ops 100000 --rounds 9', 'node bench/pool.ts --no-drop'],
+  examples: [
+    'node bench/pool.ts --ops 100000 --rounds 31 --no-drop',
+    'node bench/pool.ts --outage 30 --blip-runs 5',
+  ],
 } as const;
 
-// --- (1) acquire + release overhead ---
-
-interface Acquirer {
-  acquire(): Promise<object>;
-  release(conn: object): unknown;
+/** A target as bench/run.ts reads it back. */
+interface BenchTarget {
+  readonly target: string;
+  readonly measured: number;
+  readonly interval95?: { readonly lo: number; readonly hi: number };
+  readonly met: boolean;
 }
 
-const trivial = () => ({ create: async () => ({}), destroy: async () => {} });
+/** The target of (1): serial acquire+release at ≥ 0.95 × raw generic-pool's throughput. */
+const SERIAL_TARGET = 0.95;
 
-/**
- * One round: `width` concurrent loops, `ops` acquire+release pairs in all. Returns ns per pair of
- * this process's CPU time (user + system: what the pool costs, whatever else runs on the machine)
- * and of wall-clock time.
- */
-async function measure(pool: Acquirer, width: number, ops: number): Promise<{ cpu: number; wall: number }> {
-  const per = Math.floor(ops / width);
-  const loop = async (): Promise<void> => {
-    for (let i = 0; i < per; i++) pool.release(await pool.acquire());
-  };
-  const cpu = process.cpuUsage();
-  const wall = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: width }, loop));
-  const used = process.cpuUsage(cpu);
-  const n = per * width;
-  return { cpu: ((used.user + used.system) * 1_000) / n, wall: Number(process.hrtime.bigint() - wall) / n };
-}
-
-async function overhead(width: number, withValidate: boolean, ops: number, rounds: number) {
-  const raw = genericPool.createPool(trivial(), { max: 10 });
-  const factory = withValidate ? { ...trivial(), validate: () => true } : trivial();
-  const ours: Pool<object> = createPool(factory, { max: 10 });
-  // Warm both (JIT, connections) before measuring.
-  await measure(raw, width, ops);
-  await measure(ours, width, ops);
-  const rawCpu: number[] = [];
-  const ourCpu: number[] = [];
-  const rawWall: number[] = [];
-  const ourWall: number[] = [];
-  const round = async (pool: Acquirer, cpu: number[], wall: number[]): Promise<void> => {
-    const m = await measure(pool, width, ops);
-    cpu.push(m.cpu);
-    wall.push(m.wall);
-  };
-  for (let i = 0; i < rounds; i++) {
-    // Interleaved, alternating who goes first, so drift (GC, CPU frequency) hits both.
-    if (i % 2 === 0) {
-      await round(raw, rawCpu, rawWall);
-      await round(ours, ourCpu, ourWall);
-    } else {
-      await round(ours, ourCpu, ourWall);
-      await round(raw, rawCpu, rawWall);
-    }
-  }
-  await raw.drain();
-  await raw.clear();
-  await ours.close();
-  // Each round's pair ran back to back, so its ratio is the least disturbed by drift and neighbours.
-  const paired = (ours: number[], theirs: number[]): Spread => spread(ours.map((x, i) => x / theirs[i]!));
-  return {
-    width,
-    withValidate,
-    raw: spread(rawCpu),
-    bulwark: spread(ourCpu),
-    ratio: paired(ourCpu, rawCpu),
-    wall: { raw: spread(rawWall), bulwark: spread(ourWall), ratio: paired(ourWall, rawWall) },
-  };
-}
-
-// --- (2) first successful query after a silent drop ---
-
-async function silentDrop(url: string, host: string, port: number, cap: number) {
-  const u = new URL(url);
-  const config = (proxyHost: string, proxyPort: number): pg.ClientConfig => ({
-    host: proxyHost,
-    port: proxyPort,
-    user: decodeURIComponent(u.username) || 'postgres',
-    ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
-    database: u.pathname.slice(1) || 'postgres',
-  });
-  const SIZE = 4;
-
-  // Bulwark, defaults (validateAfterIdle 1 s, validationTimeout 1 s).
-  const proxyA = await startFaultProxy({ host, port });
-  const ours = createPool(pgFactory(config(proxyA.host, proxyA.port)), { min: SIZE, max: SIZE });
-  await Promise.all(Array.from({ length: SIZE }, () => ours.use((c) => c.query('SELECT 1'))));
-  await sleep(1_200); // idle, as a pool is when a NAT forgets its flows
-  await proxyA.setFault({ kind: 'drop' });
-  await proxyA.setFault({ kind: 'pass' });
-  let start = performance.now();
-  await ours.use((c) => c.query('SELECT 1'));
-  const bulwarkMs = performance.now() - start;
-  await ours.close({ timeout: 1_000 });
-  await proxyA.close();
-
-  // pg.Pool, through the same kind of proxy; the wait is capped.
-  const proxyB = await startFaultProxy({ host, port });
-  const theirs = new pg.Pool({
-    ...config(proxyB.host, proxyB.port),
-    max: SIZE,
-    connectionTimeoutMillis: 5_000,
-  });
-  theirs.on('error', () => {});
-  const clients = await Promise.all(Array.from({ length: SIZE }, () => theirs.connect()));
-  for (const c of clients) {
-    await c.query('SELECT 1');
-    c.release();
-  }
-  await sleep(1_200);
-  await proxyB.setFault({ kind: 'drop' });
-  await proxyB.setFault({ kind: 'pass' });
-  start = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    theirs.query('SELECT 1').then(
-      () => 'ok' as const,
-      (err: unknown) => `error: ${String(err)}`,
-    ),
-    new Promise<'capped'>((resolve) => {
-      timer = setTimeout(() => resolve('capped'), cap);
-    }),
-  ]);
-  clearTimeout(timer);
-  const pgPoolMs = performance.now() - start;
-  await proxyB.close(); // tears the hung sockets down so pg.Pool can end
-  await theirs.end().catch(() => {});
-  return {
-    bulwarkMs: Math.round(bulwarkMs),
-    pgPoolMs: outcome === 'capped' ? null : Math.round(pgPoolMs),
-    pgPoolOutcome: outcome === 'capped' ? `no answer within the ${cap} ms cap` : outcome,
-    capMs: cap,
-  };
-}
-
-// --- run ---
-
-await main(command, async ({ ops, rounds, cap, drop }) => {
-  const rows = [];
-  for (const [width, withValidate] of [
-    [1, false],
-    [10, false],
-    [10, true],
-  ] as const) {
-    rows.push(await overhead(width, withValidate, ops, rounds));
-  }
+function printOverhead(rows: readonly OverheadRow[], ops: number, rounds: number): void {
   const ns = (s: Spread): string => `${fmt(s.median, 0)} (${fmt(s.min, 0)}–${fmt(s.max, 0)})`;
-  const ratio = (s: Spread): string => `${fmt(s.median, 3)}× (${fmt(s.min, 2)}–${fmt(s.max, 2)})`;
+  const ratio = (r: Ratio): string =>
+    `${fmt(r.median, 3)}× [${fmt(r.interval95.lo, 3)}–${fmt(r.interval95.hi, 3)}]`;
   console.log(
     `acquire + release, CPU ns per pair: median of ${rounds} interleaved rounds (min–max), ${ops} pairs a round`,
   );
-  console.log('ratio: median of the per-round bulwark/generic-pool ratios (target ≤ 1.1×)\n');
+  console.log(
+    'throughput × generic-pool: median of the per-round ratios [95 % interval of the median]; > 1 is faster\n',
+  );
   console.log(
     table(
       [
@@ -200,8 +90,8 @@ await main(command, async ({ ops, rounds, cap, drop }) => {
         { header: 'factory', align: 'left' },
         { header: 'generic-pool' },
         { header: 'bulwark' },
-        { header: 'ratio (CPU)' },
-        { header: 'ratio (wall)' },
+        { header: '× generic-pool (CPU)' },
+        { header: '× generic-pool (wall)' },
       ],
       rows.map((r) => [
         String(r.width),
@@ -213,20 +103,159 @@ await main(command, async ({ ops, rounds, cap, drop }) => {
       ]),
     ),
   );
+}
 
+/** The run whose first-success time is the median of the runs (the table shows one whole run). */
+function medianRun(runs: readonly FaultResult[]): FaultResult {
+  const m = median(runs.map((r) => r.firstSuccessMs ?? Number.POSITIVE_INFINITY));
+  return runs.find((r) => (r.firstSuccessMs ?? Number.POSITIVE_INFINITY) === m) ?? runs[0]!;
+}
+
+const ms = (n: number | null): string => (n === null ? 'none' : `${fmt(n, 0)} ms`);
+const topErrors = (r: FaultResult): string =>
+  Object.entries(r.errors)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2)
+    .map(([code, n]) => `${n} ${code}`)
+    .join(', ') || '—';
+
+function printBlip(blips: Record<string, FaultResult[]>, blip: number, rate: number): void {
+  console.log(
+    `\n${blip} ms database restart (live connections reset, connects refused), ${rate} requests/s open loop, max 4 connections, 2 s acquire deadline; median of ${Object.values(blips)[0]!.length} runs by first success\n`,
+  );
+  console.log(
+    table(
+      [
+        { header: 'pool', align: 'left' },
+        { header: 'arrived in the blip' },
+        { header: 'acquired' },
+        { header: 'succeeded' },
+        { header: 'p50 / p99 / max latency' },
+        { header: 'first success after' },
+        { header: 'first success, all runs', align: 'left' },
+        { header: 'failures of the run', align: 'left' },
+      ],
+      Object.entries(blips).map(([name, runs]) => {
+        const r = medianRun(runs);
+        const d = r.during;
+        return [
+          name,
+          String(d.started),
+          pct(d.acquired / d.started),
+          pct(d.succeeded / d.started),
+          `${fmt(d.latency.p50, 0)} / ${fmt(d.latency.p99, 0)} / ${fmt(d.latency.max, 0)} ms`,
+          ms(r.firstSuccessMs),
+          runs.map((x) => (x.firstSuccessMs === null ? '—' : fmt(x.firstSuccessMs, 0))).join(', '),
+          topErrors(r),
+        ];
+      }),
+    ),
+  );
+}
+
+function printOutage(outages: readonly FaultResult[], seconds: number, rate: number): void {
+  console.log(`\n${seconds} s outage, ${rate} requests/s open loop\n`);
+  console.log(
+    table(
+      [
+        { header: 'pool', align: 'left' },
+        { header: 'connects/s while down' },
+        { header: 'first success after' },
+        { header: 'failures of the run', align: 'left' },
+      ],
+      outages.map((r) => [r.pool, fmt(r.attemptsPerSecond, 1), ms(r.firstSuccessMs), topErrors(r)]),
+    ),
+  );
+}
+
+function upstreamOf(url: string, host: string, port: number): Upstream {
+  const u = new URL(url);
+  return {
+    host,
+    port,
+    config: (proxyHost: string, proxyPort: number): pg.ClientConfig => ({
+      host: proxyHost,
+      port: proxyPort,
+      user: decodeURIComponent(u.username) || 'postgres',
+      ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
+      database: u.pathname.slice(1) || 'postgres',
+    }),
+  };
+}
+
+await main(command, async (k) => {
+  const { ops, rounds, rate, blip, cap, drop } = k;
+  const rows: OverheadRow[] = [];
+  for (const [width, withValidate] of [
+    [1, false],
+    [10, false],
+    [10, true],
+  ] as const) {
+    rows.push(await overhead(width, withValidate, ops, rounds));
+  }
+  printOverhead(rows, ops, rounds);
+  const serial = rows[0]!.ratio;
+  const targets: BenchTarget[] = [
+    {
+      target: `serial acquire+release ≥ ${SERIAL_TARGET} × raw generic-pool (CPU)`,
+      measured: serial.median,
+      interval95: serial.interval95,
+      met: serial.median >= SERIAL_TARGET,
+    },
+  ];
+
+  let faults: Record<string, unknown> | undefined;
   let silent: Record<string, unknown> | undefined;
   if (drop) {
     const availability = await postgresDatabase();
     if (availability.kind !== 'up') {
-      console.log(
-        `\nsilent drop: skipped (${availability.kind === 'skip' ? availability.reason : availability.error.message})`,
-      );
+      const why = availability.kind === 'skip' ? availability.reason : availability.error.message;
+      console.log(`\nPostgreSQL comparisons: skipped (${why})`);
     } else {
       const { db } = availability;
       try {
+        const up = upstreamOf(db.url, db.host, db.port);
+        const server = db.embedded ? 'PGlite (embedded)' : 'PostgreSQL';
+        const blips: Record<string, FaultResult[]> = {};
+        for (const name of CONTENDERS) blips[name] = [];
+        for (let i = 0; i < k['blip-runs']; i++) {
+          // Interleaved, so a disturbance of the machine hits every pool alike.
+          for (const name of CONTENDERS) {
+            blips[name]!.push(await faultRun(name, up, { rate, before: 1_000, fault: blip, after: 2_000 }));
+          }
+        }
+        printBlip(blips, blip, rate);
+        const outages: FaultResult[] = [];
+        for (const name of CONTENDERS) {
+          outages.push(
+            await faultRun(name, up, { rate, before: 1_000, fault: k.outage * 1_000, after: 2_000 }),
+          );
+        }
+        printOutage(outages, k.outage, rate);
+        faults = { server, rate, blipMs: blip, outageS: k.outage, blips, outages };
+        const ours = medianRun(blips.bulwark!);
+        const outage = outages.find((r) => r.pool === 'bulwark')!;
+        targets.push(
+          {
+            target: `${blip} ms blip: ≥ 99 % of the acquires during it succeed`,
+            measured: ours.during.acquired / ours.during.started,
+            met: blips.bulwark!.every((r) => r.during.acquired >= 0.99 * r.during.started),
+          },
+          {
+            target: `${blip} ms blip: first query ≤ 250 ms after the database answers (every run)`,
+            measured: Math.max(...blips.bulwark!.map((r) => r.firstSuccessMs ?? Number.POSITIVE_INFINITY)),
+            met: blips.bulwark!.every((r) => r.firstSuccessMs !== null && r.firstSuccessMs <= 250),
+          },
+          {
+            target: `${k.outage} s outage: ≤ 5 connects/s, first query ≤ 250 ms after it`,
+            measured: outage.firstSuccessMs ?? Number.NaN,
+            met:
+              outage.attemptsPerSecond <= 5 && outage.firstSuccessMs !== null && outage.firstSuccessMs <= 250,
+          },
+        );
         const result = await silentDrop(db.url, db.host, db.port, cap);
-        silent = { ...result, server: db.embedded ? 'PGlite (embedded)' : 'PostgreSQL' };
-        console.log(`\nfirst successful query after a silent drop (${silent.server}, 4 idle connections)\n`);
+        silent = { ...result, server };
+        console.log(`\nfirst successful query after a silent drop (${server}, 4 idle connections)\n`);
         console.log(
           table(
             [{ header: 'pool', align: 'left' }, { header: 'time to first success' }],
@@ -250,6 +279,8 @@ await main(command, async ({ ops, rounds, cap, drop }) => {
     ops,
     rounds,
     overhead: rows,
+    targets,
+    ...(faults ? { faults } : {}),
     ...(silent ? { silentDrop: silent } : {}),
   });
   console.log(`\nwrote ${file}`);

@@ -1,7 +1,8 @@
 /**
  * A PostgreSQL pool that survives what production networks do to connections: idle validation with
- * a timeout, keepalive pings, a jittered maximum lifetime, fast POOL_CREATE_FAILED while the database
- * is down, and host names resolved through Bulwark's DNS cache (which honours the record's TTL).
+ * a timeout, keepalive pings, a jittered maximum lifetime, a database blip waited out (and
+ * POOL_CREATE_FAILED by the deadline when it lasts), and host names resolved through Bulwark's DNS
+ * cache (which honours the record's TTL). examples/pool-failures.ts shows the failures.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node examples/pg-pool.ts
  */
@@ -32,7 +33,7 @@ try {
     console.log('SQL error:', (err as { code?: string }).code, '— layer:', classify(err).layer);
   }
 
-  // Many callers share the pool; each use() releases (or, on a network error, destroys) for you.
+  // Many callers share the pool; each use() releases for you (or destroys a connection that broke).
   const counts = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
       pool.use(async (db) => (await db.query('SELECT $1::int AS i', [i])).rows[0].i),

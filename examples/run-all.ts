@@ -8,6 +8,7 @@ const dir = fileURLToPath(new URL('.', import.meta.url));
 // Examples that need a database say which variable; without it they are skipped here.
 const needs: Record<string, string> = {
   'pg-pool.ts': 'DATABASE_URL',
+  'pool-failures.ts': 'DATABASE_URL',
   'redis.ts': 'REDIS_URL',
   'mysql-pool.ts': 'MYSQL_URL',
 };

@@ -78,8 +78,10 @@ export type {
   PoolFactory,
   PoolOptions,
   PoolStats,
+  PoolTarget,
   ResolvedPoolOptions,
   RetiredEvent,
+  UseOptions,
   ValidationFailedEvent,
 } from './pool/index.ts';
 // Pools: generic-pool made safe for databases (factories in bulwark/pg, bulwark/mysql2, bulwark/ioredis).

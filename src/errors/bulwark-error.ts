@@ -218,6 +218,7 @@ function describe(init: BulwarkErrorInit): string {
   return `${init.code}: ${text}`;
 }
 
+/** A cause for `toJSON()`: name, message (redacted) and code; a nested BulwarkError keeps its layer. */
 function summariseCause(cause: unknown, depth = 0): unknown {
   if (typeof cause !== 'object' || cause === null) return redactText(String(cause));
   try {
@@ -225,6 +226,7 @@ function summariseCause(cause: unknown, depth = 0): unknown {
     const out: Record<string, unknown> = {};
     if (typeof err.name === 'string') out.name = err.name;
     if (typeof err.message === 'string') out.message = redactText(err.message);
+    if (isBulwarkError(cause)) out.layer = cause.layer;
     if (typeof err.code === 'string' || typeof err.code === 'number') out.code = err.code;
     if (err.cause !== undefined && depth < 3) out.cause = summariseCause(err.cause, depth + 1);
     return out;

@@ -92,21 +92,29 @@ export function httpCheck(
 }
 
 /**
- * What {@link poolCheck} needs of a pool: `use(fn, { timeout })`, which acquires a connection,
- * runs `fn` with it and releases it (or destroys it when `fn` fails at the connection level), as
+ * What {@link poolCheck} needs of a pool: `use(fn, { timeout, useTimeout })`, which acquires a
+ * connection, runs `fn` with it and releases it (or destroys it when the connection broke), as
  * Bulwark's pool does.
  */
 export interface HealthCheckPool<C> {
-  /** Acquires a connection (within `options.timeout` ms), runs `fn` with it and releases it. */
-  use<R>(fn: (conn: C) => R | PromiseLike<R>, options?: { timeout?: number }): Promise<R>;
+  /**
+   * Acquires a connection (within `options.timeout` ms), runs `fn` with it (for at most
+   * `options.useTimeout` ms) and releases it.
+   */
+  use<R>(
+    fn: (conn: C) => R | PromiseLike<R>,
+    options?: { timeout?: number; useTimeout?: number },
+  ): Promise<R>;
 }
 
 /**
  * A check that borrows a connection from `pool`, runs `validate` on it (when given) and gives it
  * back. Up when a connection could be acquired and `validate` neither failed nor returned `false`
  * (which is reported as `POOL_VALIDATION_FAILED`).
- * The acquire gets the check's budget as its timeout, so an exhausted pool is reported as
- * `POOL_ACQUIRE_TIMEOUT` (layer `pool`) and a dead database as the create failure's layer.
+ * The acquire and the use each get the check's budget as their timeout, so an exhausted pool is
+ * reported as `POOL_ACQUIRE_TIMEOUT` (layer `pool`), a database that cannot be reached by the
+ * connect's own layer and code (`tcp`/`TCP_REFUSED`, with `via: { layer: 'pool', code:
+ * 'POOL_CREATE_FAILED' }`), and a `validate` that hangs ends with its connection destroyed.
  *
  * @example
  * ```ts
@@ -136,7 +144,7 @@ export function poolCheck<C>(
           });
         }
       },
-      { timeout },
+      { timeout, useTimeout: timeout },
     );
 }
 

@@ -4,7 +4,7 @@
  * the failure, so a readiness endpoint that fails also says which dependency and which layer.
  */
 import { isBulwarkError } from '../errors/bulwark-error.ts';
-import { classify } from '../errors/classify.ts';
+import { type Classification, classify, type LayerClassification } from '../errors/classify.ts';
 import { redactText } from '../errors/redact.ts';
 import {
   type CheckResult,
@@ -33,6 +33,10 @@ const MAX_ERROR = 500;
  * A check that misses its deadline is `down` with `timedOut: true`: if it then fails with an error
  * that names a layer (the client's `TLS_TIMEOUT`, the pool's `POOL_ACQUIRE_TIMEOUT`), that layer and
  * code are reported; otherwise `code: 'HEALTH_TIMEOUT'` and no layer.
+ *
+ * A failure that wraps a cause with a layer of its own is reported by its innermost one — a pool
+ * that cannot connect is `tcp`/`TCP_REFUSED` — with the wrapper's layer and code in `via`
+ * (`pool`/`POOL_CREATE_FAILED`), so the report names the layer that broke.
  *
  * @throws InvalidOptionError (synchronously) when `checks` is not an object of functions or
  *   `{ check, timeout }`, or a timeout is not a finite number > 0.
@@ -100,15 +104,14 @@ function runOne(c: ResolvedCheck): Promise<CheckResult> {
         finish(timedOut());
         return;
       }
-      const result: CheckResult = {
+      const inner = k.layer === 'app' ? k : innermost(err, k);
+      finish({
         status: 'down',
         latency: latency(),
-        layer: k.layer,
+        layer: inner.layer,
+        ...(inner.code === null ? {} : { code: inner.code }),
+        ...(inner !== k && k.layer !== 'app' ? { via: { layer: k.layer, code: k.code } } : {}),
         error: describe(err),
-      };
-      finish({
-        ...result,
-        ...(k.code === null ? {} : { code: k.code }),
         ...(expired ? { timedOut: true } : {}),
       });
     };
@@ -128,6 +131,29 @@ function runOne(c: ResolvedCheck): Promise<CheckResult> {
     if (isThenable(outcome)) Promise.resolve(outcome).then(onValue, onError);
     else onValue(outcome);
   });
+}
+
+/**
+ * The innermost classified cause along a chain of BulwarkErrors (`outer` when its cause says
+ * nothing more): a pool's `POOL_CREATE_FAILED` → the connect's `TCP_REFUSED`. Stops at a cause of
+ * the same layer and code, or one `classify` places in no layer.
+ */
+function innermost(err: unknown, outer: LayerClassification): Classification {
+  let found: LayerClassification = outer;
+  let current = err;
+  for (let depth = 0; depth < 6 && isBulwarkError(current); depth++) {
+    let cause: unknown;
+    try {
+      cause = current.cause;
+    } catch {
+      break;
+    }
+    const c = classify(cause);
+    if (c.layer === 'app') break;
+    if (c.layer !== found.layer || c.code !== found.code) found = c;
+    current = cause;
+  }
+  return found;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -71,10 +71,19 @@ export interface CheckResult {
   readonly status: HealthStatus;
   /** How long the check took (or ran until it was given up on), in milliseconds. */
   readonly latency: number;
-  /** For a failure: the layer from `classify()` — `'app'` for errors that are not network errors. */
+  /**
+   * For a failure: the layer from `classify()` — `'app'` for errors that are not network errors. When
+   * the error wraps a cause with a layer of its own (a pool's `POOL_CREATE_FAILED` around the
+   * connect's `TCP_REFUSED`), the innermost such cause's layer, with the wrapper in {@link via}.
+   */
   readonly layer?: Layer | 'app';
-  /** For a failure: the `BulwarkError` code, or `HEALTH_TIMEOUT` for a deadline with no layer. */
+  /** For a failure: the code that goes with `layer`, or `HEALTH_TIMEOUT` for a deadline with no layer. */
   readonly code?: ErrorCode | HealthTimeoutCode;
+  /**
+   * The layer and code of the error the check failed with, when `layer` and `code` come from a
+   * cause inside it: `{ layer: 'pool', code: 'POOL_CREATE_FAILED' }` beside `tcp`/`TCP_REFUSED`.
+   */
+  readonly via?: { readonly layer: Layer; readonly code: ErrorCode };
   /** For a failure: what went wrong, one line, secrets redacted. */
   readonly error?: string;
   /** `true` when the check missed its deadline. */

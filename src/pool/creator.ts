@@ -1,21 +1,28 @@
 /**
- * How the pool opens connections: each attempt runs through the create breaker with a timeout,
- * and a failure starts a streak during which attempts are spaced by the shared jittered backoff.
- * The streak (and its last error) is what tells the pool that new connections cannot be had, so
- * that acquires fail promptly with `POOL_CREATE_FAILED` instead of waiting for nothing.
+ * How the pool opens connections: each attempt runs with a timeout (through the create breaker when
+ * one is configured), and a failure starts a streak during which attempts are spaced out: every
+ * `probeInterval` (plus up to 15 % jitter) while callers wait, so a database that answers again is
+ * found within one interval; by the jittered exponential backoff, never closer than
+ * `probeInterval`, while nobody waits. The streak and its last error tell the pool why waiting
+ * acquires fail (`POOL_CREATE_FAILED`), and whether waiting can help at all.
  */
 import type { Clock } from '../clock/clock.ts';
 import { isBulwarkError, type Target } from '../errors/bulwark-error.ts';
+import { classify } from '../errors/classify.ts';
 import { backoffDelay, type ResolvedBackoff } from '../policy/backoff.ts';
 import { Breaker, type BreakerState, type ResolvedBreaker } from '../policy/breaker.ts';
 import { connectError, createTimeoutError } from './errors.ts';
 import { type CreateContext, destroyQuietly, type PoolFactory } from './factory.ts';
+
+/** The probe delay's jitter: `probeInterval` × [1, 1.15). */
+export const PROBE_JITTER = 0.15;
 
 /** Settings of a {@link Creator}. */
 export interface CreatorOptions {
   readonly backoff: ResolvedBackoff;
   readonly breaker: ResolvedBreaker | false;
   readonly createTimeout: number;
+  readonly probeInterval: number;
   readonly clock: Clock;
   readonly target: Target | undefined;
 }
@@ -44,10 +51,12 @@ export class Creator<T> {
   #streak = 0;
   #lastFailureAt = 0;
   #delay = 0;
+  #probeDelay = 0;
   #lastError: unknown;
   #attempts = 0;
   #failed = 0;
   #inFlight = 0;
+  #suspect = false;
   #idle: Array<() => void> = [];
   #closed = false;
 
@@ -71,6 +80,20 @@ export class Creator<T> {
     return this.#streak > 0;
   }
 
+  /**
+   * `true` while connects should go one at a time: after a failed attempt, or after a connection
+   * died ({@link suspect}), until an attempt succeeds. A database that restarts kills every
+   * connection at once; one probe, not one connect per lost connection, finds out whether it is back.
+   */
+  get probing(): boolean {
+    return this.#streak > 0 || this.#suspect;
+  }
+
+  /** A connection died on its own: connect one at a time until one succeeds. */
+  suspect(): void {
+    this.#suspect = true;
+  }
+
   /** Consecutive failed attempts. */
   get streak(): number {
     return this.#streak;
@@ -79,6 +102,15 @@ export class Creator<T> {
   /** The connect error of the last failed attempt (dns/tcp/tls BulwarkError or the driver's own). */
   get lastError(): unknown {
     return this.#lastError;
+  }
+
+  /**
+   * Whether the last failure may pass by itself (a refused or reset connect, a timeout: the
+   * taxonomy's `retryable`), so that waiting for the next attempt is worth it. A wrong password or
+   * an unknown database is not.
+   */
+  get transient(): boolean {
+    return this.#streak > 0 && classify(this.#lastError).retryable;
   }
 
   /** Connect attempts made (calls of `factory.create`). */
@@ -101,10 +133,14 @@ export class Creator<T> {
     return this.#breaker?.state ?? 'disabled';
   }
 
-  /** Milliseconds until the next attempt may start: the backoff after a failure, or the breaker's reset. */
-  waitTime(): number {
+  /**
+   * Milliseconds until the next attempt may start: after a failure, the probe delay when callers
+   * are waiting (`demand`), else the backoff; while the breaker is open, its reset.
+   */
+  waitTime(demand: boolean): number {
     const now = this.#o.clock.now();
-    let at = this.#streak > 0 ? this.#lastFailureAt + this.#delay : now;
+    const delay = demand ? Math.min(this.#probeDelay, this.#delay) : this.#delay;
+    let at = this.#streak > 0 ? this.#lastFailureAt + delay : now;
     if (this.#breaker?.state === 'open') at = Math.max(at, this.#openedAt + this.#resetTimeout());
     return Math.max(0, at - now);
   }
@@ -137,6 +173,7 @@ export class Creator<T> {
       const conn = this.#breaker === undefined ? await run() : await this.#breaker.run(run, undefined);
       ref.conn = conn;
       this.#streak = 0;
+      this.#suspect = false;
       this.#delay = 0;
       this.#lastError = undefined;
       return { ok: true, conn, ref };
@@ -151,7 +188,10 @@ export class Creator<T> {
       this.#streak++;
       const clock = this.#o.clock;
       this.#lastFailureAt = clock.now();
-      this.#delay = backoffDelay(this.#o.backoff, this.#streak, () => clock.random(), this.#delay);
+      const floor = this.#o.probeInterval;
+      const backoff = backoffDelay(this.#o.backoff, this.#streak, () => clock.random(), this.#delay);
+      this.#delay = Math.max(floor, backoff);
+      this.#probeDelay = floor * (1 + PROBE_JITTER * clock.random());
       this.#lastError = error;
       return { ok: false, error, counted: true };
     } finally {

@@ -1,7 +1,8 @@
 /**
- * The pool's errors: `POOL_*` BulwarkErrors with the pool's name and target in the message, and
- * `connectError`, which turns a driver's connect failure into a dns/tcp/tls BulwarkError (the
- * `cause` of `POOL_CREATE_FAILED`) so the layer that broke is named.
+ * The pool's errors: `POOL_*` BulwarkErrors with the pool's name and target in the message;
+ * `connectError` and `tagConnectionError`, which turn a driver's connection failure — on connect,
+ * or on a borrowed connection during `use()` — into a dns/tcp/tls BulwarkError so the layer that
+ * broke is named; and the `use()` deadline's `TCP_TIMEOUT`.
  */
 import { BulwarkError, isBulwarkError, type Target } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
@@ -43,17 +44,64 @@ export function poolError(
  * anything else — wrong password, unknown database — stays the driver's own error.
  */
 export function connectError(err: unknown, target: Target | undefined): unknown {
+  return tagged(err, target, false, undefined);
+}
+
+/**
+ * The error a `use()` rejects with when its connection broke: a driver error that `classify`
+ * places in the dns, tcp or tls layer becomes a BulwarkError of that layer and code, with the
+ * classification's `mayHaveExecuted` (true unless the statement surely never left), the pool's
+ * target, and the driver's error as `cause`. Anything else — a BulwarkError already, an
+ * application error — is returned as it is.
+ */
+export function tagConnectionError(err: unknown, source: PoolErrorSource): unknown {
+  return tagged(err, source.target, undefined, source);
+}
+
+/** A `use()` that ran past its deadline (its connection has been destroyed). */
+export function useTimeoutError(source: PoolErrorSource, ms: number): BulwarkError {
+  return new BulwarkError({
+    layer: 'tcp',
+    code: 'TCP_TIMEOUT',
+    message: `TCP_TIMEOUT: use() did not finish within useTimeout (${ms} ms) — pool "${source.name}"${source.target ? ` to ${source.target.origin}` : ''}; the connection was closed`,
+    budget: 'phase',
+    mayHaveExecuted: true,
+    target: source.target,
+  });
+}
+
+function tagged(
+  err: unknown,
+  target: Target | undefined,
+  mayHaveExecuted: boolean | undefined,
+  during: PoolErrorSource | undefined,
+): unknown {
   if (isBulwarkError(err)) return err;
   const c = classify(err);
   if (c.layer !== 'dns' && c.layer !== 'tcp' && c.layer !== 'tls') return err;
+  let message: string | undefined;
+  if (during !== undefined) {
+    message = `${c.code}: ${ERROR_CODES[c.code].summary} — pool "${during.name}"`;
+    if (target !== undefined) message += ` to ${target.origin}`;
+    message += `, during use(): ${describeCause(err)}`;
+  }
   return new BulwarkError({
     layer: c.layer,
     code: c.code,
+    ...(message === undefined ? {} : { message }),
     target,
-    mayHaveExecuted: false,
+    mayHaveExecuted: mayHaveExecuted ?? c.mayHaveExecuted,
     retryable: c.retryable,
     cause: err,
   });
+}
+
+function describeCause(err: unknown): string {
+  try {
+    return String((err as { message?: unknown }).message ?? err);
+  } catch {
+    return 'an unreadable error';
+  }
 }
 
 /** A create that did not settle within `createTimeout`. */
@@ -67,7 +115,10 @@ export function createTimeoutError(target: Target | undefined, ms: number): Bulw
   });
 }
 
-/** Whether an error thrown inside `use()` means the connection itself is broken (dns/tcp/tls). */
+/**
+ * Whether an error thrown inside `use()` looks like a connection-level failure (dns, tcp, tls):
+ * reason enough to check the connection, never to destroy it — it may be another client's.
+ */
 export function isConnectionFailure(err: unknown): boolean {
   const { layer } = classify(err);
   return layer === 'dns' || layer === 'tcp' || layer === 'tls';

@@ -17,23 +17,29 @@ export interface CreateFailedEvent {
   readonly error: BulwarkError;
   /** Consecutive failed creates so far (1 for the first). */
   readonly failures: number;
-  /** Milliseconds until the next create may start (backoff, or the breaker's reset timeout). */
+  /**
+   * Milliseconds until the next create may start: the probe delay while callers wait, the backoff
+   * otherwise, or the opt-in breaker's reset.
+   */
   readonly retryIn: number;
   /** The create breaker's state after this failure. */
   readonly circuit: BreakerState | 'disabled';
 }
 
-/** A connection failed validation (before hand-out) or a keepalive ping, and was destroyed. */
+/** A connection failed validation (before hand-out, a keepalive ping, or after a failed use) and was destroyed. */
 export interface ValidationFailedEvent {
   /** The pool's name. */
   readonly pool: string;
-  /** `borrow`: checked before hand-out; `keepalive`: pinged while idle. */
-  readonly phase: 'borrow' | 'keepalive';
+  /**
+   * `borrow`: checked before hand-out; `keepalive`: pinged while idle; `use`: checked after a use
+   * failed with what looked like a connection-level error.
+   */
+  readonly phase: 'borrow' | 'keepalive' | 'use';
   /** `false`: validate said so; `error`: it threw or rejected; `timeout`: no answer in time. */
   readonly reason: CheckFailure;
   /** What validate threw or rejected with, for `error`. */
   readonly error?: unknown;
-  /** How long the connection had been idle (ms). */
+  /** How long the connection had been idle (ms); 0 for `use`. */
   readonly idleFor: number;
 }
 

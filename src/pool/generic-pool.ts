@@ -5,12 +5,16 @@
  *
  * generic-pool's holes, and where they are closed:
  * - `acquire()` waits forever while `create()` keeps failing, and a failed create is retried at
- *   once (a busy loop) → the factory given here never rejects on a failed connect: `pool.ts`
- *   retries behind backoff and a breaker and fails the waiters itself (`POOL_CREATE_FAILED`).
+ *   once (a busy loop) → the factory given here never rejects on a failed connect: `supply.ts`
+ *   retries one probe at a time, spaced by `probeInterval` or the backoff, and `pool.ts` fails the
+ *   waiters itself at their deadlines (`POOL_CREATE_FAILED`).
+ * - its constructor, the synchronous hand-out of the idle list's top and the rest relied on here
+ *   are undocumented: test/pool/generic-pool-contract.test.ts pins them (docs/architecture.md).
  * - timed-out requests stay in its queue and keep causing creates → `WaiterQueue.remove`.
  * - `validate` has no timeout, a rejection leaks the resource, a synchronous throw escapes into
  *   `acquire()` → `testOnBorrow` stays off; `pool.ts` validates with a timeout before hand-out.
- * - `use()` breaks on a synchronous function and destroys on every error → `Pool.use`.
+ * - `use()` breaks on a synchronous function and destroys on every error → `Pool.use`, which
+ *   destroys only a connection that broke, and bounds the use with `useTimeout`.
  * - no max lifetime, no keepalive, timers on `Date.now` → `pool.ts` on the injectable clock.
  * - the min is refilled only on start and after a destroy, never after a failed create → the
  *   create loop keeps going (backed off) while the pool is below `min`.

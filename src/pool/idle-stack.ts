@@ -69,7 +69,7 @@ export class IdleStack<T> {
   }
 
   get head(): PooledEntry<T> | undefined {
-    return this.#items.at(-1);
+    return this.#items[this.#items.length - 1];
   }
 
   get tail(): PooledEntry<T> | undefined {

@@ -11,8 +11,8 @@ export type {
   RetiredEvent,
   ValidationFailedEvent,
 } from './events.ts';
-export type { CreateContext, PoolFactory } from './factory.ts';
+export type { CreateContext, PoolFactory, PoolTarget } from './factory.ts';
 export type { PoolOptions, ResolvedPoolOptions } from './options.ts';
 export { POOL_BREAKER_DEFAULTS, POOL_DEFAULTS } from './options.ts';
 export { createPool, Pool } from './pool.ts';
-export type { AcquireOptions, CloseOptions, PoolStats } from './types.ts';
+export type { AcquireOptions, CloseOptions, PoolStats, UseOptions } from './types.ts';

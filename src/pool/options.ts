@@ -4,7 +4,6 @@
  * touches the caller's object.
  */
 import type { Clock } from '../clock/clock.ts';
-import type { Target } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import {
   checkClock,
@@ -21,6 +20,7 @@ import {
   type ResolvedBreaker,
   resolveBreaker,
 } from '../policy/breaker.ts';
+import type { PoolTarget } from './factory.ts';
 
 /**
  * Options of {@link createPool} (all optional). Durations are milliseconds.
@@ -111,14 +111,43 @@ export interface PoolOptions {
    * @default 10000
    */
   createTimeout?: number;
-  /** Backoff between failed creates (full jitter, base 100 ms, cap 10 s by default). */
+  /**
+   * While connects fail and acquires are waiting, one connect is tried every `probeInterval` to
+   * `probeInterval` × 1.15 ms (the jitter keeps a fleet of pools from probing in step), so a
+   * database that answers again serves the waiting callers within one interval plus one connect.
+   * It is also the shortest gap between two failed connects of one pool in any case: a pool never
+   * tries more than 1000 / `probeInterval` connects a second (5 at the default) however long the
+   * outage. A transient connect failure (refused, reset, timed out) therefore costs waiting callers
+   * latency, not errors: they fail only at their own deadline, with `POOL_CREATE_FAILED`.
+   * @default 200
+   */
+  probeInterval?: number;
+  /**
+   * Backoff between failed connects while no acquire is waiting (refilling to `min`): full jitter,
+   * base 100 ms, cap 10 s by default, never shorter than `probeInterval`. A caller that starts
+   * waiting cuts a long backoff short (the next connect comes at most one probe delay after the
+   * last failure).
+   */
   backoff?: BackoffOptions;
   /**
-   * The breaker in front of creates, or `false`. While it is open, acquires that need a new
-   * connection fail at once with `POOL_CREATE_FAILED`; after `resetTimeout` one create probes.
-   * Creates are rare and spaced by the backoff, so it opens after 5 creates in a minute rather than
-   * the HTTP 20 in 10 s, which a backing-off pool would never reach.
-   * @default { threshold: 50, minimumCalls: 5, window: 60000, buckets: 10, resetTimeout: 5000 }
+   * The longest a {@link Pool.use} may run on a borrowed connection (`use(fn, { useTimeout })`
+   * overrides it per call). Past it the connection is destroyed (a query on it cannot be trusted to
+   * ever answer: a connection dropped silently, however recently used, answers nothing), the caller
+   * gets a `TCP_TIMEOUT` BulwarkError with `mayHaveExecuted: true`, and the pool opens a new
+   * connection when one is needed. The driver factories also set the database's own statement
+   * timeout (`statementTimeout`, 15 s by default), which cancels one slow statement on a live
+   * connection first and keeps the connection; see docs/pool.md. The default is the client's total
+   * request budget: a use still running after it is not about to finish.
+   * @default 30000
+   */
+  useTimeout?: number;
+  /**
+   * A breaker in front of creates, or `false` (the default). While it is open, acquires that need a
+   * new connection fail at once with `POOL_CREATE_FAILED` instead of waiting, and no connect is
+   * tried until `resetTimeout` has passed — so a database that comes back is noticed only then.
+   * Turn it on (`breaker: {}` for the defaults below) when failing fast during an outage matters
+   * more than serving again the moment the database does; `probeInterval` bounds connects either way.
+   * @default false (when given: { threshold: 50, minimumCalls: 5, window: 60000, buckets: 10, resetTimeout: 5000 })
    */
   breaker?: BreakerOptions | false;
   /** Time, timers and randomness (a `VirtualClock` in tests). @default systemClock */
@@ -136,6 +165,8 @@ export interface PoolOptions {
     port: number;
     /** `scheme://host:port`, without credentials. @default `tcp://host:port` */
     origin?: string;
+    /** The database name, for errors. */
+    database?: string;
   };
 }
 
@@ -152,11 +183,13 @@ export interface ResolvedPoolOptions {
   readonly idleTimeout: number;
   readonly leakDetectionThreshold: number;
   readonly createTimeout: number;
+  readonly probeInterval: number;
+  readonly useTimeout: number;
   readonly backoff: ResolvedBackoff;
   readonly breaker: ResolvedBreaker | false;
   readonly clock: Clock;
   readonly name: string;
-  readonly target: Target | undefined;
+  readonly target: PoolTarget | undefined;
 }
 
 /** The numeric defaults (see {@link PoolOptions} for the reasons). */
@@ -172,9 +205,14 @@ export const POOL_DEFAULTS = Object.freeze({
   idleTimeout: 600_000,
   leakDetectionThreshold: 0,
   createTimeout: 10_000,
+  probeInterval: 200,
+  useTimeout: 30_000,
 });
 
-/** The breaker defaults for creates. */
+/**
+ * The defaults of a create breaker that is turned on (`breaker: {}`). Creates are rare and spaced
+ * out, so it opens after 5 creates in a minute rather than the HTTP 20 in 10 s.
+ */
 export const POOL_BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
   ...BREAKER_DEFAULTS,
   minimumCalls: 5,
@@ -184,7 +222,7 @@ export const POOL_BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
 const KEYS = [...Object.keys(POOL_DEFAULTS), 'backoff', 'breaker', 'clock', 'name', 'target'];
 
 /** Validates pool options; `fallbackTarget` is the factory's own target. */
-export function resolvePoolOptions(input: unknown, fallbackTarget?: Target): ResolvedPoolOptions {
+export function resolvePoolOptions(input: unknown, fallbackTarget?: PoolTarget): ResolvedPoolOptions {
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
     throw new InvalidOptionError('options', 'an object', input);
   }
@@ -207,6 +245,8 @@ export function resolvePoolOptions(input: unknown, fallbackTarget?: Target): Res
     idleTimeout: checkDuration(o.idleTimeout, 'idleTimeout', d.idleTimeout),
     leakDetectionThreshold: checkDuration(o.leakDetectionThreshold, 'leakDetectionThreshold', 0),
     createTimeout: checkDuration(o.createTimeout, 'createTimeout', d.createTimeout, 1),
+    probeInterval: checkDuration(o.probeInterval, 'probeInterval', d.probeInterval, 1),
+    useTimeout: checkDuration(o.useTimeout, 'useTimeout', d.useTimeout, 1),
     backoff: resolveBackoff(o.backoff, 'backoff'),
     breaker: resolvePoolBreaker(o.breaker),
     clock: checkClock(o.clock, 'clock'),
@@ -216,17 +256,16 @@ export function resolvePoolOptions(input: unknown, fallbackTarget?: Target): Res
 }
 
 function resolvePoolBreaker(input: unknown): ResolvedBreaker | false {
-  if (input === false) return false;
-  if (input === undefined) return POOL_BREAKER_DEFAULTS;
+  if (input === false || input === undefined) return false;
   const given = checkObject(input, 'breaker', Object.keys(BREAKER_DEFAULTS));
   const merged: Record<string, unknown> = { ...POOL_BREAKER_DEFAULTS };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
   return resolveBreaker(merged, 'breaker');
 }
 
-function resolveTarget(input: unknown): Target | undefined {
+function resolveTarget(input: unknown): PoolTarget | undefined {
   if (input === undefined) return undefined;
-  const t = checkObject(input, 'target', ['host', 'port', 'origin']);
+  const t = checkObject(input, 'target', ['host', 'port', 'origin', 'database']);
   const host = checkString(t.host, 'target.host', '');
   checkThat(host !== '', 'target.host', 'a non-empty string', t.host);
   const port = checkNumber(t.port, 'target.port', Number.NaN, { min: 0, max: 65_535, integer: true });
@@ -238,5 +277,6 @@ function resolveTarget(input: unknown): Target | undefined {
     `tcp://${bracketed}:${port}`,
     /^[a-z][a-z0-9+.-]*:\/\/[^@/?#]+$/i,
   );
-  return Object.freeze({ origin, host, port });
+  const database = checkString(t.database, 'target.database', '');
+  return Object.freeze({ origin, host, port, ...(database === '' ? {} : { database }) });
 }

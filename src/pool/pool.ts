@@ -1,24 +1,25 @@
 /**
  * `createPool`: a connection pool over generic-pool that never waits forever and never hands out a
- * connection it has reason to distrust. Acquires have a finite deadline and fail fast while new
- * connections cannot be created; idle connections are validated with a timeout, pinged, retired at
- * a jittered maximum lifetime, and replaced when the driver reports them dead.
+ * connection it has reason to distrust. Acquires have a finite deadline and wait out a short
+ * database blip (connects are probed every `probeInterval`); idle connections are validated with a
+ * timeout, pinged, retired at a jittered maximum lifetime, and replaced when the driver reports them
+ * dead; a `use()` has a deadline of its own, and only a connection that broke is destroyed.
  */
 import type { Clock } from '../clock/clock.ts';
-import type { BulwarkError, Target } from '../errors/bulwark-error.ts';
+import type { BulwarkError } from '../errors/bulwark-error.ts';
 import { checkDuration, checkObject, checkThat } from '../options/validate.ts';
-import { checkConnection } from './check.ts';
+import { checkConnection, isThenable } from './check.ts';
 import { type ConnState, markAlive, needsCheck, newConnState } from './conn-state.ts';
 import { Creator, type LostRef } from './creator.ts';
-import { isConnectionFailure, poolError } from './errors.ts';
+import { isConnectionFailure, poolError, tagConnectionError, useTimeoutError } from './errors.ts';
 import { type PoolEventMap, type PoolEventName, PoolEvents } from './events.ts';
-import { checkFactory, destroyQuietly, type PoolFactory, unref } from './factory.ts';
+import { checkFactory, destroyQuietly, type PoolFactory, type PoolTarget, unref } from './factory.ts';
 import { createGenericPool, type GenericPool } from './generic-pool.ts';
 import { reviewIdle, Ticker, tickPeriod } from './housekeeper.ts';
 import type { IdleStack } from './idle-stack.ts';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.ts';
 import { Supply } from './supply.ts';
-import type { AcquireOptions, CloseOptions, PoolStats } from './types.ts';
+import type { AcquireOptions, CloseOptions, PoolStats, UseOptions } from './types.ts';
 import { Waiter } from './waiter.ts';
 import { PRIORITY, type WaiterQueue } from './waiter-queue.ts';
 
@@ -61,6 +62,7 @@ export class Pool<T> implements AsyncDisposable {
   #failedValidations = 0;
   #retired = 0;
   #timedOut = 0;
+  #usesTimedOut = 0;
   #rejected = 0;
 
   /** Prefer {@link createPool}. Throws `InvalidOptionError` for a bad factory or option. */
@@ -80,10 +82,11 @@ export class Pool<T> implements AsyncDisposable {
         closing: () => this.#closing !== undefined,
         closedError: () => this.#error('POOL_CLOSED'),
         wanted: (loops) => this.#createWanted(loops),
+        demand: () => this.#queue.tagged > 0,
         adopt: (conn, ref) => this.#adopt(conn, ref),
         failed: (cause) => this.#createFailed(cause),
       },
-      this.#o.backoff.base,
+      this.#o.probeInterval,
     );
     const { pool, queue, idle } = createGenericPool<T, Waiter<T>>(
       { create: () => this.#supply.create(), destroy: (conn) => this.#onDestroy(conn) },
@@ -101,20 +104,21 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /** Where the connections go. */
-  get target(): Target | undefined {
+  get target(): PoolTarget | undefined {
     return this.#o.target;
   }
 
   /**
    * Borrows a connection; give it back with {@link release} (or {@link destroy}). Rejects with
-   * `POOL_ACQUIRE_TIMEOUT` at the deadline, `POOL_CREATE_FAILED` (cause: the connect error) while
-   * new connections cannot be created, `POOL_QUEUE_FULL` past `maxWaiting`, `POOL_CLOSED` after
-   * `close()`, or the signal's reason when aborted.
+   * `POOL_ACQUIRE_TIMEOUT` at the deadline; `POOL_CREATE_FAILED` (cause: the connect error) at the
+   * deadline while new connections cannot be created — at once when the failure will not pass by
+   * itself (a wrong password) or the opt-in breaker is open; `POOL_QUEUE_FULL` past `maxWaiting`;
+   * `POOL_CLOSED` after `close()`; or the signal's reason when aborted.
    */
   acquire(options?: AcquireOptions): Promise<T> {
     let timeout = this.#o.acquireTimeout;
     let signal: AbortSignal | undefined;
-    if (options !== undefined) ({ timeout, signal } = resolveAcquire(options, timeout));
+    if (options !== undefined) ({ timeout, signal } = resolveAcquire(options, timeout, 'acquire'));
     if (this.#closing !== undefined) return Promise.reject(this.#error('POOL_CLOSED'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const stack = this.#o.leakDetectionThreshold > 0 ? new Error('acquired here').stack : undefined;
@@ -154,18 +158,7 @@ export class Pool<T> implements AsyncDisposable {
   /** Gives a borrowed connection back. Throws a `TypeError` for one that is not borrowed. */
   release(conn: T): void {
     const state = this.#borrowedState(conn, 'release');
-    if (state === undefined) return;
-    this.#unlend(state);
-    if (this.#closing !== undefined || state.lost || state.expired) {
-      this.#retire(conn, state);
-      return;
-    }
-    // The coarse time, not a clock read: it is never later than the real one, so idle times can
-    // only look longer (an earlier check or ping), never shorter.
-    const now = this.#now;
-    state.usedAt = now;
-    markAlive(state, now, this.#o, this.#validates);
-    void this.#gp.release(conn);
+    if (state !== undefined) this.#release(conn, state, false);
   }
 
   /** Closes a borrowed connection instead of giving it back (it is broken). */
@@ -177,27 +170,38 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /**
-   * Borrows a connection for `fn` (sync or async) and gives it back. When `fn` fails with a
-   * connection-level error (`classify` says dns, tcp or tls) the connection is destroyed; any other
-   * error — an SQL error, say — leaves it healthy and it is released. `fn`'s error is rethrown as
-   * is (the same object).
+   * Borrows a connection for `fn` (sync or async) and gives it back.
+   *
+   * Whether the connection is kept is decided from the connection, never from `fn`'s error: it is
+   * destroyed when the driver reported it dead during the use (`CreateContext.lost`), or when `fn`
+   * failed with what looks like a connection-level error (dns, tcp or tls) and a check of the
+   * connection (`factory.validate`) then fails. A broken connection's error reaches the caller as a
+   * `BulwarkError` with the layer and code of the driver's error (`TCP_CLOSED`, `TCP_RESET`, ...),
+   * `mayHaveExecuted`, the pool's target and the driver's error as `cause`. Any other error — an SQL
+   * error, or another client's failure (an HTTP `TCP_REFUSED` from a call made inside `fn`) — comes
+   * back untouched (the same object) and the connection is released; after an error it is validated
+   * before it is handed out again.
+   *
+   * `fn` may run for `useTimeout` (the pool's, or this call's): past it the connection is destroyed
+   * and the use rejects with `TCP_TIMEOUT` (`mayHaveExecuted: true`), whatever `fn` still does.
    *
    * @example
    * ```ts
    * const n = await pool.use(async (db) => (await db.query('SELECT count(*) FROM t')).rows[0].count);
+   * await pool.use((db) => db.query('CALL nightly_rollup()'), { useTimeout: 120_000 });
    * ```
    */
-  async use<R>(fn: (conn: T) => R | PromiseLike<R>, options?: AcquireOptions): Promise<R> {
-    const conn = await this.acquire(options);
-    let result: R;
-    try {
-      result = await fn(conn);
-    } catch (err) {
-      this.#handBack(conn, isConnectionFailure(err));
-      throw err;
+  use<R>(fn: (conn: T) => R | PromiseLike<R>, options?: UseOptions): Promise<R> {
+    let useTimeout = this.#o.useTimeout;
+    let acquire: AcquireOptions | undefined;
+    if (options !== undefined) {
+      try {
+        ({ useTimeout, acquire } = resolveUse(options, useTimeout));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    this.#handBack(conn, false);
-    return result;
+    return this.acquire(acquire).then((conn) => this.#run(conn, fn, useTimeout));
   }
 
   /** Counters and sizes now. */
@@ -219,6 +223,7 @@ export class Pool<T> implements AsyncDisposable {
       failedValidations: this.#failedValidations,
       retired: this.#retired,
       timedOut: this.#timedOut,
+      usesTimedOut: this.#usesTimedOut,
       rejected: this.#rejected,
       circuit: this.#creator.circuit,
       closed: this.#closing !== undefined,
@@ -268,9 +273,14 @@ export class Pool<T> implements AsyncDisposable {
     }
     const creator = this.#creator;
     if (creator.failing && this.#idle.length === 0 && this.#conns.size < this.#o.max) {
-      // Only a new connection would serve it, and connects are failing: answer now rather than
-      // after an attempt that starts past its deadline (or never, while the breaker is open).
-      if (creator.circuit === 'open' || this.#read() + creator.waitTime() > waiter.deadline) {
+      // Only a new connection would serve it, and connects are failing: answer now when waiting
+      // cannot help — the failure will not pass by itself (a wrong password) and no connection
+      // could come back, the next attempt starts past the deadline, or the breaker is open.
+      const hopeless =
+        creator.circuit === 'open' ||
+        (!creator.transient && this.#conns.size === 0) ||
+        this.#read() + creator.waitTime(true) > waiter.deadline;
+      if (hopeless) {
         this.#fail(waiter, this.#error('POOL_CREATE_FAILED', creator.lastError));
         return;
       }
@@ -283,6 +293,8 @@ export class Pool<T> implements AsyncDisposable {
       (conn) => this.#deliver(waiter, conn),
       (err: unknown) => this.#fail(waiter, err),
     );
+    // A create loop may be sleeping out a long backoff (nobody was waiting): now someone is.
+    if (creator.failing) this.#supply.wake();
   }
 
   /** generic-pool granted `conn` to `waiter`: check it if needed, then lend it, or try again. */
@@ -374,17 +386,113 @@ export class Pool<T> implements AsyncDisposable {
     throw new TypeError(`${what}(): this connection is not borrowed from pool "${this.#o.name}"`);
   }
 
-  /** `use()`'s release or destroy, which tolerates `fn` having released the connection itself. */
-  #handBack(conn: T, broken: boolean): void {
-    if (this.#conns.get(conn)?.borrowed !== true) return;
-    if (broken) this.destroy(conn);
-    else this.release(conn);
+  /**
+   * Puts a borrowed connection back (or retires it). A `suspect` one — its last use failed — is
+   * validated before its next hand-out; any other is known to work now.
+   */
+  #release(conn: T, state: ConnState, suspect: boolean): void {
+    this.#unlend(state);
+    if (this.#closing !== undefined || state.lost || state.expired) {
+      this.#retire(conn, state);
+      return;
+    }
+    // The coarse time, not a clock read: it is never later than the real one, so idle times can
+    // only look longer (an earlier check or ping), never shorter.
+    const now = this.#now;
+    state.usedAt = now;
+    if (suspect) state.fresh = false;
+    else markAlive(state, now, this.#o, this.#validates);
+    void this.#gp.release(conn);
+  }
+
+  /** Whether `conn` is still lent out under `state` (not given back or destroyed by someone else). */
+  #holds(conn: T, state: ConnState): boolean {
+    return this.#conns.get(conn) === state && state.borrowed;
+  }
+
+  // --- use(): the deadline, and what a failure says about the connection ---
+
+  /**
+   * Runs `fn` on a borrowed connection under `ms` — the check after a failure included — then gives
+   * the connection back or destroys it. A sync `fn` that returns sets no timer.
+   */
+  #run<R>(conn: T, fn: (conn: T) => R | PromiseLike<R>, ms: number): Promise<R> {
+    const state = this.#conns.get(conn)!;
+    let result: R | PromiseLike<R>;
+    try {
+      result = fn(conn);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    if (!isThenable(result)) {
+      if (this.#holds(conn, state)) this.#release(conn, state, false);
+      return Promise.resolve(result);
+    }
+    return new Promise<R>((resolve, reject) => {
+      let over = false;
+      const timer = this.#clock.setTimeout(() => {
+        over = true;
+        reject(this.#useTimedOut(conn, state, ms));
+      }, ms);
+      const fail = (err: unknown): void => {
+        if (over) return;
+        over = true;
+        this.#clock.clearTimeout(timer);
+        reject(err);
+      };
+      Promise.resolve(result).then(
+        (value) => {
+          if (over) return;
+          over = true;
+          this.#clock.clearTimeout(timer);
+          if (this.#holds(conn, state)) this.#release(conn, state, false);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (!over) this.#failed(conn, state, err).catch(fail);
+        },
+      );
+    });
+  }
+
+  /**
+   * `fn` failed with `err`: decides from the connection whether it broke — the driver reported it
+   * dead, or, after what looks like a connection-level error, a check of it fails — and destroys it
+   * then, rejecting with `err` tagged; otherwise releases it (suspect) and rejects with `err` as is.
+   */
+  async #failed(conn: T, state: ConnState, err: unknown): Promise<never> {
+    if (!this.#holds(conn, state)) throw err; // fn gave it back itself, or close() forced it shut
+    if (state.lost) {
+      this.#unlend(state);
+      this.#retire(conn, state); // reported as 'retired' (lost), with what the driver said
+      throw tagConnectionError(err, this.#o);
+    }
+    if (!this.#validates || !isConnectionFailure(err)) {
+      this.#release(conn, state, true);
+      throw err;
+    }
+    // Possibly this connection's failure, possibly another client's: ask the connection.
+    const ok = await this.#check(conn, state, 'use');
+    if (!ok) throw tagConnectionError(err, this.#o); // #check destroyed it
+    if (this.#holds(conn, state)) this.#release(conn, state, false);
+    throw err;
+  }
+
+  /** A use ran past its deadline: destroys the connection, whatever `fn` still does with it. */
+  #useTimedOut(conn: T, state: ConnState, ms: number): BulwarkError {
+    this.#usesTimedOut++;
+    if (this.#holds(conn, state)) {
+      this.destroy(conn);
+      // Silence on one connection often means a dropped flow the idle ones share: check them aside.
+      this.#review(true);
+    }
+    return useTimeoutError(this.#o, ms);
   }
 
   // --- connections the pool holds itself: checks and housekeeping ---
 
   /** Validates a connection generic-pool lent to the pool; destroys it and says `false` when broken. */
-  async #check(conn: T, state: ConnState, phase: 'borrow' | 'keepalive'): Promise<boolean> {
+  async #check(conn: T, state: ConnState, phase: 'borrow' | 'keepalive' | 'use'): Promise<boolean> {
     const started = this.#read();
     const result = await checkConnection(
       (c: T) => this.#factory.validate?.(c),
@@ -392,6 +500,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#o.validationTimeout,
       this.#clock,
     );
+    if (this.#conns.get(conn) !== state) return false; // destroyed meanwhile (a use deadline, close)
     if (result.ok && !state.lost) {
       markAlive(state, this.#read(), this.#o, this.#validates);
       return true;
@@ -401,14 +510,15 @@ export class Pool<T> implements AsyncDisposable {
       return false;
     }
     this.#failedValidations++;
+    this.#creator.suspect();
     this.#events.emit('validation-failed', () => ({
       pool: this.#o.name,
       phase,
       reason: result.reason,
       ...(result.error === undefined ? {} : { error: result.error }),
-      idleFor: started - state.usedAt,
+      idleFor: phase === 'use' ? 0 : started - state.usedAt,
     }));
-    void this.#gp.destroy(conn);
+    if (this.#conns.get(conn) === state) void this.#gp.destroy(conn);
     // No answer at all looks like a dropped flow (NAT, load balancer), which the other idle
     // connections most likely share: check them aside, so this acquire goes on with a new one.
     if (result.reason === 'timeout') this.#review(true);
@@ -448,7 +558,7 @@ export class Pool<T> implements AsyncDisposable {
         }));
       }
     }
-    void this.#gp.destroy(conn);
+    if (this.#conns.get(conn) === state) void this.#gp.destroy(conn);
   }
 
   #onLost(conn: T, reason: unknown): void {
@@ -456,6 +566,7 @@ export class Pool<T> implements AsyncDisposable {
     if (state === undefined || state.lost) return;
     state.lost = true;
     state.lostReason = reason;
+    this.#creator.suspect();
     // Idle: replace it now, before a caller gets it. Borrowed or being checked: when it comes back.
     void this.#take(conn)?.then((c) => this.#retire(c, state));
   }
@@ -515,22 +626,28 @@ export class Pool<T> implements AsyncDisposable {
 
   #adopt(conn: T, ref: LostRef<T>): T {
     const state = newConnState(this.#read(), this.#clock, this.#o, this.#validates, ref);
+    if (ref.early) this.#creator.suspect();
     this.#conns.set(conn, state);
     this.#created++;
     if (this.#closing === undefined) this.#ticker.start();
     return conn; // generic-pool lists it idle and hands it to the first waiter
   }
 
-  /** A connect failed: report it, and fail now the callers only a new connection could serve. */
+  /**
+   * A connect failed: report it. A transient failure (refused, reset, timed out) lets the waiting
+   * callers wait for the next probe, up to their deadlines; any other fails now the callers only a
+   * new connection could serve.
+   */
   #createFailed(cause: unknown): void {
     const creator = this.#creator;
     this.#events.emit('create-failed', () => ({
       pool: this.#o.name,
       error: this.#error('POOL_CREATE_FAILED', cause),
       failures: creator.streak,
-      retryIn: creator.waitTime(),
+      retryIn: creator.waitTime(this.#queue.tagged > 0),
       circuit: creator.circuit,
     }));
+    if (creator.transient) return;
     // Connections that exist but are not idle (borrowed, being checked) may come back to serve
     // some callers, and so may attempts still in flight; the rest are waiting for nothing.
     let excess = this.#queue.tagged - (this.#conns.size - this.#idle.length) - creator.inFlight;
@@ -604,14 +721,25 @@ export function createPool<T>(factory: PoolFactory<T>, options?: PoolOptions): P
 function resolveAcquire(
   options: AcquireOptions,
   fallback: number,
+  path: string,
+  o = checkObject(options, path, ['signal', 'timeout']),
 ): { timeout: number; signal: AbortSignal | undefined } {
-  const o = checkObject(options, 'acquire', ['signal', 'timeout']);
   const signal = o.signal as AbortSignal | undefined;
   checkThat(
     signal === undefined || (typeof signal === 'object' && signal !== null && 'aborted' in signal),
-    'acquire.signal',
+    `${path}.signal`,
     'an AbortSignal',
     signal,
   );
-  return { timeout: checkDuration(o.timeout, 'acquire.timeout', fallback), signal };
+  return { timeout: checkDuration(o.timeout, `${path}.timeout`, fallback), signal };
+}
+
+/** `use()`'s options: its own deadline, and the acquire's (validated here, under `use.`). */
+function resolveUse(options: UseOptions, fallback: number): { useTimeout: number; acquire: AcquireOptions } {
+  const o = checkObject(options, 'use', ['signal', 'timeout', 'useTimeout']);
+  const { timeout, signal } = resolveAcquire(options, Number.NaN, 'use', o);
+  const acquire: AcquireOptions = {};
+  if (!Number.isNaN(timeout)) acquire.timeout = timeout;
+  if (signal !== undefined) acquire.signal = signal;
+  return { useTimeout: checkDuration(o.useTimeout, 'use.useTimeout', fallback, 1), acquire };
 }

@@ -27,6 +27,23 @@ export interface AcquireOptions {
 }
 
 /**
+ * Options of one `use()` call: the acquire's (`signal`, `timeout`) and the use's own deadline.
+ *
+ * @example
+ * ```ts
+ * await pool.use((db) => db.query('REFRESH MATERIALIZED VIEW daily'), { useTimeout: 300_000 });
+ * ```
+ */
+export interface UseOptions extends AcquireOptions {
+  /**
+   * How long `fn` may run on the borrowed connection; past it the connection is destroyed and the
+   * use rejects with `TCP_TIMEOUT` (`mayHaveExecuted: true`).
+   * @default the pool's `useTimeout`
+   */
+  useTimeout?: number;
+}
+
+/**
  * Options of `close()`.
  *
  * @example
@@ -72,6 +89,8 @@ export interface PoolStats {
   readonly retired: number;
   /** Acquires that reached their deadline. */
   readonly timedOut: number;
+  /** Uses that ran past their `useTimeout` (their connections were destroyed). */
+  readonly usesTimedOut: number;
   /** Acquires shed at once because the queue was full. */
   readonly rejected: number;
   /** The create breaker. */

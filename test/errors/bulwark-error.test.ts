@@ -132,6 +132,24 @@ describe('defaults and fields', () => {
     const fromString = make('TCP_REFUSED', { cause: 'plain string' });
     assert.equal(fromString.cause, 'plain string');
   });
+
+  test('every nested BulwarkError cause keeps its layer and code in toJSON', async () => {
+    const driver = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), { code: 'ECONNREFUSED' });
+    const tcp = make('TCP_REFUSED', { cause: driver });
+    const { BulwarkError: Other } = await secondCopy();
+    const circuit = new Other({ layer: 'circuit', code: 'CIRCUIT_OPEN', cause: tcp });
+    const pool = make('POOL_CREATE_FAILED', { cause: circuit });
+    const json = pool.toJSON() as { cause: Record<string, unknown> };
+    assert.equal(json.cause.layer, 'circuit', 'a BulwarkError from another installed copy too');
+    assert.equal(json.cause.code, 'CIRCUIT_OPEN');
+    const inner = json.cause.cause as Record<string, unknown>;
+    assert.deepEqual(
+      { layer: inner.layer, code: inner.code, name: inner.name },
+      { layer: 'tcp', code: 'TCP_REFUSED', name: 'BulwarkError' },
+    );
+    assert.deepEqual(inner.cause, { name: 'Error', message: driver.message, code: 'ECONNREFUSED' });
+    assert.ok(!('layer' in (inner.cause as object)), 'a foreign error gets no layer it does not have');
+  });
 });
 
 describe('the message reads well', () => {

@@ -2,16 +2,27 @@
 // is tcp/TCP_REFUSED; a 503 is http/HTTP_STATUS; a server that stalls is reported in the layer where
 // the budget ran out), and poolCheck over any object with use().
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { createClient } from '../../src/client.ts';
 import { BulwarkError } from '../../src/errors/bulwark-error.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { httpCheck, poolCheck } from '../../src/health/checks.ts';
 import { healthCheck } from '../../src/health/health-check.ts';
+import { createPool } from '../../src/pool/pool.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
 import { startSilentServer } from '../helpers/raw-server.ts';
 import { refusedPort } from '../probe/run-cli.ts';
+
+/** A TCP connection to 127.0.0.1:`port`, as a driver's create would open it. */
+function connectTo(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
 
 function client(t: { after(fn: () => unknown): void }) {
   const c = createClient();
@@ -164,6 +175,34 @@ describe('poolCheck', () => {
     assert.equal(report.checks.falsy!.code, 'POOL_VALIDATION_FAILED');
     assert.equal(report.checks.reset!.layer, 'tcp');
     assert.equal(report.checks.reset!.code, 'TCP_RESET');
+  });
+
+  it('a real pool whose database refuses connections is down with tcp/TCP_REFUSED, via pool/POOL_CREATE_FAILED', async (t) => {
+    const port = await refusedPort();
+    const pool = createPool(
+      { create: () => connectTo(port), destroy: (socket: net.Socket) => socket.destroy() },
+      { target: { host: '127.0.0.1', port } },
+    );
+    t.after(() => pool.close());
+    const report = await healthCheck({ db: poolCheck(pool) }, { timeout: 500 });
+    const db = report.checks.db!;
+    assert.equal(db.status, 'down');
+    assert.equal(db.layer, 'tcp');
+    assert.equal(db.code, 'TCP_REFUSED');
+    assert.deepEqual(db.via, { layer: 'pool', code: 'POOL_CREATE_FAILED' });
+    assert.match(db.error!, /POOL_CREATE_FAILED.*TCP_REFUSED/);
+    assert.ok(db.latency < 500 + 250, `reported by the check's deadline (${db.latency} ms)`);
+  });
+
+  it('gives the use the check budget too: a validate that hangs ends with its connection destroyed', async (t) => {
+    const real = createPool({ create: async () => ({ id: 1 }), destroy: () => {} }, { useTimeout: 60_000 });
+    t.after(() => real.close({ timeout: 1 }));
+    const report = await healthCheck({ db: poolCheck(real, () => new Promise(() => {})) }, { timeout: 200 });
+    assert.equal(report.checks.db!.status, 'down');
+    assert.equal(report.checks.db!.timedOut, true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(real.stats().usesTimedOut, 1, 'the use ended at the check budget, not at the pool’s 60 s');
+    assert.equal(real.stats().borrowed, 0);
   });
 
   it('validates its arguments', () => {

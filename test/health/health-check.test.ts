@@ -58,6 +58,55 @@ describe('healthCheck', () => {
     assert.equal(report.checks.cache!.status, 'up');
   });
 
+  it('reports the innermost classified cause, with the wrapping error beside it in via', async () => {
+    const econnrefused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), {
+      code: 'ECONNREFUSED',
+      syscall: 'connect',
+    });
+    const refused = new BulwarkError({ layer: 'tcp', code: 'TCP_REFUSED', cause: econnrefused });
+    const createFailed = new BulwarkError({
+      layer: 'pool',
+      code: 'POOL_CREATE_FAILED',
+      message: 'POOL_CREATE_FAILED: no connection could be opened — pool "db": TCP_REFUSED',
+      cause: refused,
+    });
+    const auth = Object.assign(new Error('password authentication failed'), {
+      code: '28P01',
+      severity: 'FATAL',
+    });
+    const report = await healthCheck({
+      db: () => Promise.reject(createFailed),
+      circuit: () =>
+        Promise.reject(new BulwarkError({ layer: 'circuit', code: 'CIRCUIT_OPEN', cause: createFailed })),
+      auth: () =>
+        Promise.reject(new BulwarkError({ layer: 'pool', code: 'POOL_CREATE_FAILED', cause: auth })),
+      plain: () => Promise.reject(refused),
+    });
+    assert.deepEqual(report.checks.db, {
+      status: 'down',
+      latency: report.checks.db!.latency,
+      layer: 'tcp',
+      code: 'TCP_REFUSED',
+      via: { layer: 'pool', code: 'POOL_CREATE_FAILED' },
+      error: createFailed.message,
+    });
+    assert.deepEqual(
+      {
+        layer: report.checks.circuit!.layer,
+        code: report.checks.circuit!.code,
+        via: report.checks.circuit!.via,
+      },
+      { layer: 'tcp', code: 'TCP_REFUSED', via: { layer: 'circuit', code: 'CIRCUIT_OPEN' } },
+      'the outermost wrapper is the one beside it',
+    );
+    assert.deepEqual(
+      { layer: report.checks.auth!.layer, code: report.checks.auth!.code, via: report.checks.auth!.via },
+      { layer: 'pool', code: 'POOL_CREATE_FAILED', via: undefined },
+      'a cause in no layer (a wrong password) says nothing more',
+    );
+    assert.equal(report.checks.plain!.via, undefined, 'a cause with the same code is no wrapper');
+  });
+
   it('a check that throws synchronously is down (layer app), not a crash', async () => {
     const report = await healthCheck({
       boom: () => {

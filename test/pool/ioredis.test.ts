@@ -6,8 +6,17 @@ import { classify } from '../../src/errors/classify.ts';
 import { ioredisFactory } from '../../src/pool/drivers/ioredis.ts';
 import { createPool } from '../../src/pool/pool.ts';
 import { redisDatabase } from '../helpers/databases.ts';
+import {
+  blipUnderLoad,
+  droppedRightAfterUse,
+  type FailureCase,
+  midStatementKill,
+  outageLongerThanAcquireTimeout,
+  statementTimeoutKeepsConnection,
+  unrelatedErrorKeepsConnection,
+} from './failure-scenarios.ts';
 import { lookupSpy } from './lookup-spy.ts';
-import { type DriverCase, downAndBack, silentDropIsValidatedAway, within } from './scenarios.ts';
+import { silentDropIsValidatedAway, within } from './scenarios.ts';
 
 const availability = await redisDatabase();
 const db = availability.kind === 'up' ? availability.db : undefined;
@@ -23,7 +32,7 @@ function config(host: string, port: number): RedisOptions {
   };
 }
 
-const redisCase: DriverCase<Redis> = {
+const redisCase: FailureCase<Redis> = {
   get host() {
     return db!.host;
   },
@@ -32,6 +41,11 @@ const redisCase: DriverCase<Redis> = {
   },
   factory: (host, port) => ioredisFactory(config(host, port)),
   query: (redis) => redis.ping(),
+  slow: (redis, seconds) => redis.blpop(`bulwark:pool-test:empty:${process.pid}`, seconds),
+  direct: (options) => ioredisFactory(db!.url, options),
+  statementTimeout: async (redis) => redis.options.commandTimeout ?? 0,
+  isStatementTimeout: (err) => (err as Error).message === 'Command timed out',
+  statementTimeoutKeepsConnection: false,
 };
 
 describe('ioredisFactory', {
@@ -102,8 +116,35 @@ describe('ioredisFactory', {
     t.diagnostic(`first query after the drop: ${Math.round(took)} ms`);
   });
 
-  it('database down: fast POOL_CREATE_FAILED (cause tcp), backed-off creates, recovery', async (t) => {
-    const { uses, attempts } = await downAndBack(redisCase);
-    t.diagnostic(`${uses} uses while down, ${attempts} connect attempts`);
+  it('killed mid-statement under load: every running caller gets a tagged tcp error, the waiting ones are served, the pool returns to min', async (t) => {
+    const { failed, ok } = await midStatementKill(redisCase);
+    t.diagnostic(`${failed} tagged failures, ${ok} served after the kill`);
+  });
+
+  it("another client's error inside use() keeps the connection: 0 reconnects", async () => {
+    await unrelatedErrorKeepsConnection(redisCase);
+  });
+
+  it('a 300 ms blip under steady load costs latency, not errors', async (t) => {
+    const r = await blipUnderLoad(redisCase);
+    t.diagnostic(
+      `${r.acquired}/${r.during} acquires during the blip succeeded; first query ${Math.round(r.firstAfterMs)} ms after the server answered; slowest acquire ${Math.round(r.slowestAcquireMs)} ms`,
+    );
+  });
+
+  it('an outage longer than acquireTimeout: POOL_CREATE_FAILED by the deadline, ≤ 5 connects/s, served at once after it', async (t) => {
+    const r = await outageLongerThanAcquireTimeout(redisCase);
+    t.diagnostic(
+      `${r.uses} uses; ${r.attemptsPerSecond.toFixed(1)} connects/s while down; first query ${Math.round(r.firstAfterMs)} ms after it returned`,
+    );
+  });
+
+  it('a connection dropped 0.3 s after its last use: the next use() ends within useTimeout, never hangs', async (t) => {
+    const r = await droppedRightAfterUse(redisCase);
+    t.diagnostic(`the use after the drop: ${r.outcome} after ${Math.round(r.tookMs)} ms`);
+  });
+
+  it("commandTimeout (15 s by default) stops a command with no answer: the driver's error untouched, the connection checked and replaced", async () => {
+    await statementTimeoutKeepsConnection(redisCase);
   });
 });

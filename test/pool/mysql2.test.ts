@@ -6,8 +6,17 @@ import { classify } from '../../src/errors/classify.ts';
 import { mysql2Factory } from '../../src/pool/drivers/mysql2.ts';
 import { createPool } from '../../src/pool/pool.ts';
 import { mysqlDatabase } from '../helpers/databases.ts';
+import {
+  blipUnderLoad,
+  droppedRightAfterUse,
+  type FailureCase,
+  midStatementKill,
+  outageLongerThanAcquireTimeout,
+  statementTimeoutKeepsConnection,
+  unrelatedErrorKeepsConnection,
+} from './failure-scenarios.ts';
 import { lookupSpy } from './lookup-spy.ts';
-import { type DriverCase, downAndBack, silentDropIsValidatedAway, within } from './scenarios.ts';
+import { silentDropIsValidatedAway, within } from './scenarios.ts';
 
 const availability = await mysqlDatabase();
 const db = availability.kind === 'up' ? availability.db : undefined;
@@ -23,7 +32,7 @@ function config(host: string, port: number): ConnectionOptions {
   };
 }
 
-const mysqlCase: DriverCase<Connection> = {
+const mysqlCase: FailureCase<Connection> = {
   get host() {
     return db!.host;
   },
@@ -32,6 +41,20 @@ const mysqlCase: DriverCase<Connection> = {
   },
   factory: (host, port) => mysql2Factory(config(host, port)),
   query: (conn) => conn.query('SELECT 1'),
+  slow: (conn, seconds) => conn.query('SELECT SLEEP(?)', [seconds]),
+  direct: (options) => mysql2Factory(db!.url, options),
+  async statementTimeout(conn) {
+    try {
+      const [rows] = await conn.query('SELECT @@max_statement_time AS t'); // MariaDB: seconds
+      return Number((rows as Array<{ t: unknown }>)[0]!.t) * 1_000;
+    } catch {
+      const [rows] = await conn.query('SELECT @@max_execution_time AS t'); // MySQL: ms
+      return Number((rows as Array<{ t: unknown }>)[0]!.t);
+    }
+  },
+  // MariaDB ER_STATEMENT_TIMEOUT (1969), MySQL ER_QUERY_TIMEOUT (3024)
+  isStatementTimeout: (err) => [1969, 3024].includes((err as { errno?: number }).errno ?? 0),
+  statementTimeoutKeepsConnection: true,
 };
 
 describe('mysql2Factory', {
@@ -97,8 +120,35 @@ describe('mysql2Factory', {
     t.diagnostic(`first query after the drop: ${Math.round(took)} ms`);
   });
 
-  it('database down: fast POOL_CREATE_FAILED (cause tcp), backed-off creates, recovery', async (t) => {
-    const { uses, attempts } = await downAndBack(mysqlCase);
-    t.diagnostic(`${uses} uses while down, ${attempts} connect attempts`);
+  it('killed mid-statement under load: every running caller gets a tagged tcp error, the waiting ones are served, the pool returns to min', async (t) => {
+    const { failed, ok } = await midStatementKill(mysqlCase);
+    t.diagnostic(`${failed} tagged failures, ${ok} served after the kill`);
+  });
+
+  it("another client's error inside use() keeps the connection: 0 reconnects", async () => {
+    await unrelatedErrorKeepsConnection(mysqlCase);
+  });
+
+  it('a 300 ms blip under steady load costs latency, not errors', async (t) => {
+    const r = await blipUnderLoad(mysqlCase);
+    t.diagnostic(
+      `${r.acquired}/${r.during} acquires during the blip succeeded; first query ${Math.round(r.firstAfterMs)} ms after the server answered; slowest acquire ${Math.round(r.slowestAcquireMs)} ms`,
+    );
+  });
+
+  it('an outage longer than acquireTimeout: POOL_CREATE_FAILED by the deadline, ≤ 5 connects/s, served at once after it', async (t) => {
+    const r = await outageLongerThanAcquireTimeout(mysqlCase);
+    t.diagnostic(
+      `${r.uses} uses; ${r.attemptsPerSecond.toFixed(1)} connects/s while down; first query ${Math.round(r.firstAfterMs)} ms after it returned`,
+    );
+  });
+
+  it('a connection dropped 0.3 s after its last use: the next use() ends within useTimeout, never hangs', async (t) => {
+    const r = await droppedRightAfterUse(mysqlCase);
+    t.diagnostic(`the use after the drop: ${r.outcome} after ${Math.round(r.tookMs)} ms`);
+  });
+
+  it("max_statement_time (15 s by default) stops a slow statement: the driver's error untouched, the connection kept", async () => {
+    await statementTimeoutKeepsConnection(mysqlCase);
   });
 });

@@ -9,14 +9,17 @@ import { pgFactory } from '../../src/pool/drivers/pg.ts';
 import { createPool } from '../../src/pool/pool.ts';
 import { postgresDatabase } from '../helpers/databases.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { lookupSpy } from './lookup-spy.ts';
 import {
-  type DriverCase,
-  downAndBack,
-  keepaliveReplacesDroppedIdle,
-  silentDropIsValidatedAway,
-  within,
-} from './scenarios.ts';
+  blipUnderLoad,
+  droppedRightAfterUse,
+  type FailureCase,
+  midStatementKill,
+  outageLongerThanAcquireTimeout,
+  statementTimeoutKeepsConnection,
+  unrelatedErrorKeepsConnection,
+} from './failure-scenarios.ts';
+import { lookupSpy } from './lookup-spy.ts';
+import { keepaliveReplacesDroppedIdle, silentDropIsValidatedAway, within } from './scenarios.ts';
 
 const availability = await postgresDatabase();
 const db = availability.kind === 'up' ? availability.db : undefined;
@@ -35,16 +38,57 @@ function config(host: string, port: number, extra: pg.ClientConfig = {}): pg.Cli
   };
 }
 
-const pgCase: DriverCase<pg.Client> = {
+/** The application_name of the proxied pools, to find their backends in pg_stat_activity. */
+const APP = `bulwark-pool-test-${randomUUID().slice(0, 8)}`;
+
+const pgCase: FailureCase<pg.Client> = {
   get host() {
     return db!.host;
   },
   get port() {
     return db!.port;
   },
-  factory: (host, port) => pgFactory(config(host, port)),
+  factory: (host, port) => pgFactory(config(host, port, { application_name: APP })),
   query: (client) => client.query('SELECT 1'),
+  slow: (client, seconds) => client.query('SELECT pg_sleep($1)', [seconds]),
+  direct: (options) => pgFactory(db!.url, options),
+  async statementTimeout(client) {
+    const { rows } = await client.query('SHOW statement_timeout');
+    const [, n = '0', unit = 'ms'] = /^(\d+)\s*(ms|s|min)?$/.exec(rows[0].statement_timeout) ?? [];
+    return Number(n) * ({ ms: 1, s: 1_000, min: 60_000 }[unit] ?? 1);
+  },
+  isStatementTimeout: (err) => (err as { code?: unknown }).code === '57014',
+  statementTimeoutKeepsConnection: true,
 };
+
+/** Backends of this process's proxied pools, from pg_stat_activity. */
+async function backends(): Promise<number> {
+  const admin = new pg.Client(config(db!.host, db!.port));
+  await within(admin.connect(), 5_000, 'admin connect');
+  try {
+    const { rows } = await admin.query(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+      [APP],
+    );
+    return rows[0].n as number;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Waits (bounded) until pg_stat_activity shows `n` backends of the proxied pools. */
+async function settlesAt(n: number): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const seen = await backends();
+    if (seen === n || i === 49) return seen;
+    await sleep(100);
+  }
+  return -1;
+}
+
+const realPostgres = db?.embedded
+  ? 'the embedded PGlite server has one backend and no pg_stat_activity / statement_timeout semantics'
+  : false;
 
 describe('pgFactory', { timeout: 60_000 }, () => {
   if (availability.kind === 'down') {
@@ -112,9 +156,47 @@ describe('pgFactory', { timeout: 60_000 }, () => {
     await keepaliveReplacesDroppedIdle(pgCase);
   });
 
-  it('database down: fast POOL_CREATE_FAILED (cause tcp), backed-off creates, recovery', async (t) => {
-    const { uses, attempts } = await downAndBack(pgCase);
-    t.diagnostic(`${uses} uses while down, ${attempts} connect attempts`);
+  it('killed mid-statement under load: every running caller gets a tagged tcp error, the waiting ones are served, the pool returns to min, no backend leaks', {
+    skip: realPostgres,
+  }, async (t) => {
+    const { failed, ok } = await midStatementKill(pgCase, async (pool) => {
+      assert.equal(
+        await settlesAt(pool.stats().size),
+        pool.stats().size,
+        'one backend per pooled connection',
+      );
+    });
+    assert.equal(await settlesAt(0), 0, 'close() left no backend behind');
+    t.diagnostic(`${failed} tagged failures, ${ok} served after the kill`);
+  });
+
+  it("another client's error inside use() keeps the database connection: 0 reconnects", async () => {
+    await unrelatedErrorKeepsConnection(pgCase);
+  });
+
+  it('a 300 ms blip under steady load costs latency, not errors', async (t) => {
+    const r = await blipUnderLoad(pgCase);
+    t.diagnostic(
+      `${r.acquired}/${r.during} acquires during the blip succeeded; first query ${Math.round(r.firstAfterMs)} ms after the database answered; slowest acquire ${Math.round(r.slowestAcquireMs)} ms`,
+    );
+  });
+
+  it('an outage longer than acquireTimeout: POOL_CREATE_FAILED by the deadline, ≤ 5 connects/s, served at once after it', async (t) => {
+    const r = await outageLongerThanAcquireTimeout(pgCase);
+    t.diagnostic(
+      `${r.uses} uses; ${r.attemptsPerSecond.toFixed(1)} connects/s while down; first query ${Math.round(r.firstAfterMs)} ms after it returned`,
+    );
+  });
+
+  it('a connection dropped 0.3 s after its last use: the next use() ends within useTimeout, never hangs', async (t) => {
+    const r = await droppedRightAfterUse(pgCase);
+    t.diagnostic(`the use after the drop: ${r.outcome} after ${Math.round(r.tookMs)} ms`);
+  });
+
+  it('statement_timeout (15 s by default) stops a slow statement: 57014 untouched, the connection kept', {
+    skip: realPostgres,
+  }, async () => {
+    await statementTimeoutKeepsConnection(pgCase);
   });
 
   it('backends terminated under load: no use() hangs, the pool returns to full size, no connection leaks', {

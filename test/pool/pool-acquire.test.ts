@@ -164,34 +164,6 @@ describe('Pool: use()', () => {
     await closeNow(pool, clock);
   });
 
-  it('an SQL-like error releases the connection untouched; a connection-level error destroys it', async () => {
-    const { clock, factory, pool } = setup();
-    const sqlError = Object.assign(new Error('relation "nope" does not exist'), {
-      code: '42P01',
-      severity: 'ERROR',
-    });
-    const frozen = Object.freeze(sqlError);
-    const got = await pool
-      .use(async () => {
-        throw frozen;
-      })
-      .catch((e: unknown) => e);
-    assert.equal(got, frozen, 'the same object');
-    assert.equal(pool.stats().idle, 1);
-    assert.equal(pool.stats().destroyed, 0);
-
-    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
-    const got2 = await pool
-      .use(async () => {
-        throw reset;
-      })
-      .catch((e: unknown) => e);
-    assert.equal(got2, reset);
-    assert.equal(pool.stats().destroyed, 1);
-    assert.deepEqual(factory.destroyedIds, [1]);
-    await closeNow(pool, clock);
-  });
-
   it('tolerates fn releasing the connection itself', async () => {
     const { clock, pool } = setup();
     await pool.use((conn) => pool.release(conn));

@@ -28,7 +28,11 @@ describe('createPool: options', () => {
     assert.equal(o.maxWaiting, 1_000);
     assert.deepEqual(o.breaker, { ...POOL_BREAKER_DEFAULTS, resetTimeout: 1_000 });
     assert.equal(o.name, 'pool');
+    assert.equal(o.probeInterval, 200);
+    assert.equal(o.useTimeout, 30_000);
     assert.equal(resolvePoolOptions({ breaker: false }).breaker, false);
+    assert.equal(resolvePoolOptions({}).breaker, false, 'no create breaker unless asked for');
+    assert.deepEqual(resolvePoolOptions({ breaker: {} }).breaker, POOL_BREAKER_DEFAULTS);
   });
 
   it('rejects max < min, naming max', () => {
@@ -44,6 +48,10 @@ describe('createPool: options', () => {
     rejects({ maxLifetime: '30m' }, /maxLifetime/);
     rejects({ idleTimeout: Number.POSITIVE_INFINITY }, /idleTimeout/);
     rejects({ createTimeout: 0 }, /createTimeout/);
+    rejects({ probeInterval: 0 }, /probeInterval/);
+    rejects({ probeInterval: Number.POSITIVE_INFINITY }, /probeInterval/);
+    rejects({ useTimeout: 0 }, /useTimeout/);
+    rejects({ useTimeout: '30s' }, /useTimeout/);
     rejects({ maxWaiting: 1.5 }, /maxWaiting/);
     rejects({ max: 0 }, /^max$|max must be/);
   });

@@ -1,10 +1,8 @@
 // The network-fault scenarios every driver factory must survive, run with the fault proxy between
-// the pool and a real server: a silent drop found by validation, a silent drop found by keepalive
-// pings, and the database going down and coming back. Each await has a deadline.
+// the pool and a real server: a silent drop found by validation and one found by keepalive pings
+// (failure-scenarios.ts has the rest). Each await has a deadline.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
-import { classify } from '../../src/errors/classify.ts';
 import type { PoolFactory } from '../../src/pool/factory.ts';
 import type { PoolOptions } from '../../src/pool/options.ts';
 import { createPool, type Pool } from '../../src/pool/pool.ts';
@@ -38,7 +36,7 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /** Runs `body` with a proxy in front of the server and a pool through it; cleans both up. */
-async function withProxiedPool<T>(
+export async function withProxiedPool<T>(
   c: DriverCase<T>,
   options: PoolOptions,
   body: (pool: Pool<T>, proxy: FaultProxy) => Promise<void>,
@@ -54,7 +52,7 @@ async function withProxiedPool<T>(
 }
 
 /** Makes the proxy forget every live connection (no FIN, no RST) while new ones pass again. */
-async function dropLiveConnections(proxy: FaultProxy): Promise<void> {
+export async function dropLiveConnections(proxy: FaultProxy): Promise<void> {
   await proxy.setFault({ kind: 'drop' });
   await proxy.setFault({ kind: 'pass' });
 }
@@ -132,74 +130,4 @@ export async function keepaliveReplacesDroppedIdle<T>(c: DriverCase<T>): Promise
       assert.ok(performance.now() - start < 1_000);
     },
   );
-}
-
-/**
- * The database goes down (live connections reset, new ones refused): every use fails within its
- * acquire deadline with POOL_CREATE_FAILED whose cause is a tcp error, creates back off (few
- * attempts for hundreds of calls), and when it is back the pool refills to min and serves again.
- */
-export async function downAndBack<T>(c: DriverCase<T>): Promise<{ uses: number; attempts: number }> {
-  let result = { uses: 0, attempts: 0 };
-  await withProxiedPool(
-    c,
-    {
-      min: 1,
-      max: 4,
-      acquireTimeout: 1_000,
-      backoff: { base: 50, cap: 500 },
-      breaker: { resetTimeout: 500 },
-      keepaliveInterval: 0,
-    },
-    async (pool, proxy) => {
-      await within(
-        waitFor(() => pool.stats().idle === 1, 'one idle connection', { timeout: 4_000 }),
-        5_000,
-        'warm-up',
-      );
-      await proxy.setFault({ kind: 'reset' });
-      await proxy.setFault({ kind: 'refuse' });
-      const attemptsBefore = pool.stats().createAttempts;
-      let uses = 0;
-      let createFailed = 0;
-      const until = performance.now() + 2_000;
-      while (performance.now() < until) {
-        const start = performance.now();
-        const err = await within(
-          Promise.resolve(pool.use(c.query)).then(
-            () => undefined,
-            (e: unknown) => e,
-          ),
-          3_000,
-          'a use while the database is down',
-        );
-        const took = performance.now() - start;
-        uses++;
-        assert.ok(err !== undefined, 'nothing can succeed while the database is down');
-        assert.ok(took < 1_000 + 500, `failed within its acquire deadline (${Math.round(took)} ms)`);
-        if (isBulwarkError(err) && err.code === 'POOL_CREATE_FAILED') {
-          createFailed++;
-          assert.equal(classify(err.cause).layer, 'tcp', `cause: ${String(err.cause)}`);
-        } else {
-          // A connection that was reset before the pool heard of it: the driver's own tcp error.
-          assert.equal(classify(err).layer, 'tcp', String(err));
-        }
-        await sleep(5);
-      }
-      const attempts = pool.stats().createAttempts - attemptsBefore;
-      assert.ok(createFailed >= uses - 2, `${createFailed} of ${uses} were POOL_CREATE_FAILED`);
-      assert.ok(attempts <= 25, `${attempts} connect attempts for ${uses} uses in 2 s: backed off`);
-      assert.ok(uses >= 4 * attempts, `${uses} uses, ${attempts} attempts`);
-      result = { uses, attempts };
-
-      await proxy.setFault({ kind: 'pass' });
-      await within(
-        waitFor(() => pool.stats().idle >= 1, 'the pool refilled to min', { timeout: 5_000 }),
-        6_000,
-        'recovery',
-      );
-      await within(pool.use(c.query), 3_000, 'a query after recovery');
-    },
-  );
-  return result;
 }

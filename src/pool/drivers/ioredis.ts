@@ -10,6 +10,7 @@ import type { AbstractConnector, Redis, RedisOptions } from 'ioredis';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import type { PoolFactory } from '../factory.ts';
 import {
+  checkDriverConfig,
   type DriverOptions,
   driverExports,
   driverTarget,
@@ -57,10 +58,15 @@ const FAIL_FAST = Object.freeze({
 /**
  * A {@link PoolFactory} of ioredis connections for `createPool`.
  *
- * Where the configuration leaves them unset, `keepAlive` (`keepAliveDelay`, 30 s) and
- * `connectTimeout` (5 s) are added. `lazyConnect`, `enableOfflineQueue: false`, no
+ * Where the configuration leaves them unset, `keepAlive` (`keepAliveDelay`, 30 s), `connectTimeout`
+ * (5 s) and `commandTimeout` (`statementTimeout`, 15 s: ioredis rejects a command with no answer by
+ * then, and the pool validates that connection before its next hand-out; raise it for blocking
+ * commands such as `BLPOP`) are added. `lazyConnect`, `enableOfflineQueue: false`, no
  * `retryStrategy`, no `reconnectOnError`, `maxRetriesPerRequest: 0` and no resend are always set.
  * With `lookup`, a `Connector` resolves the host with it (not for `path` or a custom `Connector`).
+ *
+ * @throws InvalidOptionError naming `ioredisFactory.config` (or the field) when `config` is neither
+ *   a redis:// URL nor an options object, or `ioredisFactory.options.*` for a bad option.
  *
  * @example
  * ```ts
@@ -75,6 +81,7 @@ export function ioredisFactory(
   config: RedisOptions | string,
   options?: IoredisFactoryOptions,
 ): PoolFactory<Redis> {
+  checkDriverConfig(config, 'ioredisFactory.config', CONFIG);
   const o = resolveDriverOptions(options, 'ioredisFactory.options', ['module']);
   const module = o.raw.module as IoredisModule | undefined;
   if (module !== undefined && typeof module?.Redis !== 'function') {
@@ -84,10 +91,16 @@ export function ioredisFactory(
   const settings: RedisOptions = { ...base, ...FAIL_FAST };
   settings.keepAlive ??= o.keepAliveDelay;
   settings.connectTimeout ??= o.connectTimeout;
+  if (o.statementTimeout > 0) settings.commandTimeout ??= o.statementTimeout;
 
   const load = once(loadIoredis);
   return {
-    target: driverTarget(base.tls ? 'rediss' : 'redis', base.host ?? 'localhost', portOf(base.port) ?? 6379),
+    target: driverTarget(
+      base.tls ? 'rediss' : 'redis',
+      base.host ?? 'localhost',
+      portOf(base.port) ?? 6379,
+      base.db === undefined ? undefined : String(base.db),
+    ),
     async create(context) {
       const mod = module ?? (await load());
       const lookup = o.lookup;
@@ -118,6 +131,12 @@ export function ioredisFactory(
       ),
   };
 }
+
+const CONFIG = Object.freeze({
+  expected: 'a redis:// or rediss:// URL or an ioredis RedisOptions object',
+  schemes: ['redis:', 'rediss:'],
+  strings: ['host', 'path', 'username', 'password'],
+});
 
 async function loadIoredis(): Promise<IoredisModule> {
   return driverExports<IoredisModule>(await import('ioredis'), 'Redis');

@@ -8,6 +8,7 @@ import type { Connection, ConnectionOptions } from 'mysql2/promise';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import type { PoolFactory } from '../factory.ts';
 import {
+  checkDriverConfig,
   connectSocket,
   type DriverOptions,
   driverExports,
@@ -40,8 +41,14 @@ export interface Mysql2FactoryOptions extends DriverOptions {
  *
  * Where the configuration leaves them unset, `enableKeepAlive: true`, `keepAliveInitialDelay`
  * (`keepAliveDelay`, 30 s — mysql2's 0 would keep the OS default of two hours) and
- * `connectTimeout` (5 s) are added. With `lookup`, the connection runs over a socket that resolves
- * the host with it, unless the configuration brings its own `stream` or a `socketPath`.
+ * `connectTimeout` (5 s) are added. Each new connection gets the session's statement limit
+ * (`statementTimeout`, 15 s: MariaDB `max_statement_time`, else MySQL `max_execution_time`, which
+ * covers SELECTs only), one extra round trip per connect. With `lookup`, the connection runs over a
+ * socket that resolves the host with it, unless the configuration brings its own `stream` or a
+ * `socketPath`.
+ *
+ * @throws InvalidOptionError naming `mysql2Factory.config` (or the field) when `config` is neither
+ *   a connection URI nor a configuration object, or `mysql2Factory.options.*` for a bad option.
  *
  * @example
  * ```ts
@@ -56,6 +63,10 @@ export function mysql2Factory(
   config: ConnectionOptions | string,
   options?: Mysql2FactoryOptions,
 ): PoolFactory<Connection> {
+  const checked = checkDriverConfig(config, 'mysql2Factory.config', CONFIG);
+  if (typeof checked !== 'string' && typeof checked.uri === 'string') {
+    checkDriverConfig(checked.uri, 'mysql2Factory.config.uri', CONFIG);
+  }
   const o = resolveDriverOptions(options, 'mysql2Factory.options', ['module']);
   const module = o.raw.module as Mysql2Module | undefined;
   if (module !== undefined && typeof module?.createConnection !== 'function') {
@@ -75,6 +86,7 @@ export function mysql2Factory(
   }
 
   const load = once(loadMysql2);
+  const limit = statementLimit(o.statementTimeout);
   return {
     target,
     async create(context) {
@@ -82,6 +94,12 @@ export function mysql2Factory(
       const conn = await mysql.createConnection(settings);
       conn.on('error', (err: unknown) => context.lost(err));
       conn.on('end', () => context.lost());
+      try {
+        await limit?.(conn);
+      } catch (err) {
+        conn.destroy();
+        throw err;
+      }
       return conn;
     },
     validate: (conn) => conn.ping(),
@@ -93,6 +111,40 @@ export function mysql2Factory(
   };
 }
 
+const CONFIG = Object.freeze({
+  expected: 'a connection URI (mysql://user@host:3306/db) or a mysql2 ConnectionOptions object',
+  schemes: ['mysql:', 'mariadb:'],
+  strings: ['host', 'database', 'user', 'uri', 'socketPath'],
+});
+
+/** ER_UNKNOWN_SYSTEM_VARIABLE: the server has no such setting. */
+const UNKNOWN_VARIABLE = 1193;
+
+/**
+ * Sets the session's statement limit on a new connection: MariaDB's `max_statement_time`
+ * (seconds, any statement), else MySQL's `max_execution_time` (milliseconds, SELECT only); a server
+ * with neither is left alone. Which one the server knows is remembered after the first connection.
+ */
+function statementLimit(ms: number): ((conn: Connection) => Promise<void>) | undefined {
+  if (ms <= 0) return undefined;
+  const variants = [
+    `SET SESSION max_statement_time = ${ms / 1_000}`,
+    `SET SESSION max_execution_time = ${Math.round(ms)}`,
+  ];
+  let known = 0; // the first variant the server may know
+  return async (conn) => {
+    for (let i = known; i < variants.length; i++) {
+      try {
+        await conn.query(variants[i]!);
+        return;
+      } catch (err) {
+        if ((err as { errno?: unknown }).errno !== UNKNOWN_VARIABLE) throw err;
+        known = Math.max(known, i + 1);
+      }
+    }
+  };
+}
+
 async function loadMysql2(): Promise<Mysql2Module> {
   return driverExports<Mysql2Module>(await import('mysql2/promise'), 'createConnection');
 }
@@ -101,5 +153,5 @@ function mysqlTarget(config: ConnectionOptions) {
   const fromUrl = text(config.uri) === undefined ? {} : urlParts(config.uri!);
   const host = fromUrl.host ?? text(config.host) ?? 'localhost';
   const port = fromUrl.port ?? portOf(config.port) ?? 3306;
-  return driverTarget('mysql', host, port);
+  return driverTarget('mysql', host, port, fromUrl.database ?? text(config.database));
 }

@@ -8,6 +8,7 @@ import type { Client, ClientConfig } from 'pg';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import type { PoolFactory } from '../factory.ts';
 import {
+  checkDriverConfig,
   type DriverOptions,
   driverExports,
   driverTarget,
@@ -49,9 +50,13 @@ export interface PgFactoryOptions extends DriverOptions {
  * A {@link PoolFactory} of `pg.Client`s for `createPool`.
  *
  * The configuration is used as given; where it leaves them unset, `keepAlive: true`,
- * `keepAliveInitialDelayMillis` (`keepAliveDelay`, 30 s) and `connectionTimeoutMillis`
- * (`connectTimeout`, 5 s) are added. With `lookup`, the client connects through a socket that
- * resolves the host with it (pg's `stream` option), unless the configuration brings its own stream.
+ * `keepAliveInitialDelayMillis` (`keepAliveDelay`, 30 s), `connectionTimeoutMillis`
+ * (`connectTimeout`, 5 s) and `statement_timeout` (`statementTimeout`, 15 s) are added. With
+ * `lookup`, the client connects through a socket that resolves the host with it (pg's `stream`
+ * option), unless the configuration brings its own stream.
+ *
+ * @throws InvalidOptionError naming `pgFactory.config` (or the field) when `config` is neither a
+ *   connection string nor a configuration object, or `pgFactory.options.*` for a bad option.
  *
  * @example
  * ```ts
@@ -64,6 +69,10 @@ export interface PgFactoryOptions extends DriverOptions {
  * ```
  */
 export function pgFactory(config: ClientConfig | string, options?: PgFactoryOptions): PoolFactory<Client> {
+  const checked = checkDriverConfig(config, 'pgFactory.config', CONFIG);
+  if (typeof checked !== 'string' && typeof checked.connectionString === 'string') {
+    checkDriverConfig(checked.connectionString, 'pgFactory.config.connectionString', CONFIG);
+  }
   const o = resolveDriverOptions(options, 'pgFactory.options', ['module']);
   const module = o.raw.module as PgModule | undefined;
   if (module !== undefined && typeof module?.Client !== 'function') {
@@ -75,6 +84,9 @@ export function pgFactory(config: ClientConfig | string, options?: PgFactoryOpti
   settings.keepAlive ??= true;
   settings.keepAliveInitialDelayMillis ??= o.keepAliveDelay;
   settings.connectionTimeoutMillis ??= o.connectTimeout;
+  // Sent in the startup message: no extra round trip. A connection string's own setting wins (pg
+  // lets the parsed string override the fields).
+  if (o.statementTimeout > 0) settings.statement_timeout ??= o.statementTimeout;
   const lookup = o.lookup;
   if (lookup !== undefined && settings.stream === undefined) settings.stream = () => lookupSocket(lookup);
 
@@ -107,6 +119,13 @@ export function pgFactory(config: ClientConfig | string, options?: PgFactoryOpti
   };
 }
 
+const CONFIG = Object.freeze({
+  expected: 'a connection string (postgres://user@host:5432/db) or a pg.ClientConfig object',
+  schemes: ['postgres:', 'postgresql:', 'socket:'],
+  paths: true,
+  strings: ['host', 'database', 'user', 'connectionString'],
+});
+
 async function loadPg(): Promise<PgModule> {
   return driverExports<PgModule>(await import('pg'), 'Client');
 }
@@ -120,5 +139,6 @@ function pgTarget(config: ClientConfig) {
   const fromUrl = text(config.connectionString) === undefined ? {} : urlParts(config.connectionString!);
   const host = fromUrl.host ?? text(config.host) ?? text(process.env.PGHOST) ?? 'localhost';
   const port = fromUrl.port ?? portOf(config.port) ?? portOf(process.env.PGPORT) ?? 5432;
-  return driverTarget('postgres', host, port);
+  const database = fromUrl.database ?? text(config.database) ?? text(process.env.PGDATABASE);
+  return driverTarget('postgres', host, port, database);
 }

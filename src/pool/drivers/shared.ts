@@ -1,11 +1,13 @@
 /**
  * What the pg, mysql2 and ioredis factories share: their options (a `lookup` such as Bulwark's DNS
- * cache, a connect timeout, the TCP keepalive delay), sockets that resolve through that lookup,
- * a bounded graceful close, and the target (scheme://host:port, never credentials) for errors.
+ * cache, a connect timeout, the TCP keepalive delay, the statement timeout), the check of the
+ * driver configuration they are given, sockets that resolve through that lookup, a bounded
+ * graceful close, and the target (scheme://host:port, never credentials) for errors.
  */
 import net from 'node:net';
-import type { Target } from '../../errors/bulwark-error.ts';
+import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import { checkDuration, checkFunction, checkObject } from '../../options/validate.ts';
+import type { PoolTarget } from '../factory.ts';
 
 /** A resolver with the `dns.lookup` signature, e.g. a Bulwark `DnsCache`'s `lookup`. */
 export type LookupFunction = net.LookupFunction;
@@ -36,6 +38,18 @@ export interface DriverOptions {
    * @default 30000
    */
   keepAliveDelay?: number;
+  /**
+   * The database's own limit for one statement or command, set on every connection unless the
+   * driver configuration sets one: PostgreSQL `statement_timeout` (the server cancels the statement:
+   * SQLSTATE 57014), MariaDB `max_statement_time` / MySQL `max_execution_time` (set per session
+   * after connecting), ioredis `commandTimeout` (the client rejects `Command timed out`). A
+   * statement it stops comes back as the driver's own error and the connection is kept. It is below
+   * the pool's `useTimeout` (30 s) so that one slow statement on a live connection is stopped by
+   * the database first; the pool's deadline bounds the whole use, and is the only one that fires
+   * when the connection is dead (see docs/pool.md). `0` leaves the database's own setting.
+   * @default 15000
+   */
+  statementTimeout?: number;
 }
 
 /** Driver options after validation. */
@@ -43,7 +57,12 @@ export interface ResolvedDriverOptions {
   readonly lookup: LookupFunction | undefined;
   readonly connectTimeout: number;
   readonly keepAliveDelay: number;
+  /** 0: leave the database's own setting. */
+  readonly statementTimeout: number;
 }
+
+/** The default of {@link DriverOptions.statementTimeout}. */
+export const STATEMENT_TIMEOUT = 15_000;
 
 /** Validates driver options; `path` names the factory in errors (`pgFactory.options`). */
 export function resolveDriverOptions(
@@ -51,13 +70,60 @@ export function resolveDriverOptions(
   path: string,
   extra: readonly string[] = [],
 ): ResolvedDriverOptions & { readonly raw: Record<string, unknown> } {
-  const o = checkObject(input, path, ['lookup', 'connectTimeout', 'keepAliveDelay', ...extra]);
+  const keys = ['lookup', 'connectTimeout', 'keepAliveDelay', 'statementTimeout', ...extra];
+  const o = checkObject(input, path, keys);
   return {
     lookup: checkFunction<LookupFunction>(o.lookup, `${path}.lookup`),
     connectTimeout: checkDuration(o.connectTimeout, `${path}.connectTimeout`, 5_000, 1),
     keepAliveDelay: checkDuration(o.keepAliveDelay, `${path}.keepAliveDelay`, 30_000),
+    statementTimeout: checkDuration(o.statementTimeout, `${path}.statementTimeout`, STATEMENT_TIMEOUT),
     raw: o,
   };
+}
+
+/** What a driver factory's `config` argument may hold, for {@link checkDriverConfig}. */
+export interface ConfigShape {
+  /** What the argument is, for the message: `a connection string (postgres://...) or a pg.ClientConfig`. */
+  readonly expected: string;
+  /** URL schemes a connection string may have (`postgres:`); a string starting with `/` is a socket path when `paths`. */
+  readonly schemes: readonly string[];
+  readonly paths?: boolean;
+  /** Fields of the object form that must be non-empty strings when present. */
+  readonly strings: readonly string[];
+}
+
+/**
+ * Checks a driver factory's `config` argument — a connection string or a configuration object —
+ * so that `pgFactory(42)` fails at once, naming the argument, instead of connecting later to the
+ * driver's defaults. Returns the object form's fields, or the string.
+ */
+export function checkDriverConfig(
+  config: unknown,
+  path: string,
+  shape: ConfigShape,
+): string | Record<string, unknown> {
+  if (typeof config === 'string') {
+    const ok =
+      (shape.paths === true && config.startsWith('/')) ||
+      shape.schemes.some((scheme) => config.toLowerCase().startsWith(scheme) && URL.canParse(config));
+    if (!ok) throw new InvalidOptionError(path, shape.expected, config);
+    return config;
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new InvalidOptionError(path, shape.expected, config);
+  }
+  const fields = config as Record<string, unknown>;
+  for (const key of shape.strings) {
+    const value = fields[key];
+    if (value !== undefined && value !== null && (typeof value !== 'string' || value === '')) {
+      throw new InvalidOptionError(`${path}.${key}`, 'a non-empty string', value);
+    }
+  }
+  const port = fields.port;
+  if (port !== undefined && port !== null && portOf(port) === undefined) {
+    throw new InvalidOptionError(`${path}.port`, 'a port number (1–65535)', port);
+  }
+  return fields;
 }
 
 /**
@@ -124,20 +190,28 @@ export async function endWithin(graceful: () => unknown, force: () => void, ms =
   }
 }
 
-/** The target of a driver configuration: `scheme://host:port` without user-info. */
-export function driverTarget(scheme: string, host: string, port: number): Target {
+/** The target of a driver configuration: `scheme://host:port` without user-info, and the database. */
+export function driverTarget(scheme: string, host: string, port: number, database?: string): PoolTarget {
   const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return Object.freeze({ origin: `${scheme}://${shown}:${port}`, host, port });
+  return Object.freeze({
+    origin: `${scheme}://${shown}:${port}`,
+    host,
+    port,
+    ...(database === undefined || database === '' ? {} : { database }),
+  });
 }
 
-/** Host and port from a connection URL (`undefined` parts when absent or unparsable). */
-export function urlParts(url: string): { host?: string; port?: number } {
+/** Host, port and database (the path) from a connection URL (`undefined` parts when absent or unparsable). */
+export function urlParts(url: string): { host?: string; port?: number; database?: string } {
   try {
     const u = new URL(url);
     const host = decodeURIComponent(u.hostname.replace(/^\[(.*)\]$/, '$1'));
+    // Only a URL with a host has a database path (not `socket:/var/run/postgresql`).
+    const database = u.host === '' ? '' : decodeURIComponent(u.pathname.slice(1));
     return {
       ...(host === '' ? {} : { host }),
       ...(u.port === '' ? {} : { port: Number(u.port) }),
+      ...(database === '' ? {} : { database }),
     };
   } catch {
     return {};
