@@ -78,7 +78,6 @@ export type {
   PoolFactory,
   PoolOptions,
   PoolStats,
-  PoolTarget,
   ResolvedPoolOptions,
   RetiredEvent,
   UseOptions,

@@ -42,6 +42,8 @@ export interface Target {
   readonly address?: string;
   /** The TCP port. */
   readonly port: number;
+  /** For a database pool: the database connected to (name, or index for Redis), when known. */
+  readonly database?: string;
 }
 
 /** The request a failure belongs to; the path never carries the query string. */

@@ -6,16 +6,6 @@ import type { Target } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 
 /**
- * Where a pool's connections go, as its errors and events report it (`BulwarkError.target`): the
- * origin, host and port, and the database (name, or index for Redis) when the factory knows it.
- * Never credentials.
- */
-export interface PoolTarget extends Target {
-  /** The database connected to, when known. */
-  readonly database?: string;
-}
-
-/**
  * What the pool hands to {@link PoolFactory.create}. A factory that ignores it still works; one
  * that uses it stops connecting when the pool gives up and reports connections that die while idle.
  */
@@ -63,7 +53,7 @@ export interface PoolFactory<T> {
    */
   validate?(conn: T): Promise<unknown> | unknown;
   /** Where the connections go, for errors and events (the driver factories fill it in). */
-  readonly target?: PoolTarget;
+  readonly target?: Target;
 }
 
 /** Throws an `InvalidOptionError` naming the member when `factory` is not a {@link PoolFactory}. */

@@ -11,7 +11,7 @@ export type {
   RetiredEvent,
   ValidationFailedEvent,
 } from './events.ts';
-export type { CreateContext, PoolFactory, PoolTarget } from './factory.ts';
+export type { CreateContext, PoolFactory } from './factory.ts';
 export type { PoolOptions, ResolvedPoolOptions } from './options.ts';
 export { POOL_BREAKER_DEFAULTS, POOL_DEFAULTS } from './options.ts';
 export { createPool, Pool } from './pool.ts';

@@ -4,6 +4,7 @@
  * touches the caller's object.
  */
 import type { Clock } from '../clock/clock.ts';
+import type { Target } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import {
   checkClock,
@@ -20,7 +21,6 @@ import {
   type ResolvedBreaker,
   resolveBreaker,
 } from '../policy/breaker.ts';
-import type { PoolTarget } from './factory.ts';
 
 /**
  * Options of {@link createPool} (all optional). Durations are milliseconds.
@@ -189,7 +189,7 @@ export interface ResolvedPoolOptions {
   readonly breaker: ResolvedBreaker | false;
   readonly clock: Clock;
   readonly name: string;
-  readonly target: PoolTarget | undefined;
+  readonly target: Target | undefined;
 }
 
 /** The numeric defaults (see {@link PoolOptions} for the reasons). */
@@ -222,7 +222,7 @@ export const POOL_BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
 const KEYS = [...Object.keys(POOL_DEFAULTS), 'backoff', 'breaker', 'clock', 'name', 'target'];
 
 /** Validates pool options; `fallbackTarget` is the factory's own target. */
-export function resolvePoolOptions(input: unknown, fallbackTarget?: PoolTarget): ResolvedPoolOptions {
+export function resolvePoolOptions(input: unknown, fallbackTarget?: Target): ResolvedPoolOptions {
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
     throw new InvalidOptionError('options', 'an object', input);
   }
@@ -263,7 +263,7 @@ function resolvePoolBreaker(input: unknown): ResolvedBreaker | false {
   return resolveBreaker(merged, 'breaker');
 }
 
-function resolveTarget(input: unknown): PoolTarget | undefined {
+function resolveTarget(input: unknown): Target | undefined {
   if (input === undefined) return undefined;
   const t = checkObject(input, 'target', ['host', 'port', 'origin', 'database']);
   const host = checkString(t.host, 'target.host', '');

@@ -6,14 +6,14 @@
  * dead; a `use()` has a deadline of its own, and only a connection that broke is destroyed.
  */
 import type { Clock } from '../clock/clock.ts';
-import type { BulwarkError } from '../errors/bulwark-error.ts';
+import type { BulwarkError, Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkObject, checkThat } from '../options/validate.ts';
 import { checkConnection, isThenable } from './check.ts';
 import { type ConnState, markAlive, needsCheck, newConnState } from './conn-state.ts';
 import { Creator, type LostRef } from './creator.ts';
 import { isConnectionFailure, poolError, tagConnectionError, useTimeoutError } from './errors.ts';
 import { type PoolEventMap, type PoolEventName, PoolEvents } from './events.ts';
-import { checkFactory, destroyQuietly, type PoolFactory, type PoolTarget, unref } from './factory.ts';
+import { checkFactory, destroyQuietly, type PoolFactory, unref } from './factory.ts';
 import { createGenericPool, type GenericPool } from './generic-pool.ts';
 import { reviewIdle, Ticker, tickPeriod } from './housekeeper.ts';
 import type { IdleStack } from './idle-stack.ts';
@@ -104,7 +104,7 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /** Where the connections go. */
-  get target(): PoolTarget | undefined {
+  get target(): Target | undefined {
     return this.#o.target;
   }
 

@@ -15,6 +15,8 @@ import { HEALTH_DEFAULTS } from '../../src/health/options.ts';
 import { checkDuration, MAX_DURATION } from '../../src/options/validate.ts';
 import { BACKOFF_DEFAULTS } from '../../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../../src/policy/breaker.ts';
+import { ioredisFactory } from '../../src/pool/drivers/ioredis.ts';
+import { mysql2Factory } from '../../src/pool/drivers/mysql2.ts';
 import { pgFactory } from '../../src/pool/drivers/pg.ts';
 import { POOL_DEFAULTS } from '../../src/pool/options.ts';
 import { createPool } from '../../src/pool/pool.ts';
@@ -135,6 +137,8 @@ const surfaces: Surface[] = [
       idleTimeout: {},
       leakDetectionThreshold: {},
       createTimeout: {},
+      probeInterval: {},
+      useTimeout: {},
       'backoff.base': {},
       'backoff.cap': {},
       'breaker.window': {},
@@ -160,13 +164,37 @@ const surfaces: Surface[] = [
     },
   },
   {
-    name: 'pgFactory options',
-    paths: { 'pgFactory.options.connectTimeout': {}, 'pgFactory.options.keepAliveDelay': {} },
+    name: 'pool.use',
+    paths: { 'use.timeout': {}, 'use.useTimeout': {} },
     async apply(options) {
-      const given = (options.pgFactory as { options: Record<string, unknown> }).options;
-      pgFactory('postgres://127.0.0.1:1/x', given);
+      const pool = createPool(fakeFactory(), { min: 0 });
+      try {
+        await pool.use(() => 1, options.use as { timeout?: number; useTimeout?: number });
+      } finally {
+        await pool.close();
+      }
     },
   },
+  ...(
+    [
+      ['pgFactory', pgFactory, 'postgres://127.0.0.1:1/x'],
+      ['mysql2Factory', mysql2Factory, 'mysql://127.0.0.1:1/x'],
+      ['ioredisFactory', ioredisFactory, 'redis://127.0.0.1:1'],
+    ] as const
+  ).map(
+    ([name, factory, url]): Surface => ({
+      name: `${name} options`,
+      paths: {
+        [`${name}.options.connectTimeout`]: {},
+        [`${name}.options.keepAliveDelay`]: {},
+        [`${name}.options.statementTimeout`]: {},
+      },
+      async apply(options) {
+        const given = (options[name] as { options: Record<string, unknown> }).options;
+        (factory as (url: string, o: Record<string, unknown>) => unknown)(url, given);
+      },
+    }),
+  ),
   {
     name: 'healthCheck',
     paths: { 'options.timeout': {}, 'checks.a.timeout': {} },

@@ -5,9 +5,9 @@
  * graceful close, and the target (scheme://host:port, never credentials) for errors.
  */
 import net from 'node:net';
+import type { Target } from '../../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
 import { checkDuration, checkFunction, checkObject } from '../../options/validate.ts';
-import type { PoolTarget } from '../factory.ts';
 
 /** A resolver with the `dns.lookup` signature, e.g. a Bulwark `DnsCache`'s `lookup`. */
 export type LookupFunction = net.LookupFunction;
@@ -191,7 +191,7 @@ export async function endWithin(graceful: () => unknown, force: () => void, ms =
 }
 
 /** The target of a driver configuration: `scheme://host:port` without user-info, and the database. */
-export function driverTarget(scheme: string, host: string, port: number, database?: string): PoolTarget {
+export function driverTarget(scheme: string, host: string, port: number, database?: string): Target {
   const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return Object.freeze({
     origin: `${scheme}://${shown}:${port}`,
