@@ -5,6 +5,7 @@
  * Bulwark's `jitter: 'none'` exponential backoff, with the budget and the breaker off.
  */
 import type { ClientOptions } from '../../src/client/options.ts';
+import type { InstalledBudget } from './budget-candidates.ts';
 
 /** One strategy: an id for the command line, a label for tables and charts, and its options. */
 export interface Strategy {
@@ -13,6 +14,8 @@ export interface Strategy {
   readonly options: Omit<ClientOptions, 'clock' | 'dns'>;
   /** How the strategy was expressed, where it is not a Bulwark default. */
   readonly note: string;
+  /** A retry budget other than Bulwark's (bench/storm/budget-candidates.ts), set up per run. */
+  readonly budget?: () => InstalledBudget;
 }
 
 const OFF = { budget: false, breaker: false } as const;
@@ -43,6 +46,26 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
       timeout: { total: 3_600_000 },
     },
     note: 'p-retry: retries 10, factor 2, minTimeout 1000, no randomize, no deadline → limit 10, none, base 1000, uncapped, total 1 h',
+  },
+  {
+    id: 'axios-retry',
+    label: 'axios-retry defaults',
+    options: {
+      retry: { limit: 3, backoff: { jitter: 'none', base: 0, cap: 0 }, budget: false },
+      breaker: OFF.breaker,
+      timeout: { total: 3_600_000 },
+    },
+    note: 'axios-retry: retries 3, retryDelay noDelay (0), 5xx and network errors on idempotent requests, no timeout',
+  },
+  {
+    id: 'got',
+    label: 'got defaults',
+    options: {
+      retry: { limit: 2, backoff: { jitter: 'none', base: 1_000, cap: 2_147_483_647 }, budget: false },
+      breaker: OFF.breaker,
+      timeout: { total: 3_600_000 },
+    },
+    note: 'got: limit 2, delay 2^(n−1) × 1000 + up to 100 ms noise (the noise left out), backoffLimit ∞, no timeout',
   },
   {
     id: 'undici',
@@ -76,7 +99,7 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     id: 'budget',
     label: 'full jitter + budget',
     options: { retry: {}, breaker: false },
-    note: 'Bulwark retry defaults (budget 10 tokens, 0.1 per success), breaker off',
+    note: 'Bulwark retry defaults (its budget included), breaker off',
   },
   {
     id: 'breaker',
