@@ -145,7 +145,7 @@ class NoRefundBudget extends RetryBudget {
     super.recordSuccess(FIRST_ATTEMPT);
   }
 }
-const FIRST_ATTEMPT: RetriedCall = Object.freeze({ attempts: 1, staleRetried: false });
+const FIRST_ATTEMPT: RetriedCall = Object.freeze({ attempts: 1, staleRetried: false, endedAt: 0 });
 
 /** Bulwark's budget with a fixed ceiling instead of fading deposits (a plain token bucket). */
 class FixedCapBudget extends RetryBudget {

@@ -87,12 +87,14 @@ export function resolveRetryBudget(input: unknown, path = 'budget'): ResolvedRet
   });
 }
 
-/** The part of a successful call the budget reads: did a retry it paid for succeed? */
+/** The part of a successful call the budget reads: when it succeeded, and did a retry it paid for? */
 export interface RetriedCall {
   /** Attempts the call made. */
   readonly attempts: number;
   /** Whether one of them was the free retry of a stale keep-alive connection (no token taken). */
   readonly staleRetried: boolean;
+  /** Clock time the response headers arrived (0: unknown, the budget reads its clock). */
+  readonly endedAt: number;
 }
 
 /**
@@ -117,12 +119,12 @@ export class RetryBudget {
 
   /** Tokens on hand now. */
   get level(): number {
-    return this.#settle();
+    return this.#settle(this.#clock.now());
   }
 
   /** Takes a token for a retry; `false` (and nothing taken) when less than one is left. */
   withdraw(): boolean {
-    const tokens = this.#settle();
+    const tokens = this.#settle(this.#clock.now());
     if (tokens < 1) return false;
     this.#tokens = tokens - 1;
     return true;
@@ -130,16 +132,16 @@ export class RetryBudget {
 
   /** Credits a successful call: its deposit, and the token back if a retry the budget paid for succeeded. */
   recordSuccess(call: RetriedCall): void {
-    const tokens = this.#settle() + this.#options.ratio;
+    // The call's own end time: a clock read per success costs as much as the rest of this.
+    const tokens = this.#settle(call.endedAt || this.#clock.now()) + this.#options.ratio;
     if (call.attempts > (call.staleRetried ? 2 : 1)) {
       this.#tokens = tokens + 1;
       this.#proven += 1;
     } else this.#tokens = tokens;
   }
 
-  /** Brings the tokens up to now — what lies above the reserve fades — and returns them. */
-  #settle(): number {
-    const now = this.#clock.now();
+  /** Brings the tokens up to `now` — what lies above the reserve fades — and returns them. */
+  #settle(now: number): number {
     const elapsed = now - this.#at;
     if (elapsed <= 0) return this.#tokens;
     this.#at = now;

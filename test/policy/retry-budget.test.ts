@@ -12,8 +12,8 @@ import {
   resolveRetryBudget,
 } from '../../src/policy/retry-budget.ts';
 
-const FIRST: RetriedCall = { attempts: 1, staleRetried: false };
-const RETRIED: RetriedCall = { attempts: 2, staleRetried: false };
+const FIRST: RetriedCall = { attempts: 1, staleRetried: false, endedAt: 0 };
+const RETRIED: RetriedCall = { attempts: 2, staleRetried: false, endedAt: 0 };
 const { ratio, reserve, window, memory } = RETRY_BUDGET_DEFAULTS;
 
 /**
@@ -29,7 +29,7 @@ function call(
   let retries = 0;
   for (let attempt = 1; ; attempt++) {
     if (clock.random() >= failure) {
-      budget.recordSuccess({ attempts: attempt, staleRetried: false });
+      budget.recordSuccess({ attempts: attempt, staleRetried: false, endedAt: 0 });
       return { ok: true, retries, refused: false };
     }
     if (attempt > limit) return { ok: false, retries, refused: false };
@@ -91,9 +91,9 @@ describe('RetryBudget', () => {
   it('the free retry of a stale keep-alive connection gets no token back (it took none)', () => {
     const clock = new VirtualClock();
     const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
-    budget.recordSuccess({ attempts: 2, staleRetried: true });
+    budget.recordSuccess({ attempts: 2, staleRetried: true, endedAt: 0 });
     assert.equal(budget.level, reserve + ratio);
-    budget.recordSuccess({ attempts: 3, staleRetried: true }); // stale retry, then a paid one
+    budget.recordSuccess({ attempts: 3, staleRetried: true, endedAt: 0 }); // stale retry, then a paid one
     assert.equal(budget.level, reserve + 2 * ratio + 1);
   });
 
