@@ -101,11 +101,16 @@ export async function simulate(
   const fleetRate = (s.clients * s.rate) / 1000; // calls per ms
   let inFlight = 0;
 
-  // In a closed loop a call that ends starts the client's next one, until the arrivals stop.
+  // In a closed loop a call that ends starts the client's next one, until the arrivals stop. One
+  // that ended without time passing (shed by the client itself: an open breaker, a full bulkhead)
+  // is followed one ordinary round trip later: a loop at one instant would never let time move.
   const closed = (s.inFlight ?? 0) > 0;
-  const ended = (i: number): void => {
+  const roundTrip = s.serviceTime + s.rtt;
+  const ended = (i: number, t0: number): void => {
     inFlight--;
-    if (closed && clock.now() < s.duration) call(i);
+    if (!closed || clock.now() >= s.duration) return;
+    if (clock.now() > t0) call(i);
+    else clock.setTimeout(() => call(i), roundTrip);
   };
   const call = (i: number): void => {
     const t0 = clock.now();
@@ -115,11 +120,11 @@ export async function simulate(
     clients[Math.floor(i / shard)]!.request(urls[i]!).then(
       (res) => {
         rec.end(t0, clock.now(), res.statusCode < 300, inFault);
-        ended(i);
+        ended(i, t0);
       },
       () => {
         rec.end(t0, clock.now(), false, inFault);
-        ended(i);
+        ended(i, t0);
       },
     );
   };
