@@ -65,6 +65,28 @@ const success = (min: number) => (r: { success: number }) => ({
   met: r.success >= min,
 });
 
+/** A 30 s outage right after 10 s of `rate` random failures, its load measured over the outage alone. */
+function outageAfter(rate: number): Case {
+  return {
+    id: `outage-after-${rate === 0.05 ? 'errors' : 'brownout'}`,
+    label: `outage after ${rate * 100} %: load`,
+    target: 'info',
+    scenario: (seed) =>
+      scenario(
+        {
+          clients: 1000,
+          rate: 2,
+          seconds: 60,
+          faults: ['outage@10-40', `errors:${rate}@0-10`],
+          window: { from: 10_000, to: 40_000 },
+          spare: 3,
+        },
+        seed,
+      ),
+    judge: (r) => ({ text: fmt(r.amplification, 3), met: null }),
+  };
+}
+
 const CASES: readonly Case[] = [
   {
     id: 'outage',
@@ -103,41 +125,8 @@ const CASES: readonly Case[] = [
     scenario: (seed) => scenario({ clients: 1000, rate: 2, seconds: 60, faults: ['errors:0.05@0-60'] }, seed),
     judge: success(0.999),
   },
-  {
-    id: 'outage-after-errors',
-    label: 'outage after 5 %: load',
-    target: 'info',
-    scenario: (seed) =>
-      scenario(
-        {
-          clients: 1000,
-          rate: 2,
-          seconds: 60,
-          faults: ['outage@10-40', 'errors:0.05@0-10'],
-          window: { from: 10_000, to: 40_000 },
-        },
-        seed,
-      ),
-    judge: (r) => ({ text: fmt(r.amplification, 3), met: null }),
-  },
-  {
-    id: 'outage-after-brownout',
-    label: 'outage after 30 %: load',
-    target: 'info',
-    scenario: (seed) =>
-      scenario(
-        {
-          clients: 1000,
-          rate: 2,
-          seconds: 60,
-          faults: ['outage@10-40', 'errors:0.3@0-10'],
-          window: { from: 10_000, to: 40_000 },
-          spare: 3,
-        },
-        seed,
-      ),
-    judge: (r) => ({ text: fmt(r.amplification, 3), met: null }),
-  },
+  outageAfter(0.05),
+  outageAfter(0.3),
   {
     id: 'overload',
     label: 'capacity ÷ 3: load',

@@ -18,7 +18,14 @@ export interface Strategy {
   readonly budget?: () => InstalledBudget;
 }
 
-const OFF = { budget: false, breaker: false } as const;
+/** A peer's delay schedule: `limit` retries at base·2ⁿ⁻¹ capped at `cap`, no jitter, no deadline, budget or breaker. */
+function schedule(limit: number, base: number, cap: number): Strategy['options'] {
+  return {
+    retry: { limit, backoff: { jitter: 'none', base, cap }, budget: false },
+    breaker: false,
+    timeout: { total: 3_600_000 },
+  };
+}
 
 /** Every strategy, in the order tables and charts show them. */
 export const STRATEGIES: readonly Strategy[] = Object.freeze([
@@ -40,41 +47,25 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
   {
     id: 'p-retry',
     label: 'p-retry defaults',
-    options: {
-      retry: { limit: 10, backoff: { jitter: 'none', base: 1_000, cap: 2_147_483_647 }, budget: false },
-      breaker: OFF.breaker,
-      timeout: { total: 3_600_000 },
-    },
+    options: schedule(10, 1_000, 2_147_483_647),
     note: 'p-retry: retries 10, factor 2, minTimeout 1000, no randomize, no deadline → limit 10, none, base 1000, uncapped, total 1 h',
   },
   {
     id: 'axios-retry',
     label: 'axios-retry defaults',
-    options: {
-      retry: { limit: 3, backoff: { jitter: 'none', base: 0, cap: 0 }, budget: false },
-      breaker: OFF.breaker,
-      timeout: { total: 3_600_000 },
-    },
+    options: schedule(3, 0, 0),
     note: 'axios-retry: retries 3, retryDelay noDelay (0), 5xx and network errors on idempotent requests, no timeout',
   },
   {
     id: 'got',
     label: 'got defaults',
-    options: {
-      retry: { limit: 2, backoff: { jitter: 'none', base: 1_000, cap: 2_147_483_647 }, budget: false },
-      breaker: OFF.breaker,
-      timeout: { total: 3_600_000 },
-    },
+    options: schedule(2, 1_000, 2_147_483_647),
     note: 'got: limit 2, delay 2^(n−1) × 1000 + up to 100 ms noise (the noise left out), backoffLimit ∞, no timeout',
   },
   {
     id: 'undici',
     label: 'undici RetryAgent defaults',
-    options: {
-      retry: { limit: 5, backoff: { jitter: 'none', base: 500, cap: 30_000 }, budget: false },
-      breaker: OFF.breaker,
-      timeout: { total: 3_600_000 },
-    },
+    options: schedule(5, 500, 30_000),
     note: 'undici retry-handler: maxRetries 5, minTimeout 500, factor 2, maxTimeout 30000, no jitter, no deadline',
   },
   {
