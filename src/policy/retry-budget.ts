@@ -10,7 +10,7 @@
  *
  * It replaced gRPC's bucket (every failed attempt costs a token, a success returns 0.1, retries
  * while more than half full), which cannot tell an outage from a brownout — it stops retrying
- * whenever more than about one attempt in ten fails — and whose fixed 10 tokens emptied under the
+ * whenever more than about 9 % of attempts fail — and whose fixed 10 tokens emptied under the
  * burst of failures of many calls in flight. bench/README.md ("The retry budget") has the
  * candidates measured and why this one.
  *
