@@ -52,7 +52,7 @@ export function defaultsTable(): string {
     ],
     [
       '`retry.budget`',
-      `per origin: ${RETRY_BUDGET_DEFAULTS.capacity} tokens, a failed attempt costs ${RETRY_BUDGET_DEFAULTS.failureCost}, a success returns ${RETRY_BUDGET_DEFAULTS.successRefund}, retries while more than ${RETRY_BUDGET_DEFAULTS.threshold * 100} % full`,
+      `per origin: a reserve of ${RETRY_BUDGET_DEFAULTS.reserve} tokens; a retry costs 1, back if it succeeds; a successful call deposits ${RETRY_BUDGET_DEFAULTS.ratio}; tokens above the reserve fade over ${ms(RETRY_BUDGET_DEFAULTS.window)}; a retry that succeeded raises the reserve by 1, fading over ${ms(RETRY_BUDGET_DEFAULTS.memory)}`,
     ],
     ['`retry.statusCodes`', RETRY_DEFAULTS.statusCodes.join(', ')],
     ['`retry.maxRetryAfter`', ms(RETRY_DEFAULTS.maxRetryAfter)],

@@ -49,7 +49,7 @@ import { Bulkhead, bulkheadStage } from './policy/bulkhead.ts';
 import { Deadlines } from './policy/deadlines.ts';
 import { FailedResponse, isBreakerFailure, isIdempotent } from './policy/failure.ts';
 import { retryStage, Sleepers } from './policy/retry.ts';
-import { RetryBudget } from './policy/retry-budget.ts';
+import { RetryBudget, type RetryBudgetFactory } from './policy/retry-budget.ts';
 import { BulwarkAgent } from './transport/agent.ts';
 import { createConnector } from './transport/connect.ts';
 import type { DnsCache } from './transport/dns-cache.ts';
@@ -97,10 +97,14 @@ export class BulwarkClient {
    *   simulates an upstream). It drives each request's handler as undici does; an abort reaches
    *   it through the controller it hands the handler as the request starts. `directFetch: false`
    *   sends every `fetch` through undici's fetch (the bench's and the differential test's
-   *   reference for the direct path).
+   *   reference for the direct path). `budget` builds each origin's retry budget instead (the
+   *   storm bench's candidate budgets).
    * @internal
    */
-  constructor(options?: ClientOptions, internal?: { dispatcher?: Dispatcher; directFetch?: boolean }) {
+  constructor(
+    options?: ClientOptions,
+    internal?: { dispatcher?: Dispatcher; directFetch?: boolean; budget?: RetryBudgetFactory },
+  ) {
     const o = resolveClientOptions(options);
     this.#options = o;
     this.#direct = internal?.directFetch !== false;
@@ -130,7 +134,10 @@ export class BulwarkClient {
                 if (breakerChannel.hasSubscribers) breakerChannel.publish({ origin, state, cause });
               },
             }),
-      budget: o.retry !== false && o.retry.budget !== false ? new RetryBudget(o.retry.budget) : undefined,
+      budget:
+        o.retry !== false && o.retry.budget !== false
+          ? (internal?.budget?.(o.retry.budget, clock, origin) ?? new RetryBudget(o.retry.budget, clock))
+          : undefined,
       bulkhead: o.bulkhead === false ? undefined : new Bulkhead(o.bulkhead, clock, target),
     }));
 
@@ -388,7 +395,7 @@ export class BulwarkClient {
   }
 
   #succeeded<R>(adapter: ResultAdapter<R>, call: Call, result: R): R {
-    call.state.budget?.recordSuccess();
+    call.state.budget?.recordSuccess(call);
     call.state.stats.recordResponse(call.timings, this.#finishTimings(call));
     return adapter.finish(result, call);
   }

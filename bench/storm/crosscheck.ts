@@ -54,6 +54,7 @@ await main(cmd, async (v) => {
   const scenario = scenarioOf(v);
   const strategies = pickStrategies(v.strategies);
   usageCheck(strategies.length > 0, '--strategies: none selected');
+  usageCheck(scenario.inFlight === undefined, '--in-flight: the real storm runs open-loop arrivals only');
   usageCheck(
     scenario.faults.every((f) => f.kind !== 'blackhole' || f.to - f.from < 600_000),
     '--fault: a blackhole in the real storm must be shorter than 600 s',

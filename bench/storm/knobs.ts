@@ -24,6 +24,13 @@ export function stormKnobs(defaults: { clients: number; rate: number; duration: 
       max: 10_000,
       help: 'requests per second per client (Poisson)',
     },
+    'in-flight': {
+      type: 'integer',
+      default: 0,
+      min: 0,
+      max: 100_000,
+      help: 'closed loop from a cold start: calls each client keeps in flight (each starts when one ends) instead of --rate; 0 = open loop',
+    },
     duration: { type: 'number', default: defaults.duration, min: 1, max: 3600, help: 'seconds of arrivals' },
     outage: {
       type: 'number',
@@ -42,7 +49,7 @@ export function stormKnobs(defaults: { clients: number; rate: number; duration: 
       type: 'number',
       default: 0,
       min: 0,
-      help: 'upstream requests per second; 0 = 1.5 × the offered load',
+      help: 'upstream requests per second; 0 = 1.5 × the offered load (in a closed loop: calls in flight ÷ (service time + rtt))',
     },
     'service-time': {
       type: 'number',
@@ -93,11 +100,15 @@ export function scenarioOf(v: KnobValues<ReturnType<typeof stormKnobs>>): Scenar
     if (f.from >= duration)
       throw new UsageError(`a fault starts at ${f.from / 1000} s, after the ${v.duration} s run`);
   }
-  const offered = v.clients * v.rate;
+  const inFlight = v['in-flight'];
+  // A closed loop offers what its calls in flight complete with no fault: one per service time + rtt.
+  const rate = inFlight > 0 ? (inFlight * 1000) / (v['service-time'] + v.rtt) : v.rate;
+  const offered = v.clients * rate;
   const capacity = v.capacity > 0 ? v.capacity : offered * 1.5;
   return {
     clients: v.clients,
-    rate: v.rate,
+    rate,
+    ...(inFlight > 0 ? { inFlight } : {}),
     duration,
     capacity,
     serviceTime: v['service-time'],

@@ -22,7 +22,11 @@ export interface StormRow {
 /** A one-line description of the scenario. */
 export function describe(s: Scenario): string {
   const faults = s.faults.length === 0 ? 'no fault' : s.faults.map(faultSpec).join(', ');
-  return `${s.clients} clients × ${s.rate} req/s (offered ${fmt(s.clients * s.rate, 0)} req/s), capacity ${fmt(s.capacity, 0)} req/s (service ${s.serviceTime} ms, queue ${s.queue}), rtt ${s.rtt} ms, ${s.duration / 1000} s, ${faults}, seed ${s.seed}`;
+  const load =
+    s.inFlight === undefined
+      ? `${s.clients} clients × ${s.rate} req/s`
+      : `${s.clients} client${s.clients === 1 ? '' : 's'} × ${s.inFlight} in flight from a cold start`;
+  return `${load} (offered ${fmt(s.clients * s.rate, 0)} req/s), capacity ${fmt(s.capacity, 0)} req/s (service ${s.serviceTime} ms, queue ${s.queue}), rtt ${s.rtt} ms, ${s.duration / 1000} s, ${faults}, seed ${s.seed}`;
 }
 
 /** The results table. */

@@ -1,6 +1,6 @@
 /**
  * A storm scenario: the fleet (N clients, each an open-loop Poisson source of λ requests per
- * second), the upstream (capacity C requests per second = workers ÷ service time, a bounded queue,
+ * second, or a closed loop keeping k calls in flight), the upstream (capacity C requests per second = workers ÷ service time, a bounded queue,
  * a round-trip time) and a scripted fault timeline. The simulator and the real-socket storm read
  * the same scenario, and `upstreamModel` is the one description of how the upstream behaves.
  */
@@ -25,8 +25,13 @@ export interface Fault {
 export interface Scenario {
   /** Simulated clients (each its own origin, so its own breaker, budget and bulkhead). */
   readonly clients: number;
-  /** Requests per second per client (Poisson). */
+  /** Requests per second per client (Poisson); in a closed loop, what it offers with no fault. */
   readonly rate: number;
+  /**
+   * Calls each client keeps in flight from t = 0, each started as soon as one ends (a closed
+   * loop from a cold start) instead of Poisson arrivals; 0 or absent for the open loop.
+   */
+  readonly inFlight?: number;
   /** Milliseconds during which requests arrive; in-flight calls are then drained. */
   readonly duration: number;
   /** Requests per second the upstream serves at most. */
@@ -38,6 +43,11 @@ export interface Scenario {
   /** Network round trip in milliseconds (added to every answer). */
   readonly rtt: number;
   readonly faults: readonly Fault[];
+  /**
+   * The window the metrics call "during the fault" (amplification, success in fault, the heal),
+   * where it is not the faults' own span: an outage after a spell of errors is measured alone.
+   */
+  readonly window?: { readonly from: number; readonly to: number };
   /** Width of a time-series bucket in milliseconds. */
   readonly bucket: number;
   readonly seed: number;
@@ -54,8 +64,9 @@ export function faultAt(s: Scenario, t: number): Fault | undefined {
   return undefined;
 }
 
-/** The window the metrics call "during the fault": from the first fault's start to the last one's end. */
+/** The window the metrics call "during the fault": `window`, or from the first fault's start to the last one's end. */
 export function faultWindow(s: Scenario): { from: number; to: number } | undefined {
+  if (s.window !== undefined) return s.window;
   if (s.faults.length === 0) return undefined;
   return { from: Math.min(...s.faults.map((f) => f.from)), to: Math.max(...s.faults.map((f) => f.to)) };
 }

@@ -4,8 +4,9 @@
  * breaker, the retry budget and the bulkhead per origin, so N origins are N independent clients
  * running Bulwark's real pipeline (`shard` of them share a client object, whose per-origin state
  * keeps them independent). Arrivals are open-loop: the fleet's Poisson stream (rate N·λ)
- * thinned uniformly over the clients, which is the same as N independent Poisson streams of rate λ.
- * Deterministic for a seed.
+ * thinned uniformly over the clients, which is the same as N independent Poisson streams of rate λ;
+ * or, with `inFlight`, a closed loop: every client starts that many calls at t = 0 and a new one
+ * whenever one ends. Deterministic for a seed.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
@@ -43,6 +44,8 @@ export interface SimResult {
   readonly goodput: [number, number][];
   readonly shed: number;
   readonly maxQueued: number;
+  /** Retries the budget refused (every client's `budgetExhausted`). */
+  readonly refused: number;
   /** Simulated milliseconds until the last call settled. */
   readonly simulated: number;
   /** Wall-clock milliseconds the run took. */
@@ -79,6 +82,7 @@ export async function simulate(
     breakers[i] = STATES[state] ?? BREAKER_CLOSED;
   };
   const upstream = new SimUpstream(clock, s, rec, () => upstreamRng.random(), breakers);
+  const budget = strategy.budget?.();
   // Every simulated client is its own origin, and by default also its own client object: the
   // policies are per origin either way, but a client object's close signal gets one listener per
   // retry sleeping in it, and Node's EventTarget walks its listener list on every add and remove,
@@ -89,7 +93,7 @@ export async function simulate(
     () =>
       new BulwarkClient(
         { ...strategy.options, clock, dns: false },
-        { dispatcher: upstream as unknown as Dispatcher },
+        { dispatcher: upstream as unknown as Dispatcher, ...(budget && { budget: budget.factory }) },
       ),
   );
   const urls = Array.from({ length: s.clients }, (_, i) => `http://c${i}.sim/`);
@@ -97,6 +101,17 @@ export async function simulate(
   const fleetRate = (s.clients * s.rate) / 1000; // calls per ms
   let inFlight = 0;
 
+  // In a closed loop a call that ends starts the client's next one, until the arrivals stop. One
+  // that ended without time passing (shed by the client itself: an open breaker, a full bulkhead)
+  // is followed one ordinary round trip later: a loop at one instant would never let time move.
+  const closed = (s.inFlight ?? 0) > 0;
+  const roundTrip = s.serviceTime + s.rtt;
+  const ended = (i: number, t0: number): void => {
+    inFlight--;
+    if (!closed || clock.now() >= s.duration) return;
+    if (clock.now() > t0) call(i);
+    else clock.setTimeout(() => call(i), roundTrip);
+  };
   const call = (i: number): void => {
     const t0 = clock.now();
     const inFault = window !== undefined && t0 >= window.from && t0 < window.to;
@@ -104,12 +119,12 @@ export async function simulate(
     inFlight++;
     clients[Math.floor(i / shard)]!.request(urls[i]!).then(
       (res) => {
-        inFlight--;
         rec.end(t0, clock.now(), res.statusCode < 300, inFault);
+        ended(i, t0);
       },
       () => {
-        inFlight--;
         rec.end(t0, clock.now(), false, inFault);
+        ended(i, t0);
       },
     );
   };
@@ -124,7 +139,9 @@ export async function simulate(
 
   subscribe('bulwark:breaker:state', onBreaker);
   try {
-    scheduleArrival();
+    if (closed) {
+      for (let i = 0; i < s.clients; i++) for (let k = 0; k < s.inFlight!; k++) call(i);
+    } else scheduleArrival();
     let reported = 0;
     for (;;) {
       const at = clock.nextAt();
@@ -139,8 +156,11 @@ export async function simulate(
     }
   } finally {
     unsubscribe('bulwark:breaker:state', onBreaker);
+    budget?.uninstall();
   }
   const simulated = clock.now();
+  let refused = 0;
+  for (const c of clients) for (const o of Object.values(c.stats())) refused += o.budgetExhausted;
   await Promise.all(clients.map((c) => c.close()));
   rec.clientsOpened = opened;
   const summary = rec.summary(s);
@@ -167,6 +187,7 @@ export async function simulate(
     goodput: goodputSeries(rec, s, horizon),
     shed: upstream.shed,
     maxQueued: upstream.maxQueued,
+    refused,
     simulated,
     wall: performance.now() - started,
   };

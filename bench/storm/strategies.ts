@@ -5,6 +5,7 @@
  * Bulwark's `jitter: 'none'` exponential backoff, with the budget and the breaker off.
  */
 import type { ClientOptions } from '../../src/client/options.ts';
+import type { InstalledBudget } from './budget-candidates.ts';
 
 /** One strategy: an id for the command line, a label for tables and charts, and its options. */
 export interface Strategy {
@@ -13,9 +14,18 @@ export interface Strategy {
   readonly options: Omit<ClientOptions, 'clock' | 'dns'>;
   /** How the strategy was expressed, where it is not a Bulwark default. */
   readonly note: string;
+  /** A retry budget other than Bulwark's (bench/storm/budget-candidates.ts), set up per run. */
+  readonly budget?: () => InstalledBudget;
 }
 
-const OFF = { budget: false, breaker: false } as const;
+/** A peer's delay schedule: `limit` retries at base·2ⁿ⁻¹ capped at `cap`, no jitter, no deadline, budget or breaker. */
+function schedule(limit: number, base: number, cap: number): Strategy['options'] {
+  return {
+    retry: { limit, backoff: { jitter: 'none', base, cap }, budget: false },
+    breaker: false,
+    timeout: { total: 3_600_000 },
+  };
+}
 
 /** Every strategy, in the order tables and charts show them. */
 export const STRATEGIES: readonly Strategy[] = Object.freeze([
@@ -37,21 +47,25 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
   {
     id: 'p-retry',
     label: 'p-retry defaults',
-    options: {
-      retry: { limit: 10, backoff: { jitter: 'none', base: 1_000, cap: 2_147_483_647 }, budget: false },
-      breaker: OFF.breaker,
-      timeout: { total: 3_600_000 },
-    },
+    options: schedule(10, 1_000, 2_147_483_647),
     note: 'p-retry: retries 10, factor 2, minTimeout 1000, no randomize, no deadline → limit 10, none, base 1000, uncapped, total 1 h',
+  },
+  {
+    id: 'axios-retry',
+    label: 'axios-retry defaults',
+    options: schedule(3, 0, 0),
+    note: 'axios-retry: retries 3, retryDelay noDelay (0), 5xx and network errors on idempotent requests, no timeout',
+  },
+  {
+    id: 'got',
+    label: 'got defaults',
+    options: schedule(2, 1_000, 2_147_483_647),
+    note: 'got: limit 2, delay 2^(n−1) × 1000 + up to 100 ms noise (the noise left out), backoffLimit ∞, no timeout',
   },
   {
     id: 'undici',
     label: 'undici RetryAgent defaults',
-    options: {
-      retry: { limit: 5, backoff: { jitter: 'none', base: 500, cap: 30_000 }, budget: false },
-      breaker: OFF.breaker,
-      timeout: { total: 3_600_000 },
-    },
+    options: schedule(5, 500, 30_000),
     note: 'undici retry-handler: maxRetries 5, minTimeout 500, factor 2, maxTimeout 30000, no jitter, no deadline',
   },
   {
@@ -76,7 +90,7 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     id: 'budget',
     label: 'full jitter + budget',
     options: { retry: {}, breaker: false },
-    note: 'Bulwark retry defaults (budget 10 tokens, 0.1 per success), breaker off',
+    note: 'Bulwark retry defaults (its budget included), breaker off',
   },
   {
     id: 'breaker',

@@ -1,41 +1,48 @@
 /**
  * Amplification in a full outage as a function of the per-client request rate. The retry budget
- * is per client (per origin) and, as gRPC's throttling, failed attempts drain it and retries stop
- * once it is half empty: in a full outage nothing refills it, so each client gets R retries in all
- * (R = 3 for the defaults: 10 tokens, 1 per failure, retries above 5), and with λ requests per
- * second per client and an outage of T seconds the budget alone gives amplification
- * 1 + min(limit, R ÷ (λ·T)). This sweep measures it with the simulator for the default budget,
- * for smaller buckets and for Bulwark's defaults (budget + breaker), next to that formula. Writes
- * `bench/results/sweep.json` and `sweep.svg`.
+ * is per client (per origin): a retry costs a token and gets it back only if it succeeds, so in a
+ * full outage a client spends what it held when the outage began — its reserve plus the deposits
+ * of its recent successes, `reserve + ratio · λ · window` — and then stops. With λ requests per
+ * second per client and an outage of T seconds the budget alone gives about
+ * 1 + min(limit, ⌊reserve + ratio·λ·window⌋ ÷ (λ·T)). This sweep measures it with the simulator
+ * for the default budget, two variants, the gRPC bucket Bulwark had before, and Bulwark's
+ * defaults (budget + breaker), next to that formula. Writes `bench/results/sweep.json` and
+ * `sweep.svg`.
  *
  *   node bench/storm/sweep.ts [--rates 0.1,0.3,1,3,10] [--clients 200] [--outage 30]
  */
-import { RETRY_BUDGET_DEFAULTS, RetryBudget, resolveRetryBudget } from '../../src/policy/retry-budget.ts';
+import {
+  RETRY_BUDGET_DEFAULTS,
+  type ResolvedRetryBudget,
+  resolveRetryBudget,
+} from '../../src/policy/retry-budget.ts';
 import { type Command, main, UsageError } from '../lib/args.ts';
 import { fmt, Progress, pct, table, writeResultFile, writeResults } from '../lib/report.ts';
 import { lineChart } from '../lib/svg.ts';
+import { CANDIDATES } from './budget-candidates.ts';
 import type { Scenario } from './scenario.ts';
 import { simulate } from './sim.ts';
 import { STRATEGIES, type Strategy } from './strategies.ts';
 
-/** The variants swept: the default budget, two smaller buckets, and the defaults with the breaker. */
-const VARIANTS: readonly (Strategy & { readonly capacity: number | null })[] = [
-  { ...STRATEGIES.find((s) => s.id === 'budget')!, capacity: RETRY_BUDGET_DEFAULTS.capacity },
+/** The variants swept, with the budget the formula reads (`null`: no formula). */
+const VARIANTS: readonly (Strategy & { readonly formula: ResolvedRetryBudget | null })[] = [
+  { ...STRATEGIES.find((s) => s.id === 'budget')!, formula: RETRY_BUDGET_DEFAULTS },
   {
-    id: 'budget-c5',
-    label: 'budget, 5 tokens',
-    options: { retry: { budget: { capacity: 5 } }, breaker: false },
-    note: 'a smaller bucket: fewer retries per outage',
-    capacity: 5,
+    id: 'budget-r2',
+    label: 'budget, reserve 2',
+    options: { retry: { budget: { reserve: 2 } }, breaker: false },
+    note: 'a smaller reserve: fewer retries per outage',
+    formula: resolveRetryBudget({ reserve: 2 }),
   },
   {
-    id: 'budget-c3',
-    label: 'budget, 3 tokens',
-    options: { retry: { budget: { capacity: 3 } }, breaker: false },
-    note: 'a smaller bucket still',
-    capacity: 3,
+    id: 'budget-w1s',
+    label: 'budget, window 1 s',
+    options: { retry: { budget: { window: 1_000 } }, breaker: false },
+    note: 'deposits fading over 1 s: a busy client brings more into an outage',
+    formula: resolveRetryBudget({ window: 1_000 }),
   },
-  { ...STRATEGIES.find((s) => s.id === 'bulwark')!, capacity: null },
+  { ...CANDIDATES.find((c) => c.id === 'grpc')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'bulwark')!, formula: null },
 ];
 
 const knobs = {
@@ -100,8 +107,7 @@ await main(cmd, async (v) => {
         rate,
         variant: variant.id,
         amplification: r.summary.amplification,
-        formula:
-          variant.capacity === null ? null : 1 + Math.min(2, retriesPerOutage(variant.capacity) / (rate * T)),
+        formula: variant.formula === null ? null : predicted(variant.formula, rate, T),
         success: r.summary.success,
         peakLoad: r.summary.peakLoad,
       });
@@ -118,19 +124,19 @@ await main(cmd, async (v) => {
         { header: 'req/s per client' },
         { header: 'requests in outage' },
         ...variants.map((x) => ({ header: x.label })),
-        { header: `1 + ${retriesPerOutage(RETRY_BUDGET_DEFAULTS.capacity)}/(λT)` },
+        { header: 'formula (default budget)' },
       ],
       rates.map((rate) => [
         String(rate),
         fmt(rate * T, 0),
         ...variants.map((x) => fmt(at(rate, x.id)?.amplification, 3)),
-        fmt(1 + Math.min(2, retriesPerOutage(RETRY_BUDGET_DEFAULTS.capacity) / (rate * T)), 3),
+        fmt(predicted(RETRY_BUDGET_DEFAULTS, rate, T), 3),
       ]),
     ),
   );
-  const need = retriesPerOutage(RETRY_BUDGET_DEFAULTS.capacity) / 0.12;
+  const meets = rates.filter((r) => (at(r, 'budget')?.amplification ?? Number.POSITIVE_INFINITY) <= 1.12);
   console.log(
-    `the default budget meets amplification ≤ 1.12 when λ·T ≥ ${fmt(need, 0)} requests per client in the outage (λ ≥ ${fmt(need / T, 2)} req/s for ${T} s)`,
+    `the default budget meets amplification ≤ 1.12 at ${meets.length === 0 ? 'none of the rates' : `${meets.join(', ')} req/s per client`} (${T} s outage)`,
   );
   console.log(
     `success over the run (outage is ${pct(T / (20 + T), 0)} of it): ${variants.map((x) => `${x.id} ${rates.map((r) => pct(at(r, x.id)?.success, 1)).join('/')}`).join('; ')}`,
@@ -154,27 +160,18 @@ await main(cmd, async (v) => {
     clients: v.clients,
     outageSeconds: T,
     rates,
-    variants: variants.map((x) => ({ id: x.id, label: x.label, note: x.note, capacity: x.capacity })),
+    variants: variants.map((x) => ({ id: x.id, label: x.label, note: x.note, budget: x.formula })),
     results: rows,
-    thresholdRequestsPerClient: need,
   });
   console.log(`wrote ${json}\nwrote ${svg}`);
 });
 
 /**
- * Retries one client gets in a full outage with a bucket of `capacity` tokens and the default
- * cost and threshold, counted by running Bulwark's own RetryBudget: calls of 1 + up to 2 retries,
- * every attempt failing, until no retry is allowed any more.
+ * The formula: a client enters the outage holding `reserve + ratio · λ · window` tokens (deposits
+ * of λ successes a second, fading over `window`), retries while a whole token is left, at most
+ * `limit` (2) times per call, and nothing refills it.
  */
-function retriesPerOutage(capacity: number): number {
-  const budget = new RetryBudget(resolveRetryBudget({ capacity }));
-  let retries = 0;
-  for (let call = 0; call < 10_000; call++) {
-    budget.recordFailure();
-    for (let r = 0; r < 2 && budget.canRetry; r++) {
-      retries++;
-      budget.recordFailure();
-    }
-  }
-  return retries;
+function predicted(b: ResolvedRetryBudget, rate: number, T: number): number {
+  const retries = Math.floor(b.reserve + (b.ratio * rate * b.window) / 1000);
+  return 1 + Math.min(2, retries / (rate * T));
 }

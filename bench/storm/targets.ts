@@ -1,7 +1,9 @@
 /**
  * DESIGN.md's storm targets, checked against a storm's results: amplification ≤ 1.12 in a full
  * outage with the budget alone; only half-open probes once the breaker is open; ≥ 99.9 % success
- * and amplification ≤ 1.06 at 5 % independent failures; recovery within breaker reset + 2 RTT.
+ * and amplification ≤ 1.06 at up to 5 % independent failures (open loop or from a cold start with
+ * calls in flight); ≥ 97 % success at ≤ 1.5× load in a random brownout of up to 30 %; recovery
+ * within breaker reset + 2 RTT.
  */
 import { BREAKER_DEFAULTS } from '../../src/policy/breaker.ts';
 import type { StormSummary } from './recorder.ts';
@@ -54,19 +56,46 @@ export function checkTargets(scenario: Scenario, results: ReadonlyMap<string, St
       met: bulwark.recovery !== null && bulwark.recovery <= limit,
     });
   }
-  if (errors !== undefined && bulwark !== undefined) {
-    out.push({
-      target: `${((errors.rate ?? 0) * 100).toFixed(0)} % independent failures: success ≥ 99.9 %`,
-      strategy: 'bulwark',
-      measured: `${(bulwark.success * 100).toFixed(3)} %`,
-      met: bulwark.success >= 0.999,
-    });
-    out.push({
-      target: `${((errors.rate ?? 0) * 100).toFixed(0)} % independent failures: amplification ≤ 1.06`,
-      strategy: 'bulwark',
-      measured: bulwark.amplification.toFixed(3),
-      met: bulwark.amplification <= 1.06,
-    });
+  if (errors !== undefined) {
+    const rate = errors.rate ?? 0;
+    const share = `${(rate * 100).toFixed(0)} %`;
+    const cold = scenario.inFlight === undefined ? '' : `, ${scenario.inFlight} in flight from a cold start`;
+    // Up to 5 %: DESIGN.md's independent failures; above, up to 30 %: issue 15's random brownout.
+    // Checked on the defaults, and on the budget alone where it ran (what the budget owes).
+    const [what, success, load] =
+      rate <= 0.05
+        ? [`${share} independent failures${cold}`, 0.999, 1.06]
+        : [`${share} random brownout${cold}`, 0.97, 1.5];
+    if (rate <= 0.3) {
+      for (const id of ['budget', 'bulwark']) {
+        const r = results.get(id);
+        if (r !== undefined) out.push(...successAndLoad(what, id, r, success, load));
+      }
+    }
   }
   return out;
+}
+
+/** The two targets of a scenario with failures: success at least `success`, amplification at most `load`. */
+function successAndLoad(
+  what: string,
+  strategy: string,
+  r: StormSummary,
+  success: number,
+  load: number,
+): TargetCheck[] {
+  return [
+    {
+      target: `${what}: success ≥ ${+(success * 100).toFixed(1)} %`,
+      strategy,
+      measured: `${(r.success * 100).toFixed(3)} %`,
+      met: r.success >= success,
+    },
+    {
+      target: `${what}: amplification ≤ ${load}`,
+      strategy,
+      measured: r.amplification.toFixed(3),
+      met: r.amplification <= load,
+    },
+  ];
 }

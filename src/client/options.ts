@@ -102,9 +102,9 @@ export interface RetryOptions {
    */
   backoff?: BackoffOptions;
   /**
-   * The per-origin retry budget (gRPC retry throttling: failed attempts drain a token bucket,
-   * successes refill it, retries only while it is more than half full), or `false` for none.
-   * @default { capacity: 10, failureCost: 1, successRefund: 0.1, threshold: 0.5 }
+   * The per-origin retry budget (a retry costs a token and gets it back if it succeeds; every
+   * successful call deposits `ratio`), or `false` for none.
+   * @default { ratio: 0.4, reserve: 3, window: 200, memory: 10000 }
    */
   budget?: RetryBudgetOptions | false;
   /**

@@ -1,111 +1,163 @@
 /**
- * The retry budget: a token bucket per origin, as gRPC's retry throttling. Every failed attempt
- * spends a token, every successful call returns a fraction of one, and a retry is allowed only
- * while the bucket is more than half full. In a full outage the bucket drains after a few
- * failures and retries stop (about 3 retries in all, however many calls follow); at a 5 % failure
- * rate the successes keep it full and every failure can be retried.
+ * The retry budget, per origin: a retry costs a token and gets it back if it succeeds, and every
+ * successful call deposits 0.4 of one. So only retries that fail spend, and the calls that succeed
+ * pay for them: in a full outage nothing succeeds, a client spends its small reserve and stops; in a
+ * brownout most retries succeed, pay for themselves and keep flowing. What a client holds above its
+ * reserve fades within a fraction of a second, so it follows the client's recent request rate (a
+ * busy client absorbs a burst of failures as large as its traffic, and brings no more than that into
+ * an outage); and every retry that succeeded raises the reserve for a while, so a brownout, whose
+ * retries succeed, builds a cushion for its bursts of failures where an outage builds none.
  *
- * Why failures rather than retries drain it (a departure from "a retry costs a token" that
- * DESIGN.md started from): a bucket that only retries drain lets each client add `capacity`
- * retries to every outage, which dominates when a client sends few calls during it (the storm
- * bench measured amplification 1.17 at 60 calls per client in a 30 s outage, 2.9 at 6); charging
- * failures stops retries after the first few failures, whatever the rate.
+ * It replaced gRPC's bucket (every failed attempt costs a token, a success returns 0.1, retries
+ * while more than half full), which cannot tell an outage from a brownout — it stops retrying
+ * whenever more than about 9 % of attempts fail — and whose fixed 10 tokens emptied under the
+ * burst of failures of many calls in flight. bench/README.md ("The retry budget") has the
+ * candidates measured and why this one.
  *
  * @see https://github.com/grpc/proposal/blob/master/A6-client-retries.md#throttling-retry-attempts-and-hedged-rpcs
+ * @see https://github.com/twitter/finagle/blob/develop/finagle-core/src/main/scala/com/twitter/finagle/service/RetryBudget.scala
  */
-import { checkNumber, checkObject, checkThat } from '../options/validate.ts';
+import type { Clock } from '../clock/clock.ts';
+import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
 
 /**
  * Retry budget options (all optional).
  *
  * @example
  * ```ts
- * createClient({ retry: { budget: { capacity: 20, successRefund: 0.2 } } });
+ * createClient({ retry: { budget: { ratio: 0.2, reserve: 2 } } });
  * ```
  */
 export interface RetryBudgetOptions {
   /**
-   * Tokens in a full bucket (gRPC's `maxTokens`).
-   * @default 10
+   * Tokens every successful call deposits. A retry costs a token and gets it back if it succeeds,
+   * so this is how many failed retries one successful call pays for: with 0.4 and 3 attempts per
+   * call, retries keep flowing until about half of all attempts fail.
+   * @default 0.4
    */
-  capacity?: number;
+  ratio?: number;
   /**
-   * Tokens a failed attempt spends (a failure of a kind a retry could fix: a retryable status or
-   * a retryable network failure).
-   * @default 1
+   * Tokens a client keeps with no recent traffic: what a new client may retry before its first
+   * success, and about what a healthy client spends on a full outage (with what its last
+   * `window` of traffic deposited). Only deposits and refunds refill it.
+   * @default 3
    */
-  failureCost?: number;
+  reserve?: number;
   /**
-   * Tokens a successful call returns (gRPC's `tokenRatio`): with 0.1, retries keep flowing while
-   * fewer than about one call in ten fails.
-   * @default 0.1
+   * Time constant, in milliseconds, over which tokens above the reserve fade: a client making λ
+   * successful calls a second holds about `reserve + ratio · λ · window / 1000` tokens, enough for
+   * the failures of as many calls in flight, and brings no more than that into an outage.
+   * @default 200
    */
-  successRefund?: number;
+  window?: number;
   /**
-   * Retries are allowed only while the bucket holds more than this share of `capacity`.
-   * @default 0.5
+   * Time constant, in milliseconds, over which a retry that succeeded keeps raising the reserve by
+   * a token: a brownout whose retries succeed builds a reserve that absorbs its bursts of
+   * failures; an outage builds none. 0 turns it off.
+   * @default 10000
    */
-  threshold?: number;
+  memory?: number;
 }
 
 /** Retry budget options after validation and defaults. */
 export interface ResolvedRetryBudget {
-  readonly capacity: number;
-  readonly failureCost: number;
-  readonly successRefund: number;
-  readonly threshold: number;
+  readonly ratio: number;
+  readonly reserve: number;
+  readonly window: number;
+  readonly memory: number;
 }
 
-/** The defaults: gRPC retry throttling's 10 tokens, 0.1 per success, retries above half full. */
+/** The defaults: 0.4 tokens per successful call, a reserve of 3, fading over 200 ms, memory 10 s. */
 export const RETRY_BUDGET_DEFAULTS: ResolvedRetryBudget = Object.freeze({
-  capacity: 10,
-  failureCost: 1,
-  successRefund: 0.1,
-  threshold: 0.5,
+  ratio: 0.4,
+  reserve: 3,
+  window: 200,
+  memory: 10_000,
 });
 
 /** Validates retry budget options; `path` prefixes the option names in errors. */
 export function resolveRetryBudget(input: unknown, path = 'budget'): ResolvedRetryBudget {
-  const o = checkObject(input, path, ['capacity', 'failureCost', 'successRefund', 'threshold']);
+  const o = checkObject(input, path, ['ratio', 'reserve', 'window', 'memory']);
   const d = RETRY_BUDGET_DEFAULTS;
-  const capacity = checkNumber(o.capacity, `${path}.capacity`, d.capacity, { min: 0 });
-  const failureCost = checkNumber(o.failureCost, `${path}.failureCost`, d.failureCost, { min: 0 });
-  const successRefund = checkNumber(o.successRefund, `${path}.successRefund`, d.successRefund, { min: 0 });
-  const threshold = checkNumber(o.threshold, `${path}.threshold`, d.threshold, { min: 0, max: 1 });
-  checkThat(failureCost <= capacity, `${path}.failureCost`, `≤ capacity (${capacity})`, failureCost);
-  return Object.freeze({ capacity, failureCost, successRefund, threshold });
+  return Object.freeze({
+    ratio: checkNumber(o.ratio, `${path}.ratio`, d.ratio, { min: 0 }),
+    reserve: checkNumber(o.reserve, `${path}.reserve`, d.reserve, { min: 0 }),
+    window: checkDuration(o.window, `${path}.window`, d.window, 1),
+    memory: checkDuration(o.memory, `${path}.memory`, d.memory),
+  });
 }
 
-/** One bucket of retry tokens (one per origin). It needs no clock: only outcomes move it. */
+/** The part of a successful call the budget reads: when it succeeded, and did a retry it paid for? */
+export interface RetriedCall {
+  /** Attempts the call made. */
+  readonly attempts: number;
+  /** Whether one of them was the free retry of a stale keep-alive connection (no token taken). */
+  readonly staleRetried: boolean;
+  /** Clock time the response headers arrived (0: unknown, the budget reads its clock). */
+  readonly endedAt: number;
+}
+
+/**
+ * The retry tokens of one origin. Time enters only through fading, computed from the clock when the
+ * next event comes: no timer.
+ */
 export class RetryBudget {
   readonly #options: ResolvedRetryBudget;
-  readonly #floor: number;
+  readonly #clock: Clock;
   #tokens: number;
+  /** Retries that succeeded, fading over `memory`: what they add to the reserve now. */
+  #proven = 0;
+  /** When the two were last brought up to date. */
+  #at: number;
 
-  constructor(options: ResolvedRetryBudget = RETRY_BUDGET_DEFAULTS) {
+  constructor(options: ResolvedRetryBudget, clock: Clock) {
     this.#options = options;
-    this.#floor = options.capacity * options.threshold;
-    this.#tokens = options.capacity;
+    this.#clock = clock;
+    this.#tokens = options.reserve;
+    this.#at = clock.now();
   }
 
-  /** Tokens in the bucket now. */
+  /** Tokens on hand now. */
   get level(): number {
+    return this.#settle(this.#clock.now());
+  }
+
+  /** Takes a token for a retry; `false` (and nothing taken) when less than one is left. */
+  withdraw(): boolean {
+    const tokens = this.#settle(this.#clock.now());
+    if (tokens < 1) return false;
+    this.#tokens = tokens - 1;
+    return true;
+  }
+
+  /** Credits a successful call: its deposit, and the token back if a retry the budget paid for succeeded. */
+  recordSuccess(call: RetriedCall): void {
+    // The call's own end time: a clock read per success costs as much as the rest of this.
+    const tokens = this.#settle(call.endedAt || this.#clock.now()) + this.#options.ratio;
+    if (call.attempts > (call.staleRetried ? 2 : 1)) {
+      this.#tokens = tokens + 1;
+      this.#proven += 1;
+    } else this.#tokens = tokens;
+  }
+
+  /** Brings the tokens up to `now` — what lies above the reserve fades — and returns them. */
+  #settle(now: number): number {
+    const elapsed = now - this.#at;
+    if (elapsed <= 0) return this.#tokens;
+    this.#at = now;
+    const { reserve, window, memory } = this.#options;
+    if (this.#proven > 0) {
+      this.#proven *= Math.exp(-elapsed / memory);
+      if (this.#proven < 1e-3) this.#proven = 0;
+    }
+    const keep = reserve + this.#proven;
+    if (this.#tokens > keep) this.#tokens = keep + (this.#tokens - keep) * Math.exp(-elapsed / window);
     return this.#tokens;
   }
-
-  /** Whether a retry may start now (the bucket is more than `threshold` full). */
-  get canRetry(): boolean {
-    return this.#tokens > this.#floor;
-  }
-
-  /** Charges a failed attempt. */
-  recordFailure(): void {
-    this.#tokens = Math.max(0, this.#tokens - this.#options.failureCost);
-  }
-
-  /** Credits a successful call. */
-  recordSuccess(): void {
-    const { capacity, successRefund } = this.#options;
-    this.#tokens = Math.min(capacity, this.#tokens + successRefund);
-  }
 }
+
+/**
+ * Builds the retry budget of one origin (`origin` is `scheme://host:port`).
+ * @internal the storm bench's candidate budgets; the client builds a {@link RetryBudget}.
+ */
+export type RetryBudgetFactory = (options: ResolvedRetryBudget, clock: Clock, origin: string) => RetryBudget;

@@ -68,9 +68,7 @@ export function decideRetry(
     call.staleRetried = true;
     return { retry: true, consume: false, delay: 0, reason: 'stale-connection' };
   }
-  // Every failure a retry could fix drains the origin's budget (gRPC throttling), retried or not.
   const budget = retry.budget === false ? undefined : call.state.budget;
-  budget?.recordFailure();
   if (retriesLeft <= 0) return NO('limit');
   if (mayHaveExecuted && !call.idempotent) return NO('not-idempotent');
   if (retryAfter !== undefined && retryAfter > retry.maxRetryAfter) return NO('retry-after-too-long');
@@ -78,7 +76,7 @@ export function decideRetry(
     retryAfter ??
     backoffDelay(retry.backoff, retry.limit - retriesLeft + 1, () => clock.random(), previousDelay);
   if (delay >= call.deadline - clock.now()) return NO('deadline');
-  if (budget !== undefined && !budget.canRetry) {
+  if (budget !== undefined && !budget.withdraw()) {
     call.state.stats.budgetExhausted++;
     return NO('budget-exhausted');
   }

@@ -172,7 +172,9 @@ describe('lifecycle', () => {
     assert.equal(s.failures, 0);
     assert.equal(s.retries, 1);
     assert.equal(s.breaker, 'closed');
-    assert.ok(s.budgetLevel !== null && s.budgetLevel > 9 && s.budgetLevel <= 10);
+    // The reserve of 3 (the one retry succeeded and got its token back), plus at most the five
+    // deposits of 0.4 and the one the successful retry adds to the reserve, fading with time.
+    assert.ok(s.budgetLevel !== null && s.budgetLevel >= 3 && s.budgetLevel <= 6);
     assert.equal(s.latency.ttfb.count, 5);
     assert.ok(s.latency.ttfb.p50 > 0 && s.latency.ttfb.p50 <= s.latency.ttfb.p99);
     assert.ok(s.latency.total.p95 >= s.latency.ttfb.p50);

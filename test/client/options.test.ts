@@ -40,7 +40,7 @@ describe('client options', () => {
     rejectsOption({ retry: { limit: 1.5 } }, 'retry.limit', /an integer/);
     rejectsOption({ retry: { statusCodes: [503, 99] } }, 'retry.statusCodes[1]');
     rejectsOption({ retry: { statusCodes: 503 } }, 'retry.statusCodes');
-    rejectsOption({ retry: { budget: { capacity: -1 } } }, 'retry.budget.capacity');
+    rejectsOption({ retry: { budget: { ratio: -1 } } }, 'retry.budget.ratio');
     rejectsOption(
       { retry: { backoff: { jitter: 'random' } } },
       'retry.backoff.jitter',

@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 import { responseInfo } from '../../src/client/response-info.ts';
 import { createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
+import { RETRY_BUDGET_DEFAULTS } from '../../src/policy/retry-budget.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
 import { startRawServer } from '../helpers/raw-server.ts';
@@ -251,7 +252,7 @@ describe('retry', () => {
     assert.ok(after !== null && before !== null && after >= before, `budget ${before} → ${after}`);
   });
 
-  it('a full outage: failures drain the budget and retries stop after the first few', async (t) => {
+  it('a full outage: retries spend the budget and stop after the first few', async (t) => {
     const server = cleanup(t, await startHttpServer({ handler: statuses(503) }));
     const client = createClient({ breaker: false, retry: { backoff: { base: 0, cap: 0 } } });
     t.after(() => client.close());
@@ -262,8 +263,8 @@ describe('retry', () => {
       assert.equal(res.statusCode, 503);
     }
     const stats = client.stats()[server.origin]!;
-    // 10 tokens, 1 per failed attempt, retries while more than 5 are left: the first call retries
-    // twice (10 → 9 → 8 → 7), the second once (7 → 6 → 5), then none.
+    // A reserve of 3 tokens, 1 per retry, none back for a retry that fails: the first call retries
+    // twice (3 → 2 → 1), the second once (→ 0), then none.
     assert.equal(stats.retries, 3);
     assert.equal(server.requests, requests + 3);
     assert.ok(server.requests / requests <= 1.12);
@@ -271,7 +272,7 @@ describe('retry', () => {
     assert.equal(stats.budgetLevel, 0);
   });
 
-  it('at 5 % failures the successes keep the budget full and every failure is retried', async (t) => {
+  it('at 5 % failures every failure is retried, and each retry that succeeds gets its token back', async (t) => {
     const server = cleanup(t, await startHttpServer());
     let n = 0;
     server.handle((_req, res) => {
@@ -289,6 +290,6 @@ describe('retry', () => {
     assert.equal(ok, 200);
     const stats = client.stats()[server.origin]!;
     assert.equal(stats.budgetExhausted, 0);
-    assert.ok(stats.budgetLevel !== null && stats.budgetLevel > 9);
+    assert.ok(stats.budgetLevel !== null && stats.budgetLevel >= RETRY_BUDGET_DEFAULTS.reserve);
   });
 });

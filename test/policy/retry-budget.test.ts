@@ -1,41 +1,127 @@
-// The retry budget as gRPC's throttling: failures drain it, successes refill it, and retries are
-// allowed only while it is more than half full.
+// The retry budget on a virtual clock, driven the way the retry stage drives it: `withdraw()` before
+// a retry, `recordSuccess(call)` when a call succeeds. A retry costs a token and gets it back if it
+// succeeds, successful calls deposit `ratio`, what lies above the reserve fades over `window`, and
+// retries that succeeded raise the reserve for about `memory`.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RETRY_BUDGET_DEFAULTS, RetryBudget, resolveRetryBudget } from '../../src/policy/retry-budget.ts';
+import { VirtualClock } from '../../src/clock/virtual-clock.ts';
+import {
+  RETRY_BUDGET_DEFAULTS,
+  type RetriedCall,
+  RetryBudget,
+  resolveRetryBudget,
+} from '../../src/policy/retry-budget.ts';
+
+const FIRST: RetriedCall = { attempts: 1, staleRetried: false, endedAt: 0 };
+const RETRIED: RetriedCall = { attempts: 2, staleRetried: false, endedAt: 0 };
+const { ratio, reserve, window, memory } = RETRY_BUDGET_DEFAULTS;
+
+/**
+ * One call of up to 1 + `limit` attempts, each failing with probability `failure` (from the
+ * clock's seeded random), asking the budget before every retry as `decideRetry` does.
+ */
+function call(
+  budget: RetryBudget,
+  clock: VirtualClock,
+  failure: number,
+  limit = 2,
+): { ok: boolean; retries: number; refused: boolean } {
+  let retries = 0;
+  for (let attempt = 1; ; attempt++) {
+    if (clock.random() >= failure) {
+      budget.recordSuccess({ attempts: attempt, staleRetried: false, endedAt: 0 });
+      return { ok: true, retries, refused: false };
+    }
+    if (attempt > limit) return { ok: false, retries, refused: false };
+    if (!budget.withdraw()) return { ok: false, retries, refused: true };
+    retries++;
+  }
+}
+
+/** `calls` calls spaced `gap` ms apart on the virtual clock; totals. */
+async function run(budget: RetryBudget, clock: VirtualClock, calls: number, gap: number, failure: number) {
+  const total = { ok: 0, retries: 0, refused: 0 };
+  for (let i = 0; i < calls; i++) {
+    const r = call(budget, clock, failure);
+    total.ok += Number(r.ok);
+    total.retries += r.retries;
+    total.refused += Number(r.refused);
+    await clock.advance(gap);
+  }
+  return total;
+}
 
 describe('RetryBudget', () => {
-  it('a full outage: retries stop once failures have drained it to half', () => {
-    const budget = new RetryBudget();
-    let retries = 0;
-    for (let call = 0; call < 1_000; call++) {
-      // Each call: a failed attempt, then a retry if the budget allows, up to 2 retries.
-      budget.recordFailure();
-      for (let r = 0; r < 2 && budget.canRetry; r++) {
-        retries++;
-        budget.recordFailure();
-      }
-    }
-    assert.equal(retries, 3);
-    assert.equal(budget.level, 0, 'never negative');
+  it('a full outage from healthy: a client retries its reserve and then stops, however many calls follow', async () => {
+    const clock = new VirtualClock({ seed: 1 });
+    const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    await run(budget, clock, 100, 500, 0); // 50 s healthy at 2 calls a second
+    const outage = await run(budget, clock, 1_000, 500, 1);
+    assert.equal(outage.ok, 0);
+    // What it held: the reserve, and what is left of the deposits that fade over 200 ms (a few
+    // hundredths of a token at one call per 500 ms).
+    assert.equal(outage.retries, reserve);
+    assert.equal(budget.withdraw(), false, 'nothing taken when less than a token is left');
+    assert.ok(budget.level >= 0 && budget.level < 1);
   });
 
-  it('recovers after enough successes, and never exceeds its capacity', () => {
-    const budget = new RetryBudget();
-    for (let i = 0; i < 20; i++) budget.recordFailure();
-    assert.equal(budget.canRetry, false);
-    for (let i = 0; i < 51; i++) budget.recordSuccess();
-    assert.equal(budget.canRetry, true, '5.1 tokens: above half of 10');
-    for (let i = 0; i < 1_000; i++) budget.recordSuccess();
-    assert.equal(budget.level, 10);
+  it('a 30 % random brownout: retries keep flowing, because most of them succeed', async () => {
+    const clock = new VirtualClock({ seed: 2 });
+    const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    const calls = 2_000;
+    const brownout = await run(budget, clock, calls, 500, 0.3);
+    // 3 attempts at 30 % failures succeed 97.3 % of the time; refusals may cost a few calls.
+    assert.ok(brownout.ok / calls >= 0.97, `success ${brownout.ok / calls}`);
+    assert.ok(brownout.refused <= calls * 0.002, `${brownout.refused} retries refused`);
+  });
+
+  it('a retry that succeeds gets its token back and raises the reserve for about `memory`', async () => {
+    const clock = new VirtualClock();
+    const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    assert.equal(budget.withdraw(), true);
+    assert.equal(budget.level, reserve - 1);
+    budget.recordSuccess(RETRIED);
+    assert.equal(budget.level, reserve + ratio, 'the token back and the deposit');
+    await clock.advance(10 * window);
+    assert.ok(budget.level > reserve, 'what a succeeding retry earned does not fade back to the reserve');
+    await clock.advance(10 * memory);
+    assert.ok(Math.abs(budget.level - reserve) < 1e-3, `back to the reserve: ${budget.level}`);
+  });
+
+  it('the free retry of a stale keep-alive connection gets no token back (it took none)', () => {
+    const clock = new VirtualClock();
+    const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    budget.recordSuccess({ attempts: 2, staleRetried: true, endedAt: 0 });
+    assert.equal(budget.level, reserve + ratio);
+    budget.recordSuccess({ attempts: 3, staleRetried: true, endedAt: 0 }); // stale retry, then a paid one
+    assert.equal(budget.level, reserve + 2 * ratio + 1);
+  });
+
+  it('follows the request rate: a burst of successes funds as many retries, then fades to the reserve', async () => {
+    const clock = new VirtualClock();
+    const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    for (let i = 0; i < 1_000; i++) budget.recordSuccess(FIRST);
+    const held = budget.level;
+    assert.ok(Math.abs(held - (reserve + 1_000 * ratio)) < 1e-9);
+    let retries = 0;
+    while (budget.withdraw()) retries++;
+    assert.equal(retries, Math.floor(held), 'the failures of that many calls in flight, at once');
+    const left = budget.level;
+    for (let i = 0; i < 1_000; i++) budget.recordSuccess(FIRST);
+    await clock.advance(window);
+    const expected = reserve + (left + 1_000 * ratio - reserve) * Math.exp(-1);
+    assert.ok(Math.abs(budget.level - expected) < 1e-9, `${budget.level} ≈ ${expected}`);
+    await clock.advance(20 * window);
+    assert.ok(Math.abs(budget.level - reserve) < 1e-3, `back to the reserve: ${budget.level}`);
   });
 
   it('validates its options', () => {
     assert.deepEqual(resolveRetryBudget(undefined), RETRY_BUDGET_DEFAULTS);
-    assert.throws(() => resolveRetryBudget({ threshold: 2 }, 'retry.budget'), {
-      path: 'retry.budget.threshold',
-    });
-    assert.throws(() => resolveRetryBudget({ failureCost: 20 }), { path: 'budget.failureCost' });
-    assert.throws(() => resolveRetryBudget({ retryCost: 1 }), { path: 'budget.retryCost' });
+    assert.deepEqual(resolveRetryBudget({ memory: 0 }), { ...RETRY_BUDGET_DEFAULTS, memory: 0 });
+    assert.throws(() => resolveRetryBudget({ ratio: -1 }, 'retry.budget'), { path: 'retry.budget.ratio' });
+    assert.throws(() => resolveRetryBudget({ reserve: Number.NaN }), { path: 'budget.reserve' });
+    assert.throws(() => resolveRetryBudget({ window: 0 }), { path: 'budget.window' });
+    assert.throws(() => resolveRetryBudget({ memory: -1 }), { path: 'budget.memory' });
+    assert.throws(() => resolveRetryBudget({ capacity: 10 }), { path: 'budget.capacity' });
   });
 });
