@@ -62,6 +62,8 @@ const clientPaths = {
   'retry.maxRetryAfter': {},
   'retry.backoff.base': {},
   'retry.backoff.cap': {},
+  'retry.budget.window': {},
+  'retry.budget.memory': {},
   'breaker.window': {},
   'breaker.resetTimeout': {},
   'keepAlive.idleTimeout': {},
