@@ -15,6 +15,7 @@ import { HEALTH_DEFAULTS } from '../../src/health/options.ts';
 import { checkDuration, MAX_DURATION } from '../../src/options/validate.ts';
 import { BACKOFF_DEFAULTS } from '../../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../../src/policy/breaker.ts';
+import { RETRY_BUDGET_DEFAULTS } from '../../src/policy/retry-budget.ts';
 import { ioredisFactory } from '../../src/pool/drivers/ioredis.ts';
 import { mysql2Factory } from '../../src/pool/drivers/mysql2.ts';
 import { pgFactory } from '../../src/pool/drivers/pg.ts';
@@ -271,7 +272,7 @@ describe('durations are bounded by one shared check (≤ 2³¹−1 ms)', () => {
 
   it('every duration among the published defaults is in the table above', () => {
     const duration =
-      /(timeout|ttl|interval|lifetime|delay|threshold|window|total|attempt|dns|connect|tls|headers|body|http|base|cap|maxretryafter)$/i;
+      /(timeout|ttl|interval|lifetime|delay|threshold|window|memory|total|attempt|dns|connect|tls|headers|body|http|base|cap|maxretryafter)$/i;
     const listed = new Set(surfaces.flatMap((s) => Object.keys(s.paths).map((p) => p.split('.').at(-1))));
     const defaults: Record<string, object> = {
       TIMEOUT_DEFAULTS,
@@ -279,6 +280,7 @@ describe('durations are bounded by one shared check (≤ 2³¹−1 ms)', () => {
       RETRY_DEFAULTS,
       BACKOFF_DEFAULTS,
       BREAKER_DEFAULTS,
+      RETRY_BUDGET_DEFAULTS,
       POOL_DEFAULTS,
       DNS_DEFAULTS,
       HEALTH_DEFAULTS,
