@@ -58,7 +58,7 @@ export function defaultsTable(): string {
     ['`retry.maxRetryAfter`', ms(RETRY_DEFAULTS.maxRetryAfter)],
     [
       '`breaker`',
-      `per origin: open above ${BREAKER_DEFAULTS.threshold} % failures over ${ms(BREAKER_DEFAULTS.window)} with ≥ ${BREAKER_DEFAULTS.minimumCalls} calls; half-open after ${ms(BREAKER_DEFAULTS.resetTimeout)}`,
+      `per origin: open above ${BREAKER_DEFAULTS.threshold} % failures (with 95 % confidence, or all failed) over ${ms(BREAKER_DEFAULTS.window)} with ≥ ${BREAKER_DEFAULTS.minimumCalls} calls; half-open after ${ms(BREAKER_DEFAULTS.resetTimeout)}`,
     ],
     ['`bulkhead`', `per origin: ${BULKHEAD_DEFAULTS.limit} in flight, ${BULKHEAD_DEFAULTS.queue} queued`],
     ['`connections`', `per origin: ${CONNECTIONS_DEFAULT}`],

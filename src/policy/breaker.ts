@@ -2,8 +2,9 @@
  * The circuit breaker for one origin: opossum's state machine and rolling window, driven by the
  * injectable clock. Bucket rotation and the open → half-open transition happen lazily on the next
  * call, so a breaker costs no timer at all and runs the same in real time and on a virtual clock.
- * While it is closed an attempt runs without opossum's `fire` and its outcome is counted after it
- * ends (see `run`); open and half-open calls go through `fire`.
+ * While it is closed an attempt runs without opossum's `fire`: it is counted as it starts and as
+ * it ends, into opossum's window, and the breaker decides to open from that window (see
+ * {@link Breaker.settle}); open and half-open calls go through `fire`.
  */
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
@@ -23,7 +24,13 @@ import { checkDuration, checkNumber, checkObject, MAX_DURATION } from '../option
  */
 export interface BreakerOptions {
   /**
-   * Open when the failure percentage in the window exceeds this (0–100).
+   * Open when the failure percentage of the calls in the window exceeds this (0–100) with 95 %
+   * confidence — the lower end of the failure rate's 95 % interval (Wilson score) is above it — or
+   * when every call in the window failed. Over many calls that is the percentage itself; over a
+   * few it takes more than a chance run of failures, so a brownout's random failures (30 % of a
+   * few dozen calls) do not open it, while an outage opens it as soon as there are `minimumCalls`
+   * calls. Calls still in flight count as calls that have not failed, as opossum's `fire` counts
+   * them.
    * @default 50
    */
   threshold?: number;
@@ -105,15 +112,27 @@ function invoke<A, T>(action: (arg: A) => Promise<T>, arg: A): Promise<T> {
   return action(arg);
 }
 
-/** The action a closed breaker's failure is replayed through. */
-function rejectWith(err: unknown): Promise<never> {
-  return Promise.reject(err);
-}
-
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
-/** Successes a closed breaker counts before it hands them to opossum at the latest. */
+/** Outcomes a closed breaker counts before it hands them to opossum at the latest. */
 const FLUSH_EVERY = 32;
+
+/** z of a two-sided 95 % interval. */
+const Z = 1.96;
+
+/**
+ * The lower end of the 95 % Wilson score interval of a failure rate, `failures` of `calls`: the
+ * failure rate the window shows with confidence.
+ * @see https://en.wikipedia.org/wiki/Binomial_proportion_confidence_interval#Wilson_score_interval
+ */
+export function failureRateLowerBound(failures: number, calls: number): number {
+  if (calls <= 0) return 0;
+  const p = Math.min(1, failures / calls);
+  const z2 = Z * Z;
+  const center = p + z2 / (2 * calls);
+  const margin = Z * Math.sqrt((p * (1 - p)) / calls + z2 / (4 * calls * calls));
+  return Math.max(0, (center - margin) / (1 + z2 / calls));
+}
 
 /** One origin's circuit breaker. */
 export class Breaker {
@@ -128,8 +147,10 @@ export class Breaker {
   #lastFailure: unknown;
   #openCause: unknown;
   #state: BreakerState = 'closed';
-  /** Successes of the closed breaker not yet handed to opossum (see `#flush`). */
-  #uncounted = 0;
+  /** Calls of the closed breaker started, succeeded and failed, not yet handed to opossum (`#flush`). */
+  #started = 0;
+  #succeeded = 0;
+  #failed = 0;
 
   constructor(options: ResolvedBreaker, clock: Clock, hooks: BreakerHooks) {
     this.#options = options;
@@ -164,6 +185,7 @@ export class Breaker {
   ): Promise<T> {
     if (this.closedAt(now)) {
       // The action runs as it is and its outcome is handed to opossum afterwards (`settle`).
+      this.start();
       return new Promise<T>((resolve, reject) => {
         const done = (_arg: A, err: unknown, result?: T): void =>
           err === OK ? resolve(result as T) : reject(err);
@@ -182,26 +204,36 @@ export class Breaker {
 
   /**
    * Whether the breaker is closed at clock time `now` (rotating its window and half-opening as
-   * the clock says). A caller that runs an action because it is closed reports its outcome with
-   * {@link settle}; otherwise it goes through {@link run}.
+   * the clock says). A caller that runs an action because it is closed reports its start with
+   * {@link start} and its outcome with {@link settle}; otherwise it goes through {@link run}.
    */
   closedAt(now: number): boolean {
     this.#tick(now);
     return this.#state === 'closed';
   }
 
+  /** An action starts while the breaker is closed: it counts as a call of the window from now. */
+  start(): void {
+    if (++this.#started >= FLUSH_EVERY) this.#flush();
+  }
+
   /**
-   * Counts the outcome of an action run while the breaker was closed, then passes it on to `done`.
+   * Counts the outcome of an action run while the breaker was closed (its start was counted by
+   * {@link start}), then passes it on to `done`.
    *
-   * A success, or an error the filter does not count, reaches opossum the way opossum counts its
-   * own — its `Status` listens to the breaker's documented `fire` and `success` events — in small
-   * batches (`#flush`), always before opossum next computes the failure rate. `fire()` itself
-   * would cost three promises, two clock reads and a semaphore per call (about 1 µs, as much as
-   * every other policy together); counting after the fact also leaves calls still in flight out of
-   * the failure rate's denominator, which only ever makes the rate more exact.
+   * Starts, successes (and errors the filter does not count) and failures reach opossum's rolling
+   * window the way opossum counts its own — its `Status` listens to the breaker's documented
+   * `fire`, `success` and `failure` events — in small batches (`#flush`), always before the failure
+   * rate is read. `fire()` itself would cost three promises, two clock reads and a semaphore per
+   * call (about 1 µs, as much as every other policy together). A call counts from its start, as
+   * opossum's `fire` counts it, so calls still in flight are calls that have not failed (yet): a
+   * burst of fast failures among many slow successes at a cold start does not read as an outage.
    *
-   * A failure the filter counts goes through opossum's own `fire` (with the failure as the
-   * action's outcome), so opossum alone decides whether it opens; `done` runs once it has.
+   * After a failure the breaker opens (opossum's documented `open()`) when the window holds at
+   * least `minimumCalls` calls and either all of them failed or its failure rate exceeds
+   * `threshold` with 95 % confidence ({@link failureRateLowerBound}) — the one place Bulwark departs
+   * from opossum's own rule, a bare `failures / calls > threshold`, which a chance run of a
+   * brownout's random failures trips.
    *
    * An outcome that arrives after the breaker opened is not counted: an open breaker counts
    * nothing, and a half-open one waits for its own probe.
@@ -215,32 +247,41 @@ export class Breaker {
     result: T | undefined,
     done: (arg: A, err: unknown, result?: T) => void,
   ): void {
-    if (err !== OK && this.#state === 'closed' && this.#hooks.isFailure(err)) {
-      this.#flush();
-      const pass = (): void => done(arg, err);
-      this.#cb.fire(rejectWith as (arg: never) => Promise<unknown>, err).then(pass, pass);
-      return;
+    if (this.#state === 'closed') {
+      if (err !== OK && this.#hooks.isFailure(err)) {
+        this.#failed++;
+        this.#lastFailure = err;
+        this.#flush();
+        this.#openIfFailing();
+      } else if (++this.#succeeded >= FLUSH_EVERY) this.#flush();
     }
-    if (this.#state === 'closed' && ++this.#uncounted >= FLUSH_EVERY) this.#flush();
     if (err === OK) done(arg, OK, result);
     else done(arg, err);
   }
 
+  /** Opens the breaker when its window shows the upstream failing (see {@link settle}). */
+  #openIfFailing(): void {
+    const { fires, failures } = this.#cb.stats;
+    const { minimumCalls, threshold } = this.#options;
+    if (fires < minimumCalls || (failures / fires) * 100 <= threshold) return;
+    if (failures >= fires || failureRateLowerBound(failures, fires) * 100 > threshold) this.#cb.open();
+  }
+
   /**
-   * Hands the successes counted since the last flush to opossum. Successes only matter to opossum
-   * when it computes the failure rate — at a failure — and must land in the bucket they happened
+   * Hands the starts, successes and failures counted since the last flush to opossum. They matter
+   * only when the failure rate is read — at a failure — and must land in the bucket they happened
    * in, so they are flushed before every failure and every bucket rotation, and in between every
    * {@link FLUSH_EVERY} of them (a few dozen emits in a row, on warm caches, instead of opossum's
-   * listeners, its window and its latency array being touched once per call).
+   * listeners and its window being touched once per call).
    */
   #flush(): void {
-    const n = this.#uncounted;
-    this.#uncounted = 0;
     const cb = this.#cb;
-    for (let i = 0; i < n; i++) {
-      cb.emit('fire', NO_ARGS);
-      cb.emit('success', undefined, 0);
-    }
+    for (let n = this.#started; n > 0; n--) cb.emit('fire', NO_ARGS);
+    for (let n = this.#succeeded; n > 0; n--) cb.emit('success', undefined, 0);
+    for (let n = this.#failed; n > 0; n--) cb.emit('failure', this.#lastFailure, 0, NO_ARGS);
+    this.#started = 0;
+    this.#succeeded = 0;
+    this.#failed = 0;
   }
 
   /** Stops the breaker for good (on client close). */
@@ -308,8 +349,12 @@ export class Breaker {
   #setState(state: BreakerState, cause: unknown): void {
     if (this.#state === state) return;
     this.#state = state;
-    // Successes of a closed breaker that opened are no part of the next window.
-    if (state !== 'closed') this.#uncounted = 0;
+    // Counts of a closed breaker that opened are no part of the next window.
+    if (state !== 'closed') {
+      this.#started = 0;
+      this.#succeeded = 0;
+      this.#failed = 0;
+    }
     this.#hooks.onStateChange?.(state, cause);
   }
 }
@@ -332,6 +377,7 @@ export function breakerStage<R>(clock: Clock): Stage<R> {
         settleFrom(breaker.run(attempt, call, requestOf, now), call, done);
         return;
       }
+      breaker.start();
       next(call, counted(done));
     };
   };

@@ -4,7 +4,13 @@ import { describe, it } from 'node:test';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
-import { BREAKER_DEFAULTS, Breaker, type BreakerState, resolveBreaker } from '../../src/policy/breaker.ts';
+import {
+  BREAKER_DEFAULTS,
+  Breaker,
+  type BreakerState,
+  failureRateLowerBound,
+  resolveBreaker,
+} from '../../src/policy/breaker.ts';
 
 class Boom extends Error {}
 const fail = async (): Promise<never> => {
@@ -96,7 +102,7 @@ describe('Breaker', () => {
     breaker.shutdown();
   });
 
-  it('counts every outcome of a closed breaker exactly: it opens at the first failure past the threshold', async () => {
+  it('counts every outcome of a closed breaker exactly, and opens at the first failure the rule says', async () => {
     const clock = new VirtualClock();
     const states: BreakerState[] = [];
     const breaker = new Breaker(resolveBreaker({ minimumCalls: 20, threshold: 50 }), clock, {
@@ -111,12 +117,80 @@ describe('Breaker', () => {
         breaker.run(async () => Promise.reject(new TypeError('4xx')), undefined),
         TypeError,
       );
-    for (let i = 0; i < 10; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
-    assert.equal(breaker.state, 'closed', '10 failures of 20 is 50 %, not above it');
-    await assert.rejects(breaker.run(fail, undefined), Boom);
-    assert.equal(breaker.state, 'open', '11 of 21 is above 50 %');
+    let failures = 0;
+    while (breaker.state === 'closed' && failures < 100) {
+      await assert.rejects(breaker.run(fail, undefined), Boom);
+      failures++;
+      const calls = 10 + failures;
+      const opens = calls >= 20 && failures / calls > 0.5 && failureRateLowerBound(failures, calls) > 0.5;
+      assert.equal(breaker.state, opens ? 'open' : 'closed', `${failures} failures of ${calls} calls`);
+    }
+    // The lower end of the 95 % interval first passes 50 % at 21 failures of 31 (68 %); a bare
+    // "failures / calls > 50 %" would have opened at 11 of 21.
+    assert.equal(failures, 21);
     assert.deepEqual(states, ['open']);
     breaker.shutdown();
+  });
+
+  it('a chance run of a brownout does not open it; an outage opens it at minimumCalls', async () => {
+    const clock = new VirtualClock();
+    const make = () =>
+      new Breaker(resolveBreaker({ minimumCalls: 20, threshold: 50 }), clock, {
+        isFailure: (err) => err instanceof Boom,
+        target: { origin: 'http://upstream.test', host: 'upstream.test', port: 80 },
+      });
+    // 15 failures of 28 calls (54 %): above 50 %, but what 30 % random failures give by chance.
+    const brownout = make();
+    for (let i = 0; i < 28; i++) {
+      if (i % 2 === 0 || i === 27) await assert.rejects(brownout.run(fail, undefined), Boom);
+      else await brownout.run(ok, undefined);
+    }
+    assert.equal(brownout.state, 'closed');
+    brownout.shutdown();
+    const outage = make();
+    for (let i = 0; i < 19; i++) await assert.rejects(outage.run(fail, undefined), Boom);
+    assert.equal(outage.state, 'closed', 'fewer than minimumCalls');
+    await assert.rejects(outage.run(fail, undefined), Boom);
+    assert.equal(outage.state, 'open', 'every call of the window failed');
+    outage.shutdown();
+  });
+
+  it('calls in flight count: fast failures among many slow calls at a cold start do not open it', async () => {
+    const clock = new VirtualClock();
+    const breaker = new Breaker(resolveBreaker({ minimumCalls: 20, threshold: 50 }), clock, {
+      isFailure: (err) => err instanceof Boom,
+      target: { origin: 'http://upstream.test', host: 'upstream.test', port: 80 },
+    });
+    const finish: Array<() => void> = [];
+    const slow = Array.from({ length: 200 }, () =>
+      breaker.run(() => new Promise<string>((r) => finish.push(() => r('slow'))), undefined),
+    );
+    for (let i = 0; i < 20; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
+    assert.equal(breaker.state, 'closed', '20 failures of 220 calls started');
+    for (const f of finish) f();
+    assert.equal((await Promise.all(slow)).length, 200);
+    assert.equal(breaker.state, 'closed');
+    breaker.shutdown();
+  });
+
+  it('failureRateLowerBound: the lower end of the 95 % Wilson interval', () => {
+    assert.equal(failureRateLowerBound(0, 0), 0);
+    assert.equal(failureRateLowerBound(0, 50), 0);
+    assert.ok(
+      Math.abs(failureRateLowerBound(20, 20) - 20 / (20 + 1.96 ** 2)) < 1e-12,
+      'n / (n + z²) when all failed',
+    );
+    assert.ok(failureRateLowerBound(15, 28) < 0.5 && failureRateLowerBound(15, 28) > 0.35);
+    let previous = -1;
+    for (let f = 0; f <= 100; f++) {
+      const bound = failureRateLowerBound(f, 100);
+      assert.ok(bound > previous && bound <= f / 100, `monotone and below the rate at ${f}`);
+      previous = bound;
+    }
+    assert.ok(
+      Math.abs(failureRateLowerBound(500_000, 1_000_000) - 0.5) < 0.002,
+      'the rate itself over many calls',
+    );
   });
 
   it('successes it has not handed to opossum yet still count at the next failure, in their own bucket', async () => {
@@ -126,13 +200,18 @@ describe('Breaker', () => {
         isFailure: (err) => err instanceof Boom,
         target: { origin: 'http://upstream.test', host: 'upstream.test', port: 80 },
       });
-    // 31 successes (fewer than one batch), then failures: it opens at 32 of 63, not at 20 of 20.
+    // 31 successes (fewer than one batch), then failures: they still count, so it opens where the
+    // rule says for 31 successes, not at 20 failures of 20.
     const a = make();
     for (let i = 0; i < 31; i++) await a.run(ok, undefined);
-    for (let i = 0; i < 31; i++) await assert.rejects(a.run(fail, undefined), Boom);
-    assert.equal(a.state, 'closed', '31 failures of 62 is 50 %');
-    await assert.rejects(a.run(fail, undefined), Boom);
-    assert.equal(a.state, 'open', '32 of 63');
+    let failures = 0;
+    while (a.state === 'closed' && failures < 200) {
+      await assert.rejects(a.run(fail, undefined), Boom);
+      failures++;
+    }
+    assert.ok(failures > 31, `opened at ${failures} failures after 31 successes`);
+    assert.ok(failureRateLowerBound(failures, failures + 31) > 0.5);
+    assert.ok(failureRateLowerBound(failures - 1, failures + 30) <= 0.5, 'not one failure earlier');
     a.shutdown();
     // 40 successes, then the whole window passes: none of them may count in the new window.
     const b = make();
@@ -156,7 +235,9 @@ describe('Breaker', () => {
       () => new Promise<string>((_, reject) => (failSlow = () => reject(new Boom('late')))),
       undefined,
     );
-    for (let i = 0; i < 4; i++) await assert.rejects(breaker.run(fail, undefined), Boom);
+    for (let i = 0; i < 50 && breaker.state === 'closed'; i++) {
+      await assert.rejects(breaker.run(fail, undefined), Boom);
+    }
     assert.equal(breaker.state, 'open');
     await clock.advance(5_000);
     let release!: () => void;
