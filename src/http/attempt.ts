@@ -13,6 +13,7 @@ import { redactError } from '../errors/redact.ts';
 import { timeoutError } from '../policy/deadline.ts';
 import type { Deadlines } from '../policy/deadlines.ts';
 import { FailedResponse } from '../policy/failure.ts';
+import { pathHintOf } from '../transport/connection.ts';
 
 /** How the attempt stage reads a front-end's result. */
 export interface ResultAdapter<R> {
@@ -190,6 +191,7 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
       attempts: call.attempts,
       timings: original.timings ?? { total: elapsed, reused },
       status: original.status,
+      hint: original.hint ?? pathHintOf(original.code, rec, call.state.stats.lossSeen),
       cause: original.cause ?? original,
     });
   }
@@ -213,6 +215,7 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
     request: call.request,
     attempts: call.attempts,
     timings: reused ? { dns: 0, connect: 0, tls: 0, total: elapsed, reused } : { total: elapsed, reused },
+    hint: pathHintOf(c.code, rec, undefined),
     cause: original,
   });
 }
