@@ -94,7 +94,10 @@ function exchangeOnce(
       const code = c.layer === 'app' || c.layer === 'pool' || c.layer === 'circuit' ? null : c.code;
       // A reset after the request went out: the server got it (or part of it) and gave up.
       if (stage === 'request') finish('closed', code, `closed without a response: ${describe(err)}`);
-      else finish('failed', code, `${stage} failed: ${describe(err)}`);
+      else if (stage === 'handshake' && c.layer === 'tls' && code !== 'TLS_HANDSHAKE_FAILED') {
+        // The certificate failed verification: the request is not sent (the tls layer says why).
+        finish('failed', code, `not sent: ${describe(err)}`);
+      } else finish('failed', code, `${stage} failed: ${describe(err)}`);
     };
     const send = (): void => {
       stage = 'request';
@@ -109,7 +112,7 @@ function exchangeOnce(
     const timer = setTimeout(() => {
       if (stage === 'connect') finish('failed', 'TCP_TIMEOUT', 'no TCP handshake within the window');
       else if (stage === 'handshake') finish('silent', 'TLS_TIMEOUT', 'no TLS handshake within the window');
-      else finish('silent', 'HTTP_HEADERS_TIMEOUT', `no answer within ${ms(deadline - sentAt)} ms`);
+      else finish('silent', 'HTTP_HEADERS_TIMEOUT', `no answer within ${Math.round(deadline - sentAt)} ms`);
     }, deadline - performance.now());
     socket.on('error', onError);
     socket.once('connect', () => {

@@ -22,7 +22,10 @@ import {
 } from './report.ts';
 import { hostPort } from './tcp.ts';
 
-/** What the path layer measured, before the TLS layer's outcome is known. */
+/** Fewer SYNs than this give a rough loss estimate (±2 points at 10 % needs ~200). */
+const CLOSE_ESTIMATE = 200;
+
+/** What the path layer measured; judgePath() weighs it with the tls layer's outcome. */
 export interface PathMeasurement {
   readonly duration: number;
   readonly connects: readonly PathConnectReport[];
@@ -89,8 +92,9 @@ export function judgePath(m: PathMeasurement, tls: TlsReport, port: number, wind
       });
     } else if (c.retransmitted > 0 || pending > 0) {
       const late = pending > 0 ? `, ${pending} not at all within ${window} ms` : '';
+      const closer = c.synsSent < CLOSE_ESTIMATE ? `; --samples ${CLOSE_ESTIMATE} measures it closer` : '';
       warnings.push(
-        `${c.retransmitted} of ${c.samples} connects to ${where} needed a SYN retransmission (+1 s or more)${late}: about ${percent(c.estimatedLoss)} of SYNs lost on the path`,
+        `${c.retransmitted} of ${c.samples} connects to ${where} needed a SYN retransmission (+1 s or more)${late}: about ${percent(c.estimatedLoss)} of SYNs lost on the path (${c.synsLost} of ${c.synsSent}${closer})`,
       );
     }
     if (c.failed > 0) warnings.push(`${c.failed} of ${c.samples} connects to ${where} were refused or reset`);
@@ -202,7 +206,7 @@ function healthy(m: PathMeasurement, port: number): string {
   const largest = answered.length === 0 ? undefined : Math.max(...answered.map((e) => e.bytes));
   const exchange =
     largest === undefined
-      ? `no exchange: ${m.exchanges[0]?.error ?? 'none tried'}`
+      ? `no request answered (${m.exchanges[0]?.error ?? 'none tried'})`
       : `requests up to ${size(largest)} answered`;
   const connects = m.connects.map(
     (c) => `${c.connected} connects to ${hostPort(c.address, port)}: median ${c.p50} ms, none retransmitted`,

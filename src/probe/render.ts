@@ -187,6 +187,16 @@ function pathDetails(path: PathReport, port: number): string[] {
         : `${c.retransmitted} retransmitted, ${c.synsLost} of ${c.synsSent} SYNs lost (${percent(c.estimatedLoss)})`,
     ]),
   );
+  const first = path.exchanges[0];
+  const last = path.exchanges.at(-1);
+  // Every request failed alike (a certificate that failed verification): one line says it.
+  if (
+    first !== undefined &&
+    last !== undefined &&
+    path.exchanges.every((e) => e.outcome === 'failed' && e.error === first.error)
+  ) {
+    return [...connects, `requests ${size(first.bytes)}–${size(last.bytes)}  failed  ${first.error ?? ''}`];
+  }
   const exchanges = table(
     path.exchanges.map((e) => [
       'request',
