@@ -1,5 +1,6 @@
 // An HTTP (and, given a certificate, HTTPS) server for the path-layer tests, run inside a test
-// network namespace by netns.ts: `node netns-server.ts '{"http":8080,"https":8443,"cert":...}'`.
+// network namespace by netns.ts (and on loopback by bench/probe.ts):
+// `node netns-server.ts '{"http":8080,"https":8443,"cert":...}'`.
 // It prints one line when it listens and exits when its stdin closes (the test process is gone),
 // so no server outlives the test that started it.
 import { createServer as createHttp, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -7,6 +8,8 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
 
 interface Config {
+  /** The address to listen on. @default '0.0.0.0' (inside a test namespace) */
+  host?: string;
   /** Port of the HTTP server (0: any). */
   http?: number;
   /** Port of the HTTPS server; needs `cert` and `key`. */
@@ -27,7 +30,7 @@ const answer = (req: IncomingMessage, res: ServerResponse): void => {
 async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '0.0.0.0', port, backlog: BACKLOG }, resolve);
+    server.listen({ host: config.host ?? '0.0.0.0', port, backlog: BACKLOG }, resolve);
   });
   return (server.address() as AddressInfo).port;
 }
