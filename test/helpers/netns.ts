@@ -264,6 +264,8 @@ function namespace(name: string, children: Set<ChildProcess>): Namespace {
       });
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stdout, stderr }));
+      // A process that exits without reading its input must not become an EPIPE.
+      child.stdin.on('error', () => {});
       child.stdin.end(input ?? '');
     });
   };
@@ -282,6 +284,7 @@ function namespace(name: string, children: Set<ChildProcess>): Namespace {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       track(child);
+      child.stdin?.on('error', () => {});
       const lines = createInterface({ input: child.stdout! });
       const line = await new Promise<string>((resolve, reject) => {
         lines.once('line', resolve);
