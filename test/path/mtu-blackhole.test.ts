@@ -73,15 +73,15 @@ async function probeJson(
 
 type Outcome = { ok: true; status: number } | { ok: false; error: Record<string, unknown> };
 
-/** Requests of `padding` bytes of header to each URL, made at once from the client namespace. */
+/** Requests of `padding` bytes of header to each URL (through `api`), made at once from the client namespace. */
 async function requests(
   bed: PathBed,
   ca: string,
-  jobs: readonly [url: string, padding: number][],
+  jobs: readonly [url: string, padding: number, api?: 'request' | 'fetch'][],
 ): Promise<Outcome[]> {
   const client = { retry: false, timeout: { connect: WINDOW, tls: WINDOW, headers: WINDOW }, tls: { ca } };
   const run = await bed.client.runNode(CLIENT, [
-    JSON.stringify(jobs.map(([url, padding]) => ({ url, padding, client }))),
+    JSON.stringify(jobs.map(([url, padding, api]) => ({ url, padding, api, client }))),
   ]);
   assert.equal(run.code, 0, run.stderr);
   return JSON.parse(run.stdout) as Outcome[];
@@ -182,20 +182,23 @@ describe('the path through a lower-MTU route', { skip, concurrency: true }, () =
       }
     });
 
-    it('client: a 3 KB request times out with hint mtu, over http and https; a small one gets its 200', async () => {
+    it('client: a 3 KB request times out with hint mtu, over http and https, request and fetch; a small one gets its 200', async () => {
       const hello = await clientHelloBytes();
-      const [large, small, secure] = await requests(b.bed, b.ca, [
+      const [large, fetched, small, secure] = await requests(b.bed, b.ca, [
         [`${HTTP}/upload`, 3_000],
+        [`${HTTP}/upload`, 3_000, 'fetch'],
         [`${HTTP}/small`, 0],
         [`${HTTPS}/upload`, 3_000],
       ]);
       assert.deepEqual(small, { ok: true, status: 200 });
-      assert.equal(large?.ok, false);
-      const err = (large as { error: Record<string, unknown> }).error;
-      assert.equal(err.code, 'HTTP_HEADERS_TIMEOUT');
-      assert.equal(err.layer, 'http', 'a hint never changes the layer');
-      assert.equal(err.hint, 'mtu');
-      assert.match(String(err.message), /\[hint: mtu — /);
+      for (const outcome of [large, fetched]) {
+        assert.equal(outcome?.ok, false);
+        const err = (outcome as { error: Record<string, unknown> }).error;
+        assert.equal(err.code, 'HTTP_HEADERS_TIMEOUT');
+        assert.equal(err.layer, 'http', 'a hint never changes the layer');
+        assert.equal(err.hint, 'mtu');
+        assert.match(String(err.message), /\[hint: mtu — /);
+      }
       // Over https a ClientHello over 1.4 KB stalls the handshake; a smaller one passes, the request stalls.
       const tlsErr = (secure as { error: Record<string, unknown> }).error;
       assert.equal(tlsErr.code, hello > 1_400 ? 'TLS_TIMEOUT' : 'HTTP_HEADERS_TIMEOUT');
