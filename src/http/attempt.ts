@@ -9,11 +9,11 @@ import { continuation, type Done, type Handler, OK } from '../client/pipeline.ts
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { type Classification, classify } from '../errors/classify.ts';
+import { pathHintOf } from '../errors/path-hint.ts';
 import { redactError } from '../errors/redact.ts';
 import { timeoutError } from '../policy/deadline.ts';
 import type { Deadlines } from '../policy/deadlines.ts';
 import { FailedResponse } from '../policy/failure.ts';
-import { pathHintOf } from '../transport/connection.ts';
 
 /** How the attempt stage reads a front-end's result. */
 export interface ResultAdapter<R> {

@@ -7,7 +7,7 @@
 import type { Call } from '../client/call.ts';
 import { BulwarkError } from '../errors/bulwark-error.ts';
 import { TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
-import { pathHintOf } from '../transport/connection.ts';
+import { pathHintOf } from '../errors/path-hint.ts';
 
 /**
  * The error for a budget that ran out during `call`'s current attempt. Its layer is the phase the

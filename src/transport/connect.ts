@@ -8,12 +8,12 @@ import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import { ERROR_CODES, type ErrorCode, TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
+import { pathHintOf } from '../errors/path-hint.ts';
 import {
   type ConnectionObserver,
   type ConnectionRecord,
   newConnectionRecord,
   type PeerCertificateInfo,
-  pathHintOf,
 } from './connection.ts';
 import type { Address, HostResolver } from './system-resolver.ts';
 

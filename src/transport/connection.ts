@@ -2,11 +2,9 @@
  * What Bulwark knows about one connection: the phase it is in, where it goes, how long each phase
  * took, how many responses it has served and how many bytes it had exchanged when it opened. The
  * connector fills it in; the agent and the attempt stage read it for timings, error layers,
- * retirement, the stale keep-alive rule and the path hints of timeouts.
+ * retirement, the stale keep-alive rule and the path hints of timeouts (errors/path-hint.ts).
  */
 import type { Socket } from 'node:net';
-import { MTU_HINT_BYTES, type PathHint } from '../errors/bulwark-error.ts';
-import type { ErrorCode } from '../errors/codes.ts';
 
 /** The phase of a connection: connecting (one of three phases), open, or closed. */
 export type ConnectionPhase = 'dns' | 'tcp' | 'tls' | 'open' | 'closed';
@@ -91,36 +89,4 @@ export interface ConnectionObserver {
   connected(rec: ConnectionRecord): void;
   /** The TLS handshake of `rec` completed and the server showed `certificate` (its leaf). */
   secured(rec: ConnectionRecord, certificate: PeerCertificateInfo): void;
-}
-
-/**
- * The path hint a timeout with `code` on connection `rec` carries ({@link PathHint}): `'mtu'` for
- * a TLS or response-headers timeout after more than {@link MTU_HINT_BYTES} went out on the wire
- * with nothing back (the handshake; or the request, on a connection that had served nothing yet),
- * `'loss'` for a TCP timeout when `lossSeen` says the origin's connects show SYN retransmissions.
- * Called only once a timeout happened.
- */
-export function pathHintOf(
-  code: ErrorCode,
-  rec: ConnectionRecord | undefined,
-  lossSeen: (() => boolean) | undefined,
-): PathHint | undefined {
-  switch (code) {
-    case 'TCP_TIMEOUT':
-      return lossSeen?.() ? 'loss' : undefined;
-    case 'TLS_TIMEOUT': {
-      const wire = rec?.phase === 'tls' ? rec.wire : undefined;
-      return wire !== undefined && wire.bytesWritten > MTU_HINT_BYTES && wire.bytesRead === 0
-        ? 'mtu'
-        : undefined;
-    }
-    case 'HTTP_HEADERS_TIMEOUT': {
-      const wire = rec?.served === 0 ? rec.wire : undefined;
-      if (wire === undefined) return undefined;
-      const written = wire.bytesWritten - rec!.writtenAtOpen;
-      return written > MTU_HINT_BYTES && wire.bytesRead === rec!.readAtOpen ? 'mtu' : undefined;
-    }
-    default:
-      return undefined;
-  }
 }
