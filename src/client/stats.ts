@@ -6,6 +6,7 @@
 import type { Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import type { ErrorCode, Layer } from '../errors/codes.ts';
+import type { LossEvidence } from '../errors/path-hint.ts';
 import { daysUntil, type PeerCertificateInfo } from '../transport/connection.ts';
 import { countSyns } from '../transport/syn-retransmits.ts';
 
@@ -147,8 +148,8 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** Mutable counters of one origin. */
-export class OriginStats {
+/** Mutable counters of one origin; also the evidence of SYN loss a TCP timeout's hint reads. */
+export class OriginStats implements LossEvidence {
   requests = 0;
   responses = 0;
   failures = 0;
@@ -164,7 +165,8 @@ export class OriginStats {
   readonly #tls = new Samples();
   readonly #ttfb = new Samples();
   readonly #total = new Samples();
-  readonly #handshakes = new Samples();
+  /** Every TCP handshake's connect time; made on the first (a simulated fleet has none). */
+  #handshakes: Samples | undefined;
   #certificate:
     | { readonly cert: PeerCertificateInfo; readonly address: string | null; readonly seenAt: number }
     | undefined;
@@ -186,6 +188,7 @@ export class OriginStats {
 
   /** A TCP handshake to the origin completed after `ms` (any connection, whatever came next). */
   recordConnect(ms: number): void {
+    this.#handshakes ??= new Samples();
     this.#handshakes.add(ms);
   }
 
@@ -195,7 +198,9 @@ export class OriginStats {
   }
 
   /** Whether recent handshakes show the SYN-retransmit signature (read when a connect times out). */
-  readonly lossSeen = (): boolean => countSyns(this.#handshakes.window()).retransmitted > 0;
+  lossSeen(): boolean {
+    return this.#handshakes !== undefined && countSyns(this.#handshakes.window()).retransmitted > 0;
+  }
 
   /** An attempt failed (whether or not the call goes on). */
   recordFailure(err: unknown): void {
@@ -234,10 +239,11 @@ export class OriginStats {
   }
 
   #path(): PathStatsSnapshot {
-    const window = this.#handshakes.window();
+    const handshakes = this.#handshakes ?? new Samples();
+    const window = handshakes.window();
     const syns = countSyns(window);
     return {
-      connect: this.#handshakes.percentiles(),
+      connect: handshakes.percentiles(),
       synRetransmits: syns.retransmitted,
       synRetransmitShare: window.length === 0 ? 0 : round(syns.retransmitted / window.length),
       estimatedLoss: syns.sent === 0 ? 0 : round(syns.lost / syns.sent),

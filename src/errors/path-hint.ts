@@ -20,19 +20,24 @@ export interface HintedConnection {
   readonly readAtOpen: number;
 }
 
+/** What the hint reads of an origin: whether its recent connects show SYN retransmissions. */
+export interface LossEvidence {
+  lossSeen(): boolean;
+}
+
 /**
  * `'mtu'` for a TLS timeout, or a response-headers timeout on a connection that had served
  * nothing yet, after more than {@link MTU_HINT_BYTES} went out with nothing back; `'loss'` for a
- * TCP timeout when `lossSeen` says the origin's connects show SYN retransmissions.
+ * TCP timeout when `origin` says its connects show SYN retransmissions.
  */
 export function pathHintOf(
   code: ErrorCode,
   conn: HintedConnection | undefined,
-  lossSeen: (() => boolean) | undefined,
+  origin: LossEvidence | undefined,
 ): PathHint | undefined {
   switch (code) {
     case 'TCP_TIMEOUT':
-      return lossSeen?.() ? 'loss' : undefined;
+      return origin?.lossSeen() ? 'loss' : undefined;
     case 'TLS_TIMEOUT': {
       const wire = conn?.phase === 'tls' ? conn.wire : undefined;
       return wire !== undefined && wire.bytesWritten > MTU_HINT_BYTES && wire.bytesRead === 0

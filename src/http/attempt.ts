@@ -191,7 +191,7 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
       attempts: call.attempts,
       timings: original.timings ?? { total: elapsed, reused },
       status: original.status,
-      hint: original.hint ?? pathHintOf(original.code, rec, call.state.stats.lossSeen),
+      hint: original.hint ?? pathHintOf(original.code, rec, call.state.stats),
       cause: original.cause ?? original,
     });
   }

@@ -28,6 +28,6 @@ export function timeoutError(call: Call, budget: 'phase' | 'attempt' | 'total'):
         : 'http';
   const code = TIMEOUT_CODE_OF_LAYER[layer];
   // Evidence about the path (an MTU blackhole, SYN loss) when the timeout fits one.
-  const hint = pathHintOf(code, rec, call.state.stats.lossSeen);
+  const hint = pathHintOf(code, rec, call.state.stats);
   return new BulwarkError({ layer, code, ...common, hint });
 }

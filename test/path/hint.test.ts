@@ -98,10 +98,7 @@ describe('pathHintOf: which timeout carries which hint', () => {
   ];
   for (const [what, code, c, loss, hint] of cases) {
     it(`${code}, ${what}: ${hint ?? 'no hint'}`, () => {
-      assert.equal(
-        pathHintOf(code, c, () => loss),
-        hint,
-      );
+      assert.equal(pathHintOf(code, c, { lossSeen: () => loss }), hint);
     });
   }
 });
