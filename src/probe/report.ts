@@ -11,7 +11,8 @@ import type { ErrorCode } from '../errors/codes.ts';
  * - `ok`: the layer works.
  * - `suspect`: it works, but something deserves a look (a certificate that expires within 14 days,
  *   resolvers that disagree, a slow phase, a 5xx or 429).
- * - `failed`: it does not work; the layers after it were not tried.
+ * - `failed`: it does not work; the layers after it were not tried (a failed `path` layer is the
+ *   exception: it runs on connections of its own, and `http` is still tried).
  * - `skipped`: not tried, because an earlier layer failed or it does not apply (TLS for `http:`).
  */
 export type Verdict = 'ok' | 'suspect' | 'failed' | 'skipped';
