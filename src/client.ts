@@ -52,6 +52,7 @@ import { retryStage, Sleepers } from './policy/retry.ts';
 import { RetryBudget, type RetryBudgetFactory } from './policy/retry-budget.ts';
 import { BulwarkAgent } from './transport/agent.ts';
 import { createConnector } from './transport/connect.ts';
+import type { ConnectionObserver } from './transport/connection.ts';
 import type { DnsCache } from './transport/dns-cache.ts';
 import { systemResolver } from './transport/system-resolver.ts';
 
@@ -111,7 +112,11 @@ export class BulwarkClient {
     const clock = o.clock;
     this.#deadlines = new Deadlines(clock);
     this.dns = o.dns === false ? undefined : o.dns;
-    this.#agent = createAgent(o);
+    // The origins observe the agent's connections (connect times, certificates) for stats().
+    this.#agent = createAgent(o, {
+      connected: (rec) => this.#origins.connected(rec),
+      secured: (rec, cert) => this.#origins.secured(rec, cert),
+    });
     if (this.dns !== undefined) {
       // Connections to an address that left a name's answer are retired (the "moved database" outage).
       this.#onDnsChange = ({ host, removed }) => {
@@ -449,7 +454,7 @@ export class BulwarkClient {
  * and tests, which measure or exercise the client's agent alone.
  * @internal
  */
-export function createAgent(o: ResolvedClientOptions): BulwarkAgent {
+export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObserver): BulwarkAgent {
   const clock = o.clock;
   return new BulwarkAgent({
     connector: createConnector({
@@ -457,6 +462,7 @@ export function createAgent(o: ResolvedClientOptions): BulwarkAgent {
       timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
       tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
       tls: o.tls,
+      ...(observer === undefined ? {} : { observer }),
     }),
     connections: o.connections,
     idleTimeout: o.keepAlive.idleTimeout,

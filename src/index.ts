@@ -23,7 +23,12 @@ export {
 } from './client/options.ts';
 export type { ResponseInfo } from './client/response-info.ts';
 export { responseInfo } from './client/response-info.ts';
-export type { OriginStatsSnapshot, Percentiles } from './client/stats.ts';
+export type {
+  CertificateSnapshot,
+  OriginStatsSnapshot,
+  PathStatsSnapshot,
+  Percentiles,
+} from './client/stats.ts';
 // The client: fetch and request, made resilient.
 export { BulwarkClient, createClient } from './client.ts';
 export type { Clock, TimerHandle } from './clock/clock.ts';
@@ -31,9 +36,23 @@ export type { Clock, TimerHandle } from './clock/clock.ts';
 export { systemClock } from './clock/clock.ts';
 export type { VirtualClockOptions } from './clock/virtual-clock.ts';
 export { VirtualClock } from './clock/virtual-clock.ts';
-export type { Budget, BulwarkErrorInit, RequestInfo, Target, Timings } from './errors/bulwark-error.ts';
-// Errors: one type, one taxonomy.
-export { BULWARK_ERROR_BRAND, BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
+export type {
+  Budget,
+  BulwarkErrorInit,
+  NotRetriedReason,
+  PathHint,
+  RequestInfo,
+  Target,
+  Timings,
+} from './errors/bulwark-error.ts';
+// Errors: one type, one taxonomy (and the path hints a timeout may carry).
+export {
+  BULWARK_ERROR_BRAND,
+  BulwarkError,
+  isBulwarkError,
+  MTU_HINT_BYTES,
+  PATH_HINTS,
+} from './errors/bulwark-error.ts';
 export type { AppClassification, Classification, LayerClassification } from './errors/classify.ts';
 export { classify } from './errors/classify.ts';
 export type { CodeInfo, ErrorCode, Layer } from './errors/codes.ts';
@@ -87,15 +106,19 @@ export type {
 export { createPool, POOL_BREAKER_DEFAULTS, POOL_DEFAULTS, Pool } from './pool/index.ts';
 export type { ProbeOptions, ProbeTimeouts } from './probe/options.ts';
 // Triage: a per-layer verdict for one URL (the `bulwark probe` CLI), and health checks that mean something.
-export { PROBE_TIMEOUT_DEFAULTS } from './probe/options.ts';
+export { DEFAULT_SAMPLES, MAX_SAMPLES, PROBE_TIMEOUT_DEFAULTS } from './probe/options.ts';
 export { probe } from './probe/probe.ts';
 export type {
   CertificateReport,
   DnsReport,
   DnsSourceReport,
+  ExchangeOutcome,
   HttpHeadersReport,
   HttpReport,
   LayerReport,
+  PathConnectReport,
+  PathExchangeReport,
+  PathReport,
   ProbeAddress,
   ProbeLayer,
   ProbeReport,

@@ -2,12 +2,24 @@
  * Per-origin state shared by every call to that origin: its breaker, retry budget, bulkhead and
  * statistics. Created on the first call to an origin.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
 import type { Target } from '../errors/bulwark-error.ts';
 import type { Breaker } from '../policy/breaker.ts';
 import type { Bulkhead } from '../policy/bulkhead.ts';
 import type { RetryBudget } from '../policy/retry-budget.ts';
+import {
+  CERTIFICATE_WARNING_DAYS,
+  type ConnectionObserver,
+  type ConnectionRecord,
+  daysUntil,
+  type PeerCertificateInfo,
+} from '../transport/connection.ts';
 import { OriginStats, type OriginStatsSnapshot } from './stats.ts';
+
+const expiringChannel = channel('bulwark:tls:expiring');
+/** Certificates remembered per origin as announced; past this the memory starts over. */
+const MAX_ANNOUNCED = 16;
 
 /** Everything Bulwark keeps per origin. */
 export interface OriginState {
@@ -27,10 +39,15 @@ export type OriginFactory = (
   target: Target,
 ) => Omit<OriginState, 'stats' | 'origin' | 'target' | 'pool'>;
 
-/** The registry of origin states. */
-export class Origins {
+/**
+ * The registry of origin states. It also observes the agent's connections: every TCP handshake's
+ * connect time and every certificate shown go to the origin's statistics.
+ */
+export class Origins implements ConnectionObserver {
   readonly #map = new Map<string, OriginState>();
   readonly #factory: OriginFactory;
+  /** Per origin, the certificates announced on `bulwark:tls:expiring` (each once). */
+  readonly #announced = new Map<string, Set<string>>();
 
   constructor(factory: OriginFactory) {
     this.#factory = factory;
@@ -47,6 +64,41 @@ export class Origins {
       this.#map.set(origin, state);
     }
     return state;
+  }
+
+  connected(rec: ConnectionRecord): void {
+    this.#map.get(rec.origin)?.stats.recordConnect(rec.connect);
+  }
+
+  /**
+   * Keeps the certificate in the origin's statistics, and publishes `bulwark:tls:expiring` (once
+   * per origin and certificate, while someone listens) when it expires within 14 days.
+   */
+  secured(rec: ConnectionRecord, cert: PeerCertificateInfo): void {
+    const state = this.#map.get(rec.origin);
+    if (state === undefined) return;
+    state.stats.recordCertificate(cert, rec.address);
+    if (!expiringChannel.hasSubscribers) return;
+    const days = daysUntil(cert.validTo);
+    if (days >= CERTIFICATE_WARNING_DAYS) return;
+    let announced = this.#announced.get(rec.origin);
+    if (announced === undefined) {
+      announced = new Set();
+      this.#announced.set(rec.origin, announced);
+    }
+    if (announced.has(cert.fingerprint256)) return;
+    if (announced.size >= MAX_ANNOUNCED) announced.clear();
+    announced.add(cert.fingerprint256);
+    expiringChannel.publish({
+      origin: rec.origin,
+      host: rec.host,
+      address: rec.address ?? null,
+      subject: cert.subject,
+      issuer: cert.issuer,
+      validTo: new Date(cert.validTo).toISOString(),
+      daysUntilExpiry: days,
+      fingerprint256: cert.fingerprint256,
+    });
   }
 
   /** Every origin's statistics. */

@@ -6,6 +6,9 @@
 import type { Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import type { ErrorCode, Layer } from '../errors/codes.ts';
+import type { LossEvidence } from '../errors/path-hint.ts';
+import { daysUntil, type PeerCertificateInfo } from '../transport/connection.ts';
+import { countSyns } from '../transport/syn-retransmits.ts';
 
 /** Percentiles of one phase in milliseconds over the recent window; `count` samples. */
 export interface Percentiles {
@@ -13,6 +16,50 @@ export interface Percentiles {
   readonly p50: number;
   readonly p95: number;
   readonly p99: number;
+}
+
+/**
+ * The network path to one origin, read from every TCP handshake the client made to it (whatever
+ * happened after the handshake). A SYN or SYN-ACK lost on the way is retransmitted after 1 s, then
+ * at the kernel's backoff points, so connects that lost one complete about 1 s (or 2, 3 s) later
+ * than the base RTT: the SYN-retransmit signature. See `docs/path-layer.md`.
+ */
+export interface PathStatsSnapshot {
+  /**
+   * Connect time of every completed TCP handshake (`count`: all of them; percentiles over the
+   * recent window). `latency.connect` counts only the handshakes of attempts that got a response.
+   */
+  readonly connect: Percentiles;
+  /** Of the recent handshakes, those that show the SYN-retransmit signature (≥ base RTT + ~1 s). */
+  readonly synRetransmits: number;
+  /** `synRetransmits` ÷ recent handshakes (0 when there were none). */
+  readonly synRetransmitShare: number;
+  /**
+   * Lost SYNs ÷ SYNs sent over the recent handshakes (each retransmit point a handshake waited
+   * through is one lost SYN): an estimate of the packet loss on the path. 0 when there were none.
+   */
+  readonly estimatedLoss: number;
+}
+
+/**
+ * The leaf certificate of the most recent full TLS handshake with an origin (a resumed session
+ * shows none). Behind a load balancer with several certificates it is the last one seen; the
+ * `bulwark:tls:expiring` event fires for each one under 14 days.
+ */
+export interface CertificateSnapshot {
+  /** `CN=...`, or the whole distinguished name when it has no CN. */
+  readonly subject: string;
+  readonly issuer: string;
+  /** When it expires, ISO 8601. */
+  readonly validTo: string;
+  /** Whole days until it expires, when `stats()` is read (negative once expired). */
+  readonly daysUntilExpiry: number;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  readonly fingerprint256: string;
+  /** The address of the server that showed it. */
+  readonly address: string | null;
+  /** When it was seen, ISO 8601. */
+  readonly seenAt: string;
 }
 
 /** One origin's statistics, as returned by `client.stats()`. */
@@ -57,6 +104,10 @@ export interface OriginStatsSnapshot {
   };
   /** New connections made and reused ones, over all attempts with a response. */
   readonly connections: { readonly opened: number; readonly reused: number };
+  /** The network path: connect times of every TCP handshake and the SYN retransmits among them. */
+  readonly path: PathStatsSnapshot;
+  /** The server's certificate, from the last full TLS handshake; `null` before one (and for http:). */
+  readonly certificate: CertificateSnapshot | null;
 }
 
 const WINDOW = 1024;
@@ -79,6 +130,11 @@ class Samples {
     this.#buf[this.#n++ & (this.#buf.length - 1)] = ms;
   }
 
+  /** A copy of the samples in the window, in no particular order. */
+  window(): Float64Array {
+    return this.#buf.slice(0, Math.min(this.#n, this.#buf.length));
+  }
+
   percentiles(): Percentiles {
     const count = Math.min(this.#n, this.#buf.length);
     if (count === 0) return { count: 0, p50: 0, p95: 0, p99: 0 };
@@ -92,8 +148,8 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** Mutable counters of one origin. */
-export class OriginStats {
+/** Mutable counters of one origin; also the evidence of SYN loss a TCP timeout's hint reads. */
+export class OriginStats implements LossEvidence {
   requests = 0;
   responses = 0;
   failures = 0;
@@ -109,6 +165,11 @@ export class OriginStats {
   readonly #tls = new Samples();
   readonly #ttfb = new Samples();
   readonly #total = new Samples();
+  /** Every TCP handshake's connect time; made on the first (a simulated fleet has none). */
+  #handshakes: Samples | undefined;
+  #certificate:
+    | { readonly cert: PeerCertificateInfo; readonly address: string | null; readonly seenAt: number }
+    | undefined;
 
   /** A call ended with a response. */
   recordResponse(t: Timings | undefined, total: number): void {
@@ -123,6 +184,22 @@ export class OriginStats {
       if (t.connect !== undefined) this.#connect.add(t.connect);
       if (t.tls !== undefined && t.tls > 0) this.#tls.add(t.tls);
     }
+  }
+
+  /** A TCP handshake to the origin completed after `ms` (any connection, whatever came next). */
+  recordConnect(ms: number): void {
+    this.#handshakes ??= new Samples();
+    this.#handshakes.add(ms);
+  }
+
+  /** A full TLS handshake showed `cert`. */
+  recordCertificate(cert: PeerCertificateInfo, address: string | undefined): void {
+    this.#certificate = { cert, address: address ?? null, seenAt: Date.now() };
+  }
+
+  /** Whether recent handshakes show the SYN-retransmit signature (read when a connect times out). */
+  lossSeen(): boolean {
+    return this.#handshakes !== undefined && countSyns(this.#handshakes.window()).retransmitted > 0;
   }
 
   /** An attempt failed (whether or not the call goes on). */
@@ -156,6 +233,35 @@ export class OriginStats {
         total: this.#total.percentiles(),
       },
       connections: { opened: this.opened, reused: this.reused },
+      path: this.#path(),
+      certificate: this.#certificateSnapshot(),
+    };
+  }
+
+  #path(): PathStatsSnapshot {
+    const handshakes = this.#handshakes ?? new Samples();
+    const window = handshakes.window();
+    const syns = countSyns(window);
+    return {
+      connect: handshakes.percentiles(),
+      synRetransmits: syns.retransmitted,
+      synRetransmitShare: window.length === 0 ? 0 : round(syns.retransmitted / window.length),
+      estimatedLoss: syns.sent === 0 ? 0 : round(syns.lost / syns.sent),
+    };
+  }
+
+  #certificateSnapshot(): CertificateSnapshot | null {
+    const seen = this.#certificate;
+    if (seen === undefined) return null;
+    const { cert } = seen;
+    return {
+      subject: cert.subject,
+      issuer: cert.issuer,
+      validTo: new Date(cert.validTo).toISOString(),
+      daysUntilExpiry: daysUntil(cert.validTo),
+      fingerprint256: cert.fingerprint256,
+      address: seen.address,
+      seenAt: new Date(seen.seenAt).toISOString(),
     };
   }
 }

@@ -32,6 +32,33 @@ export type NotRetriedReason =
   | 'one-shot-body'
   | 'retry-after-too-long';
 
+/**
+ * Evidence about the network path that a failure carries besides its code (never instead of it:
+ * the code and layer stay what they are):
+ * - `'mtu'`: a `TLS_TIMEOUT` or `HTTP_HEADERS_TIMEOUT` after the TCP connect completed, once more
+ *   than {@link MTU_HINT_BYTES} had been written on the connection (the handshake so far, or the
+ *   request on a connection that had not served a response yet) and nothing had come back.
+ *   Packets that large are what a path with a smaller MTU drops when the ICMP "fragmentation
+ *   needed" that would shrink them is filtered: an MTU blackhole. A slow server looks the same
+ *   from here; `bulwark probe` tells them apart (its `path` layer).
+ * - `'loss'`: a `TCP_TIMEOUT` to an origin whose recent TCP connects show the SYN-retransmit
+ *   signature (they completed only after a SYN retransmission, about 1 s or 3 s late): SYNs to it
+ *   are being lost, so the timeout is more likely loss on the path than a host that is down.
+ */
+export type PathHint = 'mtu' | 'loss';
+
+/** What each {@link PathHint} means, in one line (also appended to the error's message). */
+export const PATH_HINTS: Readonly<Record<PathHint, string>> = Object.freeze({
+  mtu: 'more than one packet went out after the TCP connect and nothing came back: an MTU blackhole on the path?',
+  loss: 'recent connects to this origin needed SYN retransmissions: packets are being lost on the path',
+});
+
+/**
+ * More bytes than this written after the TCP connect, with no answer, make a timeout carry the
+ * `'mtu'` hint: past what fits in one packet on a path with an MTU below Ethernet's 1 500.
+ */
+export const MTU_HINT_BYTES = 1_400;
+
 /** Where a request was going: the origin, the host name, the address it resolved to, the port. */
 export interface Target {
   /** `scheme://host:port`, never with user-info. */
@@ -88,6 +115,8 @@ export interface BulwarkErrorInit {
   timings?: Timings | undefined;
   /** HTTP status, for `HTTP_STATUS`. */
   status?: number | undefined;
+  /** Evidence about the network path (see {@link PathHint}). */
+  hint?: PathHint | undefined;
   cause?: unknown;
 }
 
@@ -129,6 +158,11 @@ export class BulwarkError extends Error {
   declare readonly timings?: Timings;
   /** The HTTP status, for `HTTP_STATUS`. */
   declare readonly status?: number;
+  /**
+   * Evidence about the network path, when the failure fits a known path fault: `'mtu'` or
+   * `'loss'` (see {@link PathHint}). Never changes `code` or `layer`.
+   */
+  declare readonly hint?: PathHint;
 
   declare readonly [BULWARK_ERROR_BRAND]: true;
 
@@ -139,6 +173,9 @@ export class BulwarkError extends Error {
     const info = ERROR_CODES[code];
     if (info.layer !== layer) {
       throw new TypeError(`BulwarkError: code ${code} belongs to layer ${info.layer}, not ${layer}`);
+    }
+    if (init.hint !== undefined && !Object.hasOwn(PATH_HINTS, init.hint)) {
+      throw new TypeError(`BulwarkError: unknown hint ${describeValue(init.hint)}`);
     }
     super(
       redactText(init.message ?? describe(init)),
@@ -155,6 +192,7 @@ export class BulwarkError extends Error {
     this.attempts = init.attempts ?? 1;
     if (init.timings !== undefined) this.timings = init.timings;
     if (init.status !== undefined) this.status = init.status;
+    if (init.hint !== undefined) this.hint = init.hint;
   }
 
   override get name(): string {
@@ -175,6 +213,7 @@ export class BulwarkError extends Error {
     if (this.budget !== undefined) json.budget = this.budget;
     if (this.notRetried !== undefined) json.notRetried = this.notRetried;
     if (this.status !== undefined) json.status = this.status;
+    if (this.hint !== undefined) json.hint = this.hint;
     if (this.target !== undefined) json.target = { ...this.target };
     if (this.request !== undefined) json.request = { ...this.request };
     if (this.timings !== undefined) json.timings = { ...this.timings };
@@ -217,6 +256,7 @@ function describe(init: BulwarkErrorInit): string {
     text += ` to ${origin}`;
     if (address !== undefined) text += ` (${address.includes(':') ? `[${address}]` : address}:${port})`;
   }
+  if (init.hint !== undefined) text += ` [hint: ${init.hint} — ${PATH_HINTS[init.hint]}]`;
   return `${init.code}: ${text}`;
 }
 

@@ -9,6 +9,7 @@ import { continuation, type Done, type Handler, OK } from '../client/pipeline.ts
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { type Classification, classify } from '../errors/classify.ts';
+import { pathHintOf } from '../errors/path-hint.ts';
 import { redactError } from '../errors/redact.ts';
 import { timeoutError } from '../policy/deadline.ts';
 import type { Deadlines } from '../policy/deadlines.ts';
@@ -190,6 +191,7 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
       attempts: call.attempts,
       timings: original.timings ?? { total: elapsed, reused },
       status: original.status,
+      hint: original.hint ?? pathHintOf(original.code, rec, call.state.stats),
       cause: original.cause ?? original,
     });
   }
@@ -213,6 +215,7 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
     request: call.request,
     attempts: call.attempts,
     timings: reused ? { dns: 0, connect: 0, tls: 0, total: elapsed, reused } : { total: elapsed, reused },
+    hint: pathHintOf(c.code, rec, undefined),
     cause: original,
   });
 }

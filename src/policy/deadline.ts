@@ -7,6 +7,7 @@
 import type { Call } from '../client/call.ts';
 import { BulwarkError } from '../errors/bulwark-error.ts';
 import { TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
+import { pathHintOf } from '../errors/path-hint.ts';
 
 /**
  * The error for a budget that ran out during `call`'s current attempt. Its layer is the phase the
@@ -25,5 +26,8 @@ export function timeoutError(call: Call, budget: 'phase' | 'attempt' | 'total'):
       : rec.phase === 'dns' || rec.phase === 'tcp' || rec.phase === 'tls'
         ? rec.phase
         : 'http';
-  return new BulwarkError({ layer, code: TIMEOUT_CODE_OF_LAYER[layer], ...common });
+  const code = TIMEOUT_CODE_OF_LAYER[layer];
+  // Evidence about the path (an MTU blackhole, SYN loss) when the timeout fits one.
+  const hint = pathHintOf(code, rec, call.state.stats);
+  return new BulwarkError({ layer, code, ...common, hint });
 }

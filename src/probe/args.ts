@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { MAX_DURATION } from '../options/validate.ts';
 import { isResolverAddress } from '../transport/dns/options.ts';
-import { PROBE_TIMEOUT_DEFAULTS, type ProbeOptions } from './options.ts';
+import { DEFAULT_SAMPLES, MAX_SAMPLES, PROBE_TIMEOUT_DEFAULTS, type ProbeOptions } from './options.ts';
 import { parseTarget } from './probe.ts';
 
 /** A mistake on the command line: exit status 2, the message and the usage. */
@@ -37,10 +37,12 @@ const d = PROBE_TIMEOUT_DEFAULTS;
 /** The help text of `bulwark probe`. */
 export const USAGE = `Usage: bulwark probe <url> [options]
 
-Checks DNS, TCP, TLS and HTTP in that order, on one connection, and gives each layer a
-verdict: ok; suspect (it works, but look: a certificate expiring within 14 days, resolvers
-that disagree, a 5xx or 429, a phase slower than half its timeout); failed (the layers after
-it are skipped). The last line names the first layer that failed.
+Checks DNS, TCP, TLS and HTTP in that order, on one connection, then the network path after
+them on connections of its own (connect samples: SYN loss; the request padded to 1.4, 4 and
+16 KB: an MTU blackhole). Each layer gets a verdict: ok; suspect (it works, but look: a
+certificate expiring within 14 days, resolvers that disagree, SYNs lost on the path, a 5xx or
+429, a phase slower than half its timeout); failed (the layers after it are skipped). The last
+line names the first layer that failed.
 
 Options:
   --resolver <ip[:port]>   also ask this DNS server, e.g. 1.1.1.1 or [::1]:5353 (repeatable);
@@ -55,7 +57,13 @@ Options:
   --connect-timeout <ms>   each TCP handshake (default ${d.connect})
   --tls-timeout <ms>       the TLS handshake (default ${d.tls})
   --http-timeout <ms>      from the request to the response headers (default ${d.http})
-  --json                   print the report as JSON (schema "bulwark.probe/v1")
+  --samples <n>            path layer: TCP connects per address for the connect times and the
+                           SYN loss estimate, 64 at a time (default ${DEFAULT_SAMPLES}, at most ${MAX_SAMPLES};
+                           hundreds measure a loss of a few percent; 0: none)
+  --path-timeout <ms>      path layer: how long the samples and exchanges may take
+                           (default ${d.path}: a connect that lost two SYNs completes after ~3 s)
+  --no-path                skip the path layer
+  --json                   print the report as JSON (schema "bulwark.probe/v2")
   --strict                 exit 1 when a layer is suspect, too
   -h, --help               print this help
 
@@ -73,6 +81,9 @@ const OPTIONS = {
   'connect-timeout': { type: 'string' },
   'tls-timeout': { type: 'string' },
   'http-timeout': { type: 'string' },
+  samples: { type: 'string' },
+  'path-timeout': { type: 'string' },
+  'no-path': { type: 'boolean' },
   json: { type: 'boolean' },
   strict: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -121,10 +132,13 @@ export async function parseProbeArgs(args: readonly string[]): Promise<ProbeComm
     system: !values['no-system'],
     insecure: values.insecure ?? false,
     method,
+    path: !values['no-path'],
+    samples: samples(values.samples),
     timeouts: {
       dns: timeout(values['dns-timeout'], '--dns-timeout', d.dns),
       connect: timeout(values['connect-timeout'], '--connect-timeout', d.connect),
       tls: timeout(values['tls-timeout'], '--tls-timeout', d.tls),
+      path: timeout(values['path-timeout'], '--path-timeout', d.path),
       http: timeout(values['http-timeout'], '--http-timeout', d.http),
     },
     ...(ca === undefined ? {} : { ca }),
@@ -152,6 +166,17 @@ function timeout(text: string | undefined, flag: string, fallback: number): numb
   if (!(value > 0 && value <= MAX_DURATION)) {
     throw new UsageError(
       `${flag} must be a whole number of milliseconds > 0 and ≤ ${MAX_DURATION}; received ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+function samples(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_SAMPLES;
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value <= MAX_SAMPLES)) {
+    throw new UsageError(
+      `--samples must be a whole number from 0 to ${MAX_SAMPLES}; received ${JSON.stringify(text)}`,
     );
   }
   return value;

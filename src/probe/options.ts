@@ -3,7 +3,7 @@
  * validates them once (naming the option path in every error) and returns a frozen copy.
  */
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { checkBoolean, checkDuration, checkObject, checkThat } from '../options/validate.ts';
+import { checkBoolean, checkDuration, checkNumber, checkObject, checkThat } from '../options/validate.ts';
 import { isResolverAddress } from '../transport/dns/options.ts';
 
 /**
@@ -30,6 +30,12 @@ export interface ProbeTimeouts {
    * @default 3000
    */
   tls?: number;
+  /**
+   * The path layer's window: how long its connect samples and its padded exchanges may take.
+   * Long enough to see a connect that needed two SYN retransmissions (about +3 s).
+   * @default 3500
+   */
+  path?: number;
   /**
    * From sending the request to the response headers.
    * @default 10000
@@ -74,10 +80,25 @@ export interface ProbeOptions {
    */
   insecure?: boolean;
   /**
-   * The HTTP method of the one request.
+   * The HTTP method of the one request. The path layer's exchanges use it too when it is GET,
+   * HEAD or OPTIONS, and HEAD otherwise (they send the request several times).
    * @default 'GET'
    */
   method?: string;
+  /**
+   * Check the network path (packet loss, MTU) on connections of its own, after TLS and HTTP.
+   * `false` skips the path layer.
+   * @default true
+   */
+  path?: boolean;
+  /**
+   * TCP connects per address for the path layer's connect-time distribution and loss estimate
+   * (at most {@link MAX_SAMPLES}, 64 at a time, all within `timeouts.path`). Each lost SYN costs
+   * a connect about a second, so a handful shows heavy loss; hundreds measure a small one.
+   * `0` skips the samples (the exchanges still run).
+   * @default 10
+   */
+  samples?: number;
   /** Per-phase timeouts. */
   timeouts?: ProbeTimeouts;
 }
@@ -89,6 +110,8 @@ export interface ResolvedProbeOptions {
   readonly ca: readonly string[] | undefined;
   readonly insecure: boolean;
   readonly method: string;
+  readonly path: boolean;
+  readonly samples: number;
   readonly timeouts: Readonly<Required<ProbeTimeouts>>;
 }
 
@@ -97,18 +120,33 @@ export const PROBE_TIMEOUT_DEFAULTS: Readonly<Required<ProbeTimeouts>> = Object.
   dns: 2_000,
   connect: 3_000,
   tls: 3_000,
+  path: 3_500,
   http: 10_000,
 });
+
+/** Connects per address the path layer makes by default ({@link ProbeOptions.samples}). */
+export const DEFAULT_SAMPLES = 10;
+/** The most connects per address the path layer makes. */
+export const MAX_SAMPLES = 2_000;
 
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validates probe options. Throws {@link InvalidOptionError} naming the option's path. */
 export function resolveProbeOptions(input: unknown): ResolvedProbeOptions {
-  const o = checkObject(input, '', ['resolvers', 'system', 'ca', 'insecure', 'method', 'timeouts']);
+  const o = checkObject(input, '', [
+    'resolvers',
+    'system',
+    'ca',
+    'insecure',
+    'method',
+    'path',
+    'samples',
+    'timeouts',
+  ]);
   const resolvers = checkResolvers(o.resolvers);
   const system = checkBoolean(o.system, 'system', true);
   checkThat(system || resolvers.length > 0, 'system', 'true when no resolvers are given', system);
-  const t = checkObject(o.timeouts, 'timeouts', ['dns', 'connect', 'tls', 'http']);
+  const t = checkObject(o.timeouts, 'timeouts', ['dns', 'connect', 'tls', 'path', 'http']);
   const d = PROBE_TIMEOUT_DEFAULTS;
   const timeout = (key: keyof ProbeTimeouts): number => {
     return checkDuration(t[key], `timeouts.${key}`, d[key], 1);
@@ -126,10 +164,13 @@ export function resolveProbeOptions(input: unknown): ResolvedProbeOptions {
     ca: checkCa(o.ca),
     insecure: checkBoolean(o.insecure, 'insecure', false),
     method: (method as string).toUpperCase(),
+    path: checkBoolean(o.path, 'path', true),
+    samples: checkNumber(o.samples, 'samples', DEFAULT_SAMPLES, { min: 0, max: MAX_SAMPLES, integer: true }),
     timeouts: Object.freeze({
       dns: timeout('dns'),
       connect: timeout('connect'),
       tls: timeout('tls'),
+      path: timeout('path'),
       http: timeout('http'),
     }),
   });

@@ -1,16 +1,20 @@
 /**
  * `probe(url)`: the incident playbook's first five minutes as one call — DNS, TCP, TLS and HTTP,
- * checked in that order on one connection, each with its own timeout and a verdict. Layers after
- * a failed one are `skipped`, so the report names the broken layer instead of "it times out".
+ * checked in that order on one connection, each with its own timeout and a verdict; then the
+ * network path (loss, MTU) on connections of its own, reported between TLS and HTTP. Layers after
+ * a failed one are `skipped` (the path layer excepted: it explains TLS and HTTP failures), so the
+ * report names the broken layer instead of "it times out".
  */
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { redactText } from '../errors/redact.ts';
 import { probeDns } from './dns.ts';
 import { probeHttp } from './http.ts';
 import { type ProbeOptions, resolveProbeOptions } from './options.ts';
+import { judgePath, measurePath, skippedPath } from './path.ts';
 import {
   type HttpReport,
   ms,
+  type PathReport,
   PROBE_LAYERS,
   PROBE_SCHEMA,
   type ProbeReport,
@@ -33,6 +37,7 @@ import { probeTls } from './tls.ts';
  * const report = await probe('https://api.example.com/health', { resolvers: ['1.1.1.1'] });
  * console.log(report.verdict, report.firstFailed); // 'failed' 'tls'
  * console.log(report.layers.tls.code, report.layers.tls.daysUntilExpiry); // 'TLS_CERT_EXPIRED' -2
+ * console.log(report.layers.path.estimatedLoss, report.layers.path.brokeAt); // 0 null
  * ```
  */
 export async function probe(url: string | URL, options?: ProbeOptions): Promise<ProbeReport> {
@@ -49,9 +54,11 @@ export async function probe(url: string | URL, options?: ProbeOptions): Promise<
   let tcp: TcpReport;
   let tls: TlsReport;
   let http: HttpReport;
+  let path: PathReport;
   if (dns.report.verdict === 'failed') {
     tcp = skippedTcp(port, 'DNS failed');
     tls = skippedTls(secure ? 'DNS failed' : noTls, o.insecure);
+    path = skippedPath('DNS failed', o.timeouts.path);
     http = skippedHttp(target, o.method, 'DNS failed');
   } else {
     const t = await probeTcp(dns.addresses, port, o.timeouts.connect);
@@ -70,9 +77,23 @@ export async function probe(url: string | URL, options?: ProbeOptions): Promise<
           ? skippedHttp(target, o.method, 'TLS failed')
           : await probeHttp(s.socket, target, o);
     }
+    // The path layer, on connections of its own, once the others are done: its connect times
+    // are read in this process, and a quiet event loop keeps them close to the network's.
+    if (!o.path) path = skippedPath('not asked for (--no-path)', o.timeouts.path);
+    else if (t.socket === undefined) path = skippedPath('TCP failed', o.timeouts.path);
+    else {
+      const measured = await measurePath(
+        tcp as TcpReport & { address: string },
+        target,
+        host,
+        dns.report.literal,
+        o,
+      );
+      path = judgePath(measured, tls, port, o.timeouts.path);
+    }
   }
 
-  const layers = { dns: dns.report, tcp, tls, http };
+  const layers = { dns: dns.report, tcp, tls, path, http };
   const firstFailed = PROBE_LAYERS.find((l) => layers[l].verdict === 'failed') ?? null;
   const suspect = PROBE_LAYERS.some((l) => layers[l].verdict === 'suspect');
   return {
@@ -117,6 +138,8 @@ function skippedTls(reason: string, insecure: boolean): TlsReport {
     insecure,
     chain: [],
     daysUntilExpiry: null,
+    bytesSent: null,
+    bytesReceived: null,
   };
 }
 

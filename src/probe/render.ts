@@ -3,10 +3,13 @@
  * columns, the evidence indented under it, and a last line naming the first layer that failed.
  * Colour only when asked (the CLI asks when stdout is a TTY and `NO_COLOR` is unset).
  */
+
+import { percent, size } from './path.ts';
 import {
   type DnsReport,
   type HttpReport,
   type LayerReport,
+  type PathReport,
   PROBE_LAYERS,
   type ProbeLayer,
   type ProbeReport,
@@ -103,6 +106,8 @@ function details(name: ProbeLayer, report: ProbeReport): string[] {
       return tcpDetails(report.layers.tcp);
     case 'tls':
       return tlsDetails(report.layers.tls);
+    case 'path':
+      return pathDetails(report.layers.path, report.layers.tcp.port);
     case 'http':
       return httpDetails(report.layers.http);
   }
@@ -164,6 +169,45 @@ function tlsDetails(tls: TlsReport): string[] {
 function expiry(days: number | null): string {
   if (days === null) return '';
   return days < 0 ? '(expired)' : `(${days} day${days === 1 ? '' : 's'} left)`;
+}
+
+/** One line per sampled address (the connect-time distribution), one per exchange. */
+function pathDetails(path: PathReport, port: number): string[] {
+  if (path.verdict === 'skipped') return [];
+  const connects = table(
+    path.connects.map((c) => [
+      hostPort(c.address, port),
+      `${c.connected} of ${c.samples} connected`,
+      c.min === null ? '' : `min ${duration(c.min)}`,
+      c.p50 === null ? '' : `p50 ${duration(c.p50)}`,
+      c.p90 === null ? '' : `p90 ${duration(c.p90)}`,
+      c.max === null ? '' : `max ${duration(c.max)}`,
+      c.synsLost === 0
+        ? 'no SYN lost'
+        : `${c.retransmitted} retransmitted, ${c.synsLost} of ${c.synsSent} SYNs lost (${percent(c.estimatedLoss)})`,
+    ]),
+  );
+  const first = path.exchanges[0];
+  const last = path.exchanges.at(-1);
+  // Every request failed alike (a certificate that failed verification): one line says it.
+  if (
+    first !== undefined &&
+    last !== undefined &&
+    path.exchanges.every((e) => e.outcome === 'failed' && e.error === first.error)
+  ) {
+    return [...connects, `requests ${size(first.bytes)}–${size(last.bytes)}  failed  ${first.error ?? ''}`];
+  }
+  const exchanges = table(
+    path.exchanges.map((e) => [
+      'request',
+      size(e.bytes),
+      e.outcome,
+      e.duration === null ? '' : duration(e.duration),
+      e.status === null ? (e.error ?? '') : String(e.status),
+    ]),
+    [false, true],
+  );
+  return [...connects, ...exchanges];
 }
 
 function httpDetails(http: HttpReport): string[] {

@@ -1,6 +1,6 @@
 /**
- * The report of `bulwark probe` as data: one verdict per layer (DNS, TCP, TLS, HTTP) with the
- * evidence behind it. This is also the `--json` output, so its shape is a contract: every key is
+ * The report of `bulwark probe` as data: one verdict per layer (DNS, TCP, TLS, path, HTTP) with
+ * the evidence behind it. This is also the `--json` output, so its shape is a contract: every key is
  * always present (`null` when it does not apply) and `schema` changes when the shape does.
  */
 import type { ErrorCode } from '../errors/codes.ts';
@@ -11,16 +11,20 @@ import type { ErrorCode } from '../errors/codes.ts';
  * - `ok`: the layer works.
  * - `suspect`: it works, but something deserves a look (a certificate that expires within 14 days,
  *   resolvers that disagree, a slow phase, a 5xx or 429).
- * - `failed`: it does not work; the layers after it were not tried.
+ * - `failed`: it does not work; the layers after it were not tried (a failed `path` layer is the
+ *   exception: it runs on connections of its own, and `http` is still tried).
  * - `skipped`: not tried, because an earlier layer failed or it does not apply (TLS for `http:`).
  */
 export type Verdict = 'ok' | 'suspect' | 'failed' | 'skipped';
 
-/** The four layers a probe crosses, in order. */
-export type ProbeLayer = 'dns' | 'tcp' | 'tls' | 'http';
+/**
+ * The five layers a probe checks, in order: the four a request crosses, and between TLS and HTTP
+ * the network path (packet loss, MTU), checked on connections of its own.
+ */
+export type ProbeLayer = 'dns' | 'tcp' | 'tls' | 'path' | 'http';
 
-/** The layers in the order a request crosses them. */
-export const PROBE_LAYERS: readonly ProbeLayer[] = Object.freeze(['dns', 'tcp', 'tls', 'http']);
+/** The layers in the order of the report (the incident triage order: DNS, TCP/TLS, path, L7). */
+export const PROBE_LAYERS: readonly ProbeLayer[] = Object.freeze(['dns', 'tcp', 'tls', 'path', 'http']);
 
 /** What every layer's report has. */
 export interface LayerReport {
@@ -144,6 +148,91 @@ export interface TlsReport extends LayerReport {
   readonly chain: readonly CertificateReport[];
   /** Whole days until the leaf certificate expires (negative once expired). */
   readonly daysUntilExpiry: number | null;
+  /**
+   * Bytes the client wrote during the handshake (its ClientHello and what followed) and bytes it
+   * read: a ClientHello larger than one packet that gets nothing back is what an MTU blackhole
+   * looks like (see the path layer). `null` when skipped.
+   */
+  readonly bytesSent: number | null;
+  readonly bytesReceived: number | null;
+}
+
+/** The connect-time distribution to one address (the path layer's samples). */
+export interface PathConnectReport {
+  /** The address connected to. */
+  readonly address: string;
+  /** `4` or `6`. */
+  readonly family: 4 | 6;
+  /** Connects started. */
+  readonly samples: number;
+  /** Connects that completed within the window. */
+  readonly connected: number;
+  /** Connects that failed outright (refused, reset); they say nothing about loss. */
+  readonly failed: number;
+  /** The fastest connect: the base RTT the others are compared with (ms). */
+  readonly min: number | null;
+  /** Median, 90th percentile and slowest connect (ms). */
+  readonly p50: number | null;
+  readonly p90: number | null;
+  readonly max: number | null;
+  /** Connects that show the SYN-retransmit signature (about +1 s, +2 s or +3 s over the base RTT). */
+  readonly retransmitted: number;
+  /** SYNs lost (one per retransmit point a connect waited through) and SYNs whose fate is known. */
+  readonly synsLost: number;
+  readonly synsSent: number;
+  /** `synsLost ÷ synsSent`: the estimated loss of SYNs and SYN-ACKs on the path (0 to 1). */
+  readonly estimatedLoss: number | null;
+  /** Each connect's time in ms, in the order started; `null` for one that failed or was still pending at the window's end. */
+  readonly durations: readonly (number | null)[];
+}
+
+/**
+ * What became of one request of the path layer's small-vs-large exchange:
+ * - `answered`: a response byte arrived (any status: a 431 for a huge header proves the path too);
+ * - `closed`: the server closed or reset the connection without a response: it got the request;
+ * - `silent`: nothing came back within the window (a blackhole, or a server that does not answer);
+ * - `failed`: the exchange could not be tried (the connect or the handshake failed).
+ */
+export type ExchangeOutcome = 'answered' | 'closed' | 'silent' | 'failed';
+
+/** One request of the path layer's exchange: the same request, padded to a size. */
+export interface PathExchangeReport {
+  /** The request's size in bytes (HTTP; TLS adds its record overhead). */
+  readonly bytes: number;
+  /** What became of it. */
+  readonly outcome: ExchangeOutcome;
+  /** Until the first response byte (or the close), ms; `null` when silent or failed. */
+  readonly duration: number | null;
+  /** The response status, when one arrived. */
+  readonly status: number | null;
+  /** Why it failed or what the silence was: `HTTP_HEADERS_TIMEOUT`, `TLS_TIMEOUT`, `TCP_RESET`, ... */
+  readonly code: ErrorCode | null;
+  /** What happened, in words. */
+  readonly error: string | null;
+}
+
+/**
+ * The path layer: packet loss and MTU, on connections of its own, measured after the TLS and HTTP layers.
+ * `--samples` connects per address give the connect-time distribution and the share that needed
+ * a SYN retransmission (the estimated loss); the same request padded to 1.4, 4 and 16 KB, beside
+ * the unpadded one, finds where large exchanges stall while small ones pass (an MTU blackhole).
+ */
+export interface PathReport extends LayerReport {
+  /** How long the samples and the exchanges may take, ms (`--path-timeout`). */
+  readonly window: number;
+  /** One entry per address that accepted a connection in the tcp layer. */
+  readonly connects: readonly PathConnectReport[];
+  /** Lost SYNs ÷ SYNs sent over every address (0 to 1); `null` when nothing was sampled. */
+  readonly estimatedLoss: number | null;
+  /** The address the exchanges went to (the tcp layer's choice). */
+  readonly address: string | null;
+  /** The exchanges, smallest request first. */
+  readonly exchanges: readonly PathExchangeReport[];
+  /**
+   * The size in bytes of the smallest request (or TLS ClientHello) that got no answer while a
+   * smaller one was answered: where the MTU blackhole starts. `null` when none was found.
+   */
+  readonly brokeAt: number | null;
 }
 
 /** Response headers worth seeing during an incident. */
@@ -177,18 +266,19 @@ export interface HttpReport extends LayerReport {
 }
 
 /**
- * The whole probe: `bulwark probe --json` prints exactly this (schema `bulwark.probe/v1`). Every
- * key is always present; values that do not apply are `null` (or `[]`).
+ * The whole probe: `bulwark probe --json` prints exactly this (schema `bulwark.probe/v2`: v1 plus
+ * the `path` layer and the TLS layer's byte counts). Every key is always present; values that do
+ * not apply are `null` (or `[]`).
  *
  * @example
  * ```jsonc
  * {
- *   "schema": "bulwark.probe/v1",
+ *   "schema": "bulwark.probe/v2",
  *   "url": "https://api.example.com/health",
  *   "startedAt": "2025-01-31T09:12:44.120Z",
  *   "duration": 41.7,
  *   "verdict": "failed",             // healthy | suspect | failed
- *   "firstFailed": "tls",            // dns | tcp | tls | http | null
+ *   "firstFailed": "tls",            // dns | tcp | tls | path | http | null
  *   "layers": {
  *     "dns":  { "verdict": "ok", "reason": "...", "code": null, "duration": 3.1, "warnings": [],
  *               "host": "api.example.com", "literal": false, "differ": false, "addresses": ["203.0.113.7"],
@@ -197,7 +287,12 @@ export interface HttpReport extends LayerReport {
  *     "tcp":  { "verdict": "ok", ..., "port": 443, "address": "203.0.113.7", "attempts": [ ... ] },
  *     "tls":  { "verdict": "failed", "reason": "the certificate expired 2 days ago, ...", "code": "TLS_CERT_EXPIRED",
  *               ..., "servername": "api.example.com", "protocol": "TLSv1.3", "authorized": false,
- *               "verifyError": "CERT_HAS_EXPIRED", "daysUntilExpiry": -2, "chain": [ ... ] },
+ *               "verifyError": "CERT_HAS_EXPIRED", "daysUntilExpiry": -2, "chain": [ ... ],
+ *               "bytesSent": 1588, "bytesReceived": 2871 },
+ *     "path": { "verdict": "ok", "reason": "10 connects to 203.0.113.7: median 21.3 ms, no SYN retransmitted; ...",
+ *               "code": null, ..., "window": 3500, "estimatedLoss": 0, "address": "203.0.113.7", "brokeAt": null,
+ *               "connects": [{ "address": "203.0.113.7", "samples": 10, "connected": 10, "p50": 21.3, ... }],
+ *               "exchanges": [{ "bytes": 143, "outcome": "answered", "duration": 44.1, "status": 200, ... }, ...] },
  *     "http": { "verdict": "skipped", "reason": "TLS failed", "code": null, "duration": null, ...,
  *               "status": null, "ttfb": null, "headers": { "server": null, ... } }
  *   }
@@ -206,7 +301,7 @@ export interface HttpReport extends LayerReport {
  */
 export interface ProbeReport {
   /** The shape's name and version; it changes only when the shape does. */
-  readonly schema: 'bulwark.probe/v1';
+  readonly schema: 'bulwark.probe/v2';
   /** The URL probed, without user-info or query string values. */
   readonly url: string;
   /** When the probe started, ISO 8601. */
@@ -217,7 +312,7 @@ export interface ProbeReport {
   readonly verdict: 'healthy' | 'suspect' | 'failed';
   /** The first layer that failed, or `null`. */
   readonly firstFailed: ProbeLayer | null;
-  /** One report per layer, always all four (`skipped` when not tried). */
+  /** One report per layer, always all five (`skipped` when not tried). */
   readonly layers: {
     /** Name resolution. */
     readonly dns: DnsReport;
@@ -225,13 +320,15 @@ export interface ProbeReport {
     readonly tcp: TcpReport;
     /** The TLS handshake (`skipped` for `http:`). */
     readonly tls: TlsReport;
+    /** Packet loss and MTU on the network path (`skipped` with `--no-path` or when TCP failed). */
+    readonly path: PathReport;
     /** The one request. */
     readonly http: HttpReport;
   };
 }
 
 /** The schema name of {@link ProbeReport}. */
-export const PROBE_SCHEMA = 'bulwark.probe/v1';
+export const PROBE_SCHEMA = 'bulwark.probe/v2';
 
 /** Milliseconds to 0.1 ms. */
 export function ms(value: number): number {

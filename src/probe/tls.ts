@@ -6,9 +6,11 @@
  */
 import type { Socket } from 'node:net';
 import tls, { type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import { MTU_HINT_BYTES } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
 import { redactText } from '../errors/redact.ts';
+import { CERTIFICATE_WARNING_DAYS, daysUntil } from '../transport/connection.ts';
 import type { ResolvedProbeOptions } from './options.ts';
 import { type CertificateReport, ms, okOrSuspect, oneLine, slowWarning, type TlsReport } from './report.ts';
 
@@ -19,9 +21,7 @@ export interface TlsLayerResult {
 }
 
 /** Fewer days than this before the leaf certificate expires make the layer `suspect`. */
-export const EXPIRY_WARNING_DAYS = 14;
-
-const DAY = 86_400_000;
+export const EXPIRY_WARNING_DAYS = CERTIFICATE_WARNING_DAYS;
 /** Chains longer than this are not real; stop walking (a cycle without a self-signed root). */
 const MAX_CHAIN = 10;
 
@@ -50,7 +50,11 @@ export function probeTls(
     insecure: o.insecure,
     chain: [],
     daysUntilExpiry: null,
+    bytesSent: null,
+    bytesReceived: null,
   };
+  // What went over the wire: the TCP socket counts the TLS records.
+  const bytes = () => ({ bytesSent: socket.bytesWritten, bytesReceived: socket.bytesRead });
   return new Promise((resolve) => {
     const secure = tls.connect({
       socket,
@@ -63,6 +67,7 @@ export function probeTls(
       ALPNProtocols: ['http/1.1'],
     });
     const fail = (code: ErrorCode, reason: string): void => {
+      const counted = bytes();
       clearTimeout(timer);
       secure.off('secureConnect', onSecure);
       secure.off('error', onError);
@@ -70,7 +75,7 @@ export function probeTls(
       secure.destroy();
       const duration = ms(performance.now() - started);
       resolve({
-        report: { verdict: 'failed', reason, code, duration, warnings: [], ...blank },
+        report: { verdict: 'failed', reason, code, duration, warnings: [], ...blank, ...counted },
         socket: undefined,
       });
     };
@@ -82,7 +87,7 @@ export function probeTls(
     const onSecure = (): void => {
       clearTimeout(timer);
       secure.off('error', onError);
-      const report = judge(secure, blank, host, o, ms(performance.now() - started));
+      const report = judge(secure, { ...blank, ...bytes() }, host, o, ms(performance.now() - started));
       if (report.verdict === 'failed') {
         secure.on('error', ignore);
         secure.destroy();
@@ -93,7 +98,7 @@ export function probeTls(
         resolve({ report, socket: secure });
       }
     };
-    const timer = setTimeout(() => fail('TLS_TIMEOUT', `no handshake within ${timeout} ms`), timeout);
+    const timer = setTimeout(() => fail('TLS_TIMEOUT', silence(timeout, socket)), timeout);
     secure.once('secureConnect', onSecure);
     secure.once('error', onError);
   });
@@ -113,7 +118,7 @@ function judge(
   const chain = chainOf(leaf);
   const validTo = chain[0]?.validTo;
   // Whole days, towards zero: "expired 1 day ago" from 25 hours ago, "expires in 4 days" at 4.9.
-  const daysUntilExpiry = validTo ? Math.trunc((Date.parse(validTo) - Date.now()) / DAY) || 0 : null;
+  const daysUntilExpiry = validTo ? daysUntil(Date.parse(validTo)) : null;
   // Node sets the code (`CERT_HAS_EXPIRED`) here, typed as an Error.
   const rawError = secure.authorizationError as unknown;
   const verifyError = secure.authorized ? null : String((rawError as { code?: unknown })?.code ?? rawError);
@@ -152,6 +157,17 @@ function judge(
     warnings,
     ...details,
   };
+}
+
+/**
+ * The reason of a handshake timeout, with what went out when it was more than one packet and
+ * nothing came back: the shape of an MTU blackhole (the path layer tells whether it is one).
+ */
+function silence(timeout: number, socket: Socket): string {
+  const sent = socket.bytesWritten;
+  return sent > MTU_HINT_BYTES && socket.bytesRead === 0
+    ? `no handshake within ${timeout} ms: a ${sent}-byte ClientHello got nothing back (more than one packet; see path)`
+    : `no handshake within ${timeout} ms`;
 }
 
 function verifyReason(

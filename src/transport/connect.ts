@@ -8,7 +8,13 @@ import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import { ERROR_CODES, type ErrorCode, TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
-import { type ConnectionRecord, newConnectionRecord } from './connection.ts';
+import { pathHintOf } from '../errors/path-hint.ts';
+import {
+  type ConnectionObserver,
+  type ConnectionRecord,
+  newConnectionRecord,
+  type PeerCertificateInfo,
+} from './connection.ts';
 import type { Address, HostResolver } from './system-resolver.ts';
 
 /** The parameters undici passes to a connector. */
@@ -39,6 +45,8 @@ export interface ConnectorOptions {
   readonly tls: Readonly<ConnectionOptions>;
   /** How long one address may take before happy eyeballs tries the next. @default 250 */
   readonly attemptTimeout?: number;
+  /** Told of each completed TCP and TLS handshake (the client's per-origin statistics). */
+  readonly observer?: ConnectionObserver;
 }
 
 type ConnectPhase = 'dns' | 'tcp' | 'tls';
@@ -51,7 +59,7 @@ const MAX_SESSIONS = 100;
 
 /** Builds the three-phase connector. */
 export function createConnector(options: ConnectorOptions): Connector {
-  const { resolver, timeouts, tcpKeepAliveDelay, attemptTimeout = 250 } = options;
+  const { resolver, timeouts, tcpKeepAliveDelay, attemptTimeout = 250, observer } = options;
   const tlsOptions = options.tls;
   const sessions = new Map<string, Buffer>();
 
@@ -69,9 +77,11 @@ export function createConnector(options: ConnectorOptions): Connector {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      // Built before the socket is destroyed: a timeout's path hint reads the connection's state.
+      const error = phaseError(err, phase, rec, timedOut);
       rec.phase = 'closed';
       socket?.destroy();
-      callback(phaseError(err, phase, rec, timedOut), null);
+      callback(error, null);
     };
     const startTimer = (phase: ConnectPhase, ms: number): void => {
       clearTimeout(timer);
@@ -105,6 +115,11 @@ export function createConnector(options: ConnectorOptions): Connector {
       tlsSocket.once('secureConnect', () => {
         tlsSocket.removeListener('error', onError);
         rec.tls = performance.now() - phaseStart;
+        if (observer !== undefined) {
+          // A resumed session shows no certificate: the statistics keep the last full handshake's.
+          const certificate = certificateOf(tlsSocket);
+          if (certificate !== undefined) observer.secured(rec, certificate);
+        }
         open(tlsSocket);
       });
     };
@@ -116,6 +131,10 @@ export function createConnector(options: ConnectorOptions): Connector {
       rec.phase = 'open';
       rec.openedAt = performance.now();
       rec.socket = s;
+      if (rec.wire !== undefined) {
+        rec.writtenAtOpen = rec.wire.bytesWritten;
+        rec.readAtOpen = rec.wire.bytesRead;
+      }
       s.once('close', () => {
         rec.phase = 'closed';
       });
@@ -157,7 +176,9 @@ export function createConnector(options: ConnectorOptions): Connector {
       tcpSocket.once('connect', () => {
         rec.connect = performance.now() - phaseStart;
         rec.address = tcpSocket.remoteAddress ?? first.address;
+        rec.wire = tcpSocket;
         tcpSocket.removeListener('error', onError);
+        observer?.connected(rec);
         if (secure) onTls(tcpSocket);
         else open(tcpSocket);
       });
@@ -182,6 +203,26 @@ export function createConnector(options: ConnectorOptions): Connector {
       (err: unknown) => fail(err, 'dns'),
     );
   };
+}
+
+/** The leaf certificate of a full handshake, as the statistics keep it; `undefined` when resumed. */
+function certificateOf(socket: TLSSocket): PeerCertificateInfo | undefined {
+  const cert = socket.getPeerX509Certificate();
+  if (cert === undefined) return undefined;
+  const validTo = Date.parse(cert.validTo);
+  if (Number.isNaN(validTo)) return undefined;
+  return {
+    subject: nameOf(cert.subject),
+    issuer: nameOf(cert.issuer),
+    validTo,
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+/** `CN=name` from an X.509 name (`C=US\nO=Acme\nCN=name`), or the whole name on one line. */
+function nameOf(name: string): string {
+  const cn = /^CN=(.*)$/m.exec(name);
+  return cn === null ? name.replace(/\n/g, ', ') : `CN=${cn[1]}`;
 }
 
 /** A `lookup` that answers with addresses already resolved, for happy eyeballs across them. */
@@ -220,12 +261,15 @@ function phaseError(
   const target = targetOf(rec);
   const timings = timingsOf(rec, phase);
   if (timedOut) {
+    const code = TIMEOUT_CODE_OF_LAYER[phase];
     return new BulwarkError({
       layer: phase,
-      code: TIMEOUT_CODE_OF_LAYER[phase],
+      code,
       budget: 'phase',
       target,
       timings,
+      // 'mtu' for a handshake too large to pass; 'loss' needs the origin's history (attempt stage).
+      hint: pathHintOf(code, rec, undefined),
     });
   }
   if (isBulwarkError(err)) {
@@ -237,6 +281,7 @@ function phaseError(
       mayHaveExecuted: false,
       target,
       timings,
+      hint: err.hint,
       cause: err.cause ?? err,
     });
   }

@@ -1,7 +1,8 @@
 /**
  * What Bulwark knows about one connection: the phase it is in, where it goes, how long each phase
- * took and how many responses it has served. The connector fills it in; the agent and the attempt
- * stage read it for timings, error layers, retirement and the stale keep-alive rule.
+ * took, how many responses it has served and how many bytes it had exchanged when it opened. The
+ * connector fills it in; the agent and the attempt stage read it for timings, error layers,
+ * retirement, the stale keep-alive rule and the path hints of timeouts (errors/path-hint.ts).
  */
 import type { Socket } from 'node:net';
 
@@ -31,6 +32,11 @@ export interface ConnectionRecord {
   /** Marked when the connection must not take new requests (max lifetime, DNS change). */
   retired: boolean;
   socket: Socket | undefined;
+  /** The TCP socket once its handshake completed (under TLS, `socket` is the TLS socket on it). */
+  wire: Socket | undefined;
+  /** Bytes written and read on the wire when the connection became usable (the TLS handshake's). */
+  writtenAtOpen: number;
+  readAtOpen: number;
 }
 
 /** A fresh record for a connection about to start. */
@@ -50,5 +56,37 @@ export function newConnectionRecord(origin: string, host: string, port: number):
     served: 0,
     retired: false,
     socket: undefined,
+    wire: undefined,
+    writtenAtOpen: 0,
+    readAtOpen: 0,
   };
+}
+
+/** Fewer whole days than this before a certificate expires is a warning (probe and statistics). */
+export const CERTIFICATE_WARNING_DAYS = 14;
+
+const DAY = 86_400_000;
+
+/** Whole days from `now` until `validTo` (epoch ms), towards zero: 4.9 days is 4, 25 hours ago is -1. */
+export function daysUntil(validTo: number, now: number = Date.now()): number {
+  return Math.trunc((validTo - now) / DAY) || 0;
+}
+
+/** A certificate the client was shown, as the per-origin statistics keep it. */
+export interface PeerCertificateInfo {
+  /** The subject (`CN=...`, or the whole distinguished name). */
+  readonly subject: string;
+  readonly issuer: string;
+  /** When it expires, epoch milliseconds. */
+  readonly validTo: number;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  readonly fingerprint256: string;
+}
+
+/** Told about each connection's milestones: the client's per-origin statistics listen. */
+export interface ConnectionObserver {
+  /** The TCP handshake of `rec` completed, after `rec.connect` milliseconds. */
+  connected(rec: ConnectionRecord): void;
+  /** The TLS handshake of `rec` completed and the server showed `certificate` (its leaf). */
+  secured(rec: ConnectionRecord, certificate: PeerCertificateInfo): void;
 }

@@ -56,15 +56,17 @@ describe('bulwark probe: verdicts and exit statuses', () => {
     ]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(run.stderr, '');
-    for (const layer of ['dns', 'tcp', 'tls', 'http'])
+    for (const layer of ['dns', 'tcp', 'tls', 'path', 'http'])
       assert.match(layerLine(run.stdout, layer), /^\w+\s+ok\s/);
     assert.match(run.stdout, /app\.test → 127\.0\.0\.1/);
     assert.match(run.stdout, /TTL 60 s/);
     assert.match(run.stdout, /SNI app\.test · TLSv1\.[23]/);
     assert.match(run.stdout, /#0\s+CN=app\.test\s+issuer CN=Bulwark Test CA/);
     assert.match(layerLine(run.stdout, 'http'), /200 OK/);
+    assert.match(layerLine(run.stdout, 'path'), /^path\s+ok\s.*requests up to 16 KB answered/);
     assert.match(lastLine(run.stdout), /^healthy/);
-    assert.equal(server.requests, 1);
+    // The http layer's request and the path layer's four (unpadded, 1.4, 4 and 16 KB).
+    assert.equal(server.requests, 5);
   });
 
   it('an expired certificate: tls failed with TLS_CERT_EXPIRED, http skipped, exit 1', async (t) => {
@@ -75,6 +77,7 @@ describe('bulwark probe: verdicts and exit statuses', () => {
     assert.match(layerLine(run.stdout, 'tls'), /^tls\s+failed\s.*TLS_CERT_EXPIRED.*expired 1 day ago/);
     assert.match(layerLine(run.stdout, 'http'), /^http\s+skipped\s+TLS failed/);
     assert.match(lastLine(run.stdout), /^failed at tls: TLS_CERT_EXPIRED/);
+    // The path layer's exchanges verify the certificate too: nothing is sent to this server.
     assert.equal(server.requests, 0);
   });
 
@@ -333,12 +336,12 @@ describe('bulwark probe --json', () => {
       'url',
       'verdict',
     ]);
-    assert.equal(report.schema, 'bulwark.probe/v1');
+    assert.equal(report.schema, 'bulwark.probe/v2');
     assert.equal(report.url, `https://app.test:${server.port}/a?[redacted]`);
     assert.ok(!Number.isNaN(Date.parse(report.startedAt)));
     const common = ['code', 'duration', 'reason', 'verdict', 'warnings'];
     const keys = (o: object) => Object.keys(o).sort();
-    assert.deepEqual(keys(report.layers), ['dns', 'http', 'tcp', 'tls']);
+    assert.deepEqual(keys(report.layers), ['dns', 'http', 'path', 'tcp', 'tls']);
     assert.deepEqual(
       keys(report.layers.dns),
       [...common, 'addresses', 'differ', 'host', 'literal', 'sources'].sort(),
@@ -367,6 +370,8 @@ describe('bulwark probe --json', () => {
         'address',
         'alpn',
         'authorized',
+        'bytesReceived',
+        'bytesSent',
         'chain',
         'cipher',
         'daysUntilExpiry',
@@ -389,6 +394,46 @@ describe('bulwark probe --json', () => {
       [...common, 'headers', 'method', 'path', 'retryAfterSeconds', 'status', 'statusText', 'ttfb'].sort(),
     );
     assert.deepEqual(keys(report.layers.http.headers), ['contentType', 'location', 'retryAfter', 'server']);
+    assert.deepEqual(
+      keys(report.layers.path),
+      [...common, 'address', 'brokeAt', 'connects', 'estimatedLoss', 'exchanges', 'window'].sort(),
+    );
+    assert.deepEqual(keys(report.layers.path.connects[0]!), [
+      'address',
+      'connected',
+      'durations',
+      'estimatedLoss',
+      'failed',
+      'family',
+      'max',
+      'min',
+      'p50',
+      'p90',
+      'retransmitted',
+      'samples',
+      'synsLost',
+      'synsSent',
+    ]);
+    assert.deepEqual(keys(report.layers.path.exchanges[0]!), [
+      'bytes',
+      'code',
+      'duration',
+      'error',
+      'outcome',
+      'status',
+    ]);
+    assert.deepEqual(
+      report.layers.path.exchanges.map((e) => [e.outcome, e.status]),
+      [
+        ['answered', 200],
+        ['answered', 200],
+        ['answered', 200],
+        ['answered', 200],
+      ],
+    );
+    assert.equal(report.layers.path.connects[0]!.samples, 10);
+    assert.equal(report.layers.path.connects[0]!.durations.length, 10);
+    assert.equal(typeof report.layers.tls.bytesSent, 'number');
     assert.equal(report.layers.http.path, '/a');
     assert.equal(typeof report.layers.http.ttfb, 'number');
     assert.equal(report.layers.http.headers.location, null);
@@ -402,6 +447,9 @@ describe('bulwark probe --json', () => {
     assert.equal(report.layers.tls.duration, null);
     assert.equal(report.layers.http.status, null);
     assert.deepEqual(Object.keys(report.layers.http.headers).length, 4);
+    assert.equal(report.layers.path.verdict, 'skipped');
+    assert.deepEqual(report.layers.path.connects, []);
+    assert.equal(report.layers.path.brokeAt, null);
   });
 });
 
@@ -412,7 +460,9 @@ describe('bulwark probe: terminal output', () => {
     const server = cleanup(t, await startHttpServer());
     const plain = await runCli(['probe', server.url]);
     assert.ok(!plain.stdout.includes(ESC));
-    const starts = ['dns', 'tcp', 'tls', 'http'].map((l) => layerLine(plain.stdout, l).search(/ok|skipped/));
+    const starts = ['dns', 'tcp', 'tls', 'path', 'http'].map((l) =>
+      layerLine(plain.stdout, l).search(/ok|skipped/),
+    );
     assert.equal(new Set(starts).size, 1, plain.stdout);
 
     const tty = await runCli(['probe', server.url], { tty: true });

@@ -57,6 +57,14 @@ describe('bulwark: usage errors exit 2 with a message and the usage', () => {
     ['a bad method', ['probe', 'http://x', '-X', 'GE T'], /--method must be an HTTP method/],
     ['CONNECT', ['probe', 'http://x', '--method', 'connect'], /--method must be/],
     [
+      'samples that are not a number',
+      ['probe', 'http://x', '--samples', 'many'],
+      /--samples must be a whole number from 0 to 2000; received "many"/,
+    ],
+    ['too many samples', ['probe', 'http://x', '--samples', '2001'], /--samples must be/],
+    ['negative samples', ['probe', 'http://x', '--samples=-1'], /--samples must be/],
+    ['a zero path timeout', ['probe', 'http://x', '--path-timeout', '0'], /--path-timeout must be/],
+    [
       'a missing --ca file',
       ['probe', 'https://x', '--ca', '/nonexistent/ca.pem'],
       /cannot read --ca file "\/nonexistent\/ca\.pem" \(ENOENT\)/,
@@ -98,6 +106,9 @@ describe('bulwark --help', () => {
       '--connect-timeout',
       '--tls-timeout',
       '--http-timeout',
+      '--samples',
+      '--path-timeout',
+      '--no-path',
       '--json',
       '--strict',
     ]) {
