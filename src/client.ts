@@ -34,7 +34,7 @@ import {
   fetchTransport,
   normaliseFetchInput,
 } from './http/fetch.ts';
-import { directRequest } from './http/fetch-direct.ts';
+import { directRequest } from './http/direct-request.ts';
 import {
   REQUEST_OPTION_KEYS,
   type RequestOptions,

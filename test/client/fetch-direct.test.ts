@@ -21,8 +21,8 @@ import {
 } from 'undici';
 import { type BulwarkClient, createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
+import { directRequest } from '../../src/http/direct-request.ts';
 import type { FetchInit } from '../../src/http/fetch.ts';
-import { directRequest } from '../../src/http/fetch-direct.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -984,6 +984,13 @@ describe('client.fetch against undici fetch, request bytes and all', () => {
   }
 });
 
+/** A `Uint8Array` whose buffer was transferred away (detached): fetch rejects it as a body. */
+function transferred(): Uint8Array {
+  const bytes = new Uint8Array([1, 2, 3]);
+  structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+  return bytes;
+}
+
 // Which calls the direct path takes (the rows above hold either way; this pins the fast ones).
 describe('the direct path takes plain requests and leaves the rest to undici fetch', () => {
   const url = 'http://127.0.0.1:1/x';
@@ -999,17 +1006,47 @@ describe('the direct path takes plain requests and leaves the rest to undici fet
     ],
     ['per-call Bulwark options', 'GET', { timeout: { total: 1000 }, retry: false }, true],
     [
-      'a Headers object',
+      'a Headers object (the global one)',
       'GET',
       { headers: new Headers({ a: '1' }) as unknown as NonNullable<FetchInit['headers']> },
-      false,
+      true,
     ],
-    ['a Blob body', 'POST', { body: new Blob(['x']) }, false],
-    ['a conditional request', 'GET', { headers: { 'if-none-match': '"a"' } }, false],
-    ['a range request', 'GET', { headers: { range: 'bytes=0-1' } }, false],
+    ["a Headers object (undici's)", 'GET', { headers: new UndiciHeaders({ a: '1' }) }, true],
+    ['a Blob body', 'POST', { body: new Blob(['x']) }, true],
+    ['a ReadableStream body with duplex half', 'POST', { body: streamOf('x'), duplex: 'half' }, true],
+    ['a ReadableStream body without duplex', 'POST', { body: streamOf('x') }, false],
+    ['a conditional request', 'GET', { headers: { 'if-none-match': '"a"' } }, true],
+    ['a range request', 'GET', { headers: { range: 'bytes=0-1' } }, true],
+    ...(['no-store', 'reload', 'no-cache', 'force-cache', 'default'] as const).map(
+      (cache): [string, string, FetchInit, boolean] => [`cache: '${cache}'`, 'GET', { cache }, true],
+    ),
+    ["cache: 'only-if-cached'", 'GET', { cache: 'only-if-cached', mode: 'same-origin' }, false],
+    [
+      "a Request's fields at their defaults",
+      'GET',
+      {
+        mode: 'cors',
+        credentials: 'same-origin',
+        cache: 'default',
+        integrity: '',
+        keepalive: false,
+        referrer: 'about:client',
+        referrerPolicy: '',
+        redirect: 'follow',
+      },
+      true,
+    ],
+    ["mode: 'no-cors'", 'GET', { mode: 'no-cors' }, false],
+    ["credentials: 'include'", 'GET', { credentials: 'include' }, false],
+    ['integrity', 'GET', { integrity: 'sha256-abc' }, false],
+    ['keepalive: true', 'GET', { keepalive: true }, false],
+    ['a referrer URL', 'GET', { referrer: 'http://127.0.0.1:1/from' }, false],
+    ["referrerPolicy: 'no-referrer'", 'GET', { referrerPolicy: 'no-referrer' }, false],
+    ['window: null', 'GET', { window: null }, false],
+    ['a FormData body', 'POST', { body: new UndiciFormData() }, false],
+    ['a transferred buffer', 'POST', { body: transferred() }, false],
     ['an invalid header value', 'GET', { headers: { a: 'x\ny' } }, false],
     ['a GET with a body', 'GET', { body: 'x' }, false],
-    ['a cache mode', 'GET', { cache: 'no-store' }, false],
     ['an aborted signal', 'GET', { signal: AbortSignal.abort() }, false],
     ['a custom method', 'PURGE', {}, false],
   ];
