@@ -7,31 +7,15 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { type Dispatcher, errors } from 'undici';
-import type { Call } from '../client/call.ts';
+import { AbortReason, type Call } from '../client/call.ts';
 import { type CallOptions, undiciHeadersTimeout } from '../client/options.ts';
 import { type Done, OK } from '../client/pipeline.ts';
 import type { Timings } from '../errors/bulwark-error.ts';
 import { kAttempt } from '../transport/agent.ts';
-import type { ResultAdapter, Transport } from './attempt.ts';
-
-type BodyReadable = Dispatcher.ResponseData['body'];
-/**
- * undici's response body class, the one its request API returns (`.text()`, `.json()`,
- * `.dump()`…). undici exports its type but not the class; it lives in lib/api/readable.js.
- */
-const BodyReadable = (
-  createRequire(import.meta.url)('undici/lib/api/readable.js') as {
-    Readable: new (options: {
-      resume: (this: Readable) => void;
-      abort: (this: Readable) => void;
-      contentType: string | undefined;
-      contentLength: number | null;
-    }) => BodyReadable;
-  }
-).Readable;
+import { bodyFailure, type ResultAdapter, type Transport } from './attempt.ts';
+import { BodyReadable } from './body-readable.ts';
 
 /**
  * Options of `client.request(url, options)`: undici's request options that make sense per call,
@@ -65,8 +49,13 @@ export interface RequestOptions extends CallOptions {
 export interface RequestResult {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  /** undici's body: a `Readable` with `.text()`, `.json()`, `.arrayBuffer()`, `.dump()`. */
-  readonly body: Dispatcher.ResponseData['body'];
+  /**
+   * The body: a `Readable` with the body mixin of undici's request API (`.text()`, `.json()`,
+   * `.arrayBuffer()`, `.bytes()`, `.blob()`, `.body`, `.bodyUsed`, `.dump()`). A failure after the
+   * headers fails it with a `BulwarkError` (a stall past `timeout.body`, a connection lost, a
+   * malformed body); the caller's abort, with the signal's reason.
+   */
+  readonly body: BodyReadable;
   readonly trailers: Record<string, string>;
   /** Phase timings of the attempt that produced this response. */
   readonly timings: Timings;
@@ -117,8 +106,9 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
       return;
     }
     if (signal !== undefined) {
-      // The caller's abort reaches undici through the call (its request's controller).
-      attempt.onAbort = () => call.abortAttempt(signal.reason);
+      // The caller's abort reaches undici through the call (its request's controller) and,
+      // once the response is out, fails its body.
+      attempt.onAbort = () => attempt.aborted(signal.reason);
       signal.addEventListener('abort', attempt.onAbort, { once: true });
     }
     dispatcher.dispatch(attempt as unknown as Dispatcher.DispatchOptions, attempt);
@@ -166,6 +156,9 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
   onAbort: (() => void) | undefined = undefined;
   /** The response body once the headers are in, until it ends or fails. */
   #res: BodyReadable | null = null;
+  /** The response body once the headers are in (what the caller's abort fails, until it closes). */
+  #body: BodyReadable | null = null;
+  #controller: Dispatcher.DispatchController | null = null;
   readonly #trailers: Record<string, string> = {};
 
   constructor(call: Call, headers: RequestOptions['headers'], body: RequestOptions['body']) {
@@ -184,7 +177,29 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
     this[kAttempt].requestStarted(this, controller);
+  }
+
+  /**
+   * The caller's signal fired: before the response the attempt fails with the reason (the call
+   * aborts the request); after it the body fails with the reason — whether or not it has all
+   * come in, as long as it has not been read to its end — and the request, if still receiving,
+   * is aborted.
+   */
+  aborted(reason: unknown): void {
+    this.onAbort = undefined; // (a `once` listener)
+    const body = this.#body;
+    if (body === null) {
+      this[kAttempt].abortAttempt(reason);
+      return;
+    }
+    this.#res = null;
+    const controller = this.#controller;
+    if (controller !== null && !controller.aborted) {
+      controller.abort(reason instanceof Error ? reason : new AbortReason(reason));
+    }
+    body.fail(reason);
   }
 
   onResponseStart(
@@ -202,6 +217,7 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
     });
     (res as BodyReadable & Controlled)[kController] = controller;
     this.#res = res;
+    this.#body = res;
     const onAbort = this.onAbort;
     if (onAbort !== undefined) {
       // The caller's signal governs the body too (as with fetch): keep listening until it ends.
@@ -246,17 +262,22 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     const call = this[kAttempt];
     const res = this.#res;
-    if (res === null) {
+    if (this.#body === null) {
       // Before the response: the attempt fails (on a microtask, as undici's request API does:
       // undici may call this synchronously, inside `dispatch`).
       queueMicrotask(() => {
         const settle = this.#settle();
         if (settle !== undefined) this.runInAsyncScope(settle, null, call, err);
       });
-    } else {
+    } else if (res !== null) {
       this.#res = null;
-      // Every listener of the body queued so far runs before it is destroyed.
-      queueMicrotask(() => res.on('error', noop).destroy(err));
+      // A body its reader destroyed (or a limit of dump()'s) has nothing left to report. Otherwise
+      // the failure is tagged and counted (a stall, a lost connection, a malformed body), or is
+      // the caller's abort reason; every listener of the body queued so far runs first.
+      if (!res.destroyed) {
+        const failure = bodyFailure(call, err);
+        queueMicrotask(() => res.fail(failure));
+      }
     }
     const body = this.body;
     if (body !== null && body !== undefined && typeof (body as Readable).destroy === 'function') {
@@ -279,7 +300,7 @@ function resumeBody(this: Readable): void {
 }
 
 function abortBody(this: Readable, reason?: Error): void {
-  (this as Readable & Controlled)[kController].abort(reason as Error);
+  (this as Readable & Controlled)[kController].abort(reason ?? new errors.RequestAbortedError());
 }
 
 function noop(): void {}
@@ -288,7 +309,7 @@ function noop(): void {}
 class Result implements RequestResult {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: BodyReadable;
   readonly trailers: Record<string, string>;
   timings: Timings = undefined as unknown as Timings; // set by the client once the call settles
   attempts = 0;
@@ -296,7 +317,7 @@ class Result implements RequestResult {
   constructor(
     statusCode: number,
     headers: IncomingHttpHeaders,
-    body: Dispatcher.ResponseData['body'],
+    body: BodyReadable,
     trailers: Record<string, string>,
   ) {
     this.statusCode = statusCode;
