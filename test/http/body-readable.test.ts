@@ -163,7 +163,7 @@ const rows: Row[] = [
       for await (const chunk of b.body as unknown as AsyncIterable<Uint8Array>) {
         text += Buffer.from(chunk).toString();
       }
-      return { text, used: b.bodyUsed, then: await settle(b.text()) };
+      return { text, used: b.bodyUsed, after: await settle(b.text()) };
     },
   },
   {
@@ -186,7 +186,7 @@ const rows: Row[] = [
         b.on('end', resolve);
         b.on('error', reject);
       });
-      return { text: parts.join(''), then: await settle(b.text()) };
+      return { text: parts.join(''), after: await settle(b.text()) };
     },
   },
   {
