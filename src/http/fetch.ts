@@ -204,6 +204,28 @@ function toUndiciFormData(form: FormData): UndiciFormData {
   return copy;
 }
 
+/**
+ * Rethrows `err` as undici's `fetch` rethrows every rejection (undici's index.js wraps its fetch):
+ * with the caller's frames appended to its stack, and an object without a stack (an abort reason
+ * such as `{ why }`) given one. So `client.fetch` rejects with the same value, own keys included; a
+ * frozen object, which cannot take a stack, turns into the engine's `TypeError`, as with undici.
+ */
+export function asFetchRejects(err: unknown): never {
+  if (err && typeof err === 'object') {
+    const stack =
+      typeof (err as { stack?: unknown }).stack === 'string' ? (err as { stack: string }).stack : '';
+    if (!stack.includes(import.meta.filename)) {
+      const capture: { stack?: string } = {};
+      Error.captureStackTrace(capture, asFetchRejects);
+      if (capture.stack) {
+        const lines = capture.stack.split('\n').slice(1).join('\n');
+        (err as { stack: string }).stack = stack ? `${stack}\n${lines}` : capture.stack;
+      }
+    }
+  }
+  throw err;
+}
+
 function withDeadline(headers: FetchInit['headers'], call: Call): FetchInit['headers'] {
   const name = call.deadlineHeader;
   if (name === false) return headers;

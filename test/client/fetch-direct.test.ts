@@ -5,7 +5,7 @@
 // server received and what the caller saw (response or error) must be deep-equal.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, getEventListeners } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +24,7 @@ import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { directRequest } from '../../src/http/direct-request.ts';
 import type { FetchInit } from '../../src/http/fetch.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
+import { startUnacceptingListener, type UnacceptingListener } from '../helpers/unaccepting-listener.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The server: a tiny HTTP/1.1 server over node:net, so the request head is seen exactly as sent
@@ -336,6 +337,8 @@ interface Ctx {
   /** Fresh per run, so each run's abort reason can be told from the other's. */
   controller: AbortController;
   state: ServerState;
+  /** http://127.0.0.1:PORT of a listener whose connects never complete. */
+  unaccepting: string;
 }
 
 type Read = (res: Response, ctx: Ctx, fetchImpl: FetchLike) => Promise<unknown>;
@@ -351,6 +354,8 @@ interface Row {
   check?: (o: Outcome) => void;
   /** A known incompatibility: the row still runs, but does not fail the suite. */
   todo?: string;
+  /** Run through a client of its own, whose close() must then resolve (the abort rows). */
+  ownClient?: true;
 }
 
 interface ErrorView {
@@ -368,6 +373,8 @@ interface ErrorView {
 
 interface Outcome {
   requests: Recorded[];
+  /** Abort listeners left on the run's signal once the row is done (none: nothing leaks). */
+  listeners?: number;
   response?: Record<string, unknown>;
   read?: unknown;
   readError?: ErrorView;
@@ -444,6 +451,9 @@ async function outcome(fetchImpl: FetchLike, row: Row, base: Omit<Ctx, 'controll
   }
   // Whatever the server got for this run (every hop of a redirect, both servers).
   out.requests = ctx.state.log;
+  // (undici's fetch lets go of the signal a few microtasks after the body ends.)
+  await new Promise((resolve) => setImmediate(resolve));
+  out.listeners = getEventListeners(ctx.controller.signal, 'abort').length;
   return out;
 }
 
@@ -840,6 +850,122 @@ const abortRows: Row[] = [
   },
 ];
 
+/** Every kind of value a signal can be aborted with; `undefined` is `abort()`'s own AbortError. */
+const REASONS: Array<[string, () => unknown]> = [
+  ['no reason (the default AbortError)', () => undefined],
+  ['null', () => null],
+  ['false', () => false],
+  ['0', () => 0],
+  ["''", () => ''],
+  ['a string', () => 'gave up'],
+  ['a plain object', () => ({ why: 'custom' })],
+  ['a frozen object', () => Object.freeze({ why: 'frozen' })],
+  ['an Error subclass', () => new Reason('mine')],
+  ['a DOMException', () => new DOMException('took too long', 'TimeoutError')],
+];
+
+const abortWith = (ctx: Ctx, reason: unknown): void => {
+  if (reason === undefined) ctx.controller.abort();
+  else ctx.controller.abort(reason);
+};
+
+/** How the body is read after an abort: the read's outcome, and what the response says after. */
+const readAfterAbort = async (res: Response, ctx: Ctx): Promise<unknown> => {
+  const out: Record<string, unknown> = {};
+  try {
+    out.text = await res.text();
+  } catch (err) {
+    out.text = describeError(err, ctx);
+  }
+  out.bodyUsed = res.bodyUsed;
+  return out;
+};
+
+/** The abort semantics of fetch, reason by reason, at every stage of a call. */
+const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
+  {
+    name: `${label}: aborted before the call`,
+    url: '/a',
+    ownClient: true,
+    init: (c) => {
+      abortWith(c, make());
+      return { signal: c.controller.signal };
+    },
+  },
+  {
+    name: `${label}: aborted while connecting`,
+    url: (c) => `${c.unaccepting}/never`,
+    ownClient: true,
+    init: (c) => {
+      const reason = make();
+      setTimeout(() => abortWith(c, reason), 30);
+      return { signal: c.controller.signal };
+    },
+  },
+  {
+    name: `${label}: aborted while waiting for the headers`,
+    url: '/hang',
+    ownClient: true,
+    init: (c) => {
+      const reason = make();
+      c.state.arrivals.once('hang', () => abortWith(c, reason));
+      return { signal: c.controller.signal };
+    },
+  },
+  {
+    name: `${label}: aborted after the headers, the body still coming and unread`,
+    url: '/drip-hang',
+    ownClient: true,
+    init: (c) => ({ signal: c.controller.signal }),
+    read: async (res, ctx) => {
+      abortWith(ctx, make());
+      return readAfterAbort(res, ctx);
+    },
+  },
+  {
+    name: `${label}: aborted after the whole body came in, unread`,
+    url: '/',
+    ownClient: true,
+    init: (c) => ({ signal: c.controller.signal }),
+    read: async (res, ctx) => {
+      await sleep(20); // the body is in the response's buffer by now
+      abortWith(ctx, make());
+      return readAfterAbort(res, ctx);
+    },
+  },
+  {
+    name: `${label}: aborted with the body half read`,
+    url: '/drip-hang',
+    ownClient: true,
+    init: (c) => ({ signal: c.controller.signal }),
+    read: async (res, ctx) => {
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      abortWith(ctx, make());
+      const out: Record<string, unknown> = { first: printable(first.value ?? new Uint8Array()) };
+      try {
+        await reader.read();
+        out.second = 'resolved';
+      } catch (err) {
+        out.second = describeError(err, ctx);
+      }
+      return out;
+    },
+  },
+  {
+    name: `${label}: aborted once the body was read to its end`,
+    url: '/',
+    ownClient: true,
+    init: (c) => ({ signal: c.controller.signal }),
+    read: async (res, ctx) => {
+      const text = await res.text();
+      await new Promise((resolve) => setImmediate(resolve));
+      abortWith(ctx, make());
+      return { text, bodyUsed: res.bodyUsed, again: await res.text().catch((err: Error) => err.name) };
+    },
+  },
+]);
+
 async function drain(stream: ReadableStream<Uint8Array> | null): Promise<string> {
   const parts: Buffer[] = [];
   if (stream === null) return '<null>';
@@ -924,6 +1050,85 @@ const consumeRows: Row[] = [
   },
 ];
 
+/** Inputs that make a careless fetch wrapper throw: client.fetch rejects with what undici's fetch rejects with. */
+const neverThrowRows: Row[] = [
+  {
+    name: 'body: a Uint8Array whose buffer was transferred (TypeError)',
+    url: '/n',
+    init: () => ({ method: 'POST', body: transferred() }),
+  },
+  {
+    name: 'init: a getter that throws (body)',
+    url: '/n',
+    init: () => ({
+      method: 'POST',
+      get body(): string {
+        throw new Reason('body getter');
+      },
+    }),
+  },
+  {
+    name: 'init: a getter that throws (headers)',
+    url: '/n',
+    init: () => ({
+      get headers(): Record<string, string> {
+        throw new Reason('headers getter');
+      },
+    }),
+  },
+  {
+    name: 'init: a Proxy whose every read throws',
+    url: '/n',
+    init: () =>
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Reason('proxy read');
+          },
+        },
+      ),
+  },
+  {
+    name: 'init: a Proxy over a plain init',
+    url: '/n',
+    init: () => new Proxy({ method: 'POST', body: 'proxied' }, {}),
+  },
+  {
+    name: 'headers: a Proxy over a record',
+    url: '/n',
+    init: () => ({ headers: new Proxy({ 'x-p': '1' }, {}) }),
+  },
+  {
+    name: 'headers: a Map (an iterable of pairs)',
+    url: '/n',
+    init: () => ({ headers: new Map([['x-m', '1']]) as unknown as Record<string, string> }),
+  },
+  {
+    name: 'input: an object whose toString throws',
+    url: () =>
+      ({
+        toString(): string {
+          throw new Reason('toString');
+        },
+      }) as unknown as string,
+  },
+  {
+    name: 'body: an async iterable',
+    url: '/b',
+    init: () => ({
+      method: 'POST',
+      body: (async function* () {
+        yield enc.encode('iterated');
+      })() as unknown as ReadableStream,
+      duplex: 'half',
+    }),
+  },
+  { name: 'init: null', url: '/n', init: () => null as unknown as Init },
+  { name: "init: a string ('nope')", url: '/n', init: () => 'nope' as unknown as Init },
+  { name: 'init: a number', url: '/n', init: () => 42 as unknown as Init },
+];
+
 const rows: Array<[string, Row[]]> = [
   ['methods', methodRows],
   ['request bodies', bodyRows],
@@ -933,10 +1138,41 @@ const rows: Array<[string, Row[]]> = [
   ['content codings', encodingRows],
   ['redirects', redirectRows],
   ['abort', abortRows],
+  ['abort reasons, stage by stage', abortMatrixRows],
+  ['never a synchronous throw', neverThrowRows],
   ['body consumption', consumeRows],
 ];
 
 // ---------------------------------------------------------------------------------------------
+
+/** Only the policies that would change outcomes are off: no retry, breaker, bulkhead or DNS cache. */
+const CLIENT_OPTIONS = {
+  retry: false,
+  breaker: false,
+  bulkhead: false,
+  dns: false,
+  timeout: { connect: 500 },
+} as const;
+
+/** client.fetch as a FetchLike; a synchronous throw (there must be none) fails the row. */
+function noThrow(client: BulwarkClient): FetchLike {
+  return (input, init) => {
+    try {
+      return client.fetch(input, init);
+    } catch (err) {
+      return Promise.reject(new Error(`client.fetch threw synchronously: ${String(err)}`));
+    }
+  };
+}
+
+/** `client.close()` resolves, and within a bound (a connect abandoned by an abort takes ≤ 500 ms). */
+async function closesSoon(client: BulwarkClient): Promise<void> {
+  const closed = await Promise.race([
+    client.close().then(() => 'closed'),
+    sleep(5_000).then(() => 'pending'),
+  ]);
+  assert.equal(closed, 'closed', 'client.close() resolved');
+}
 
 describe('client.fetch against undici fetch, request bytes and all', () => {
   const state: ServerState = { log: [], arrivals: new EventEmitter() };
@@ -944,6 +1180,7 @@ describe('client.fetch against undici fetch, request bytes and all', () => {
   let b: RawServer;
   let agent: Agent;
   let client: BulwarkClient;
+  let listener: UnacceptingListener;
   let base: Omit<Ctx, 'controller'>;
   let direct: FetchLike;
   let bulwark: FetchLike;
@@ -951,23 +1188,37 @@ describe('client.fetch against undici fetch, request bytes and all', () => {
   before(async () => {
     a = await startRawServer((socket) => void serve(socket, 'a', state));
     b = await startRawServer((socket) => void serve(socket, 'b', state));
+    listener = await startUnacceptingListener();
     base = {
       origin: `http://127.0.0.1:${a.port}`,
       other: `http://127.0.0.1:${b.port}`,
       port: a.port,
       state,
+      unaccepting: `http://127.0.0.1:${listener.port}`,
     };
-    agent = new Agent();
-    // Only the policies that would change outcomes are off: no retry, breaker, bulkhead or DNS cache.
-    client = createClient({ retry: false, breaker: false, bulkhead: false, dns: false });
-    direct = (input, init) => undiciFetch(input, { ...init, dispatcher: agent });
-    bulwark = (input, init) => client.fetch(input, init);
+    // A short connect timeout on both sides, so a connect abandoned by an abort ends soon.
+    agent = new Agent({ connect: { timeout: 500 } });
+    client = createClient(CLIENT_OPTIONS);
+    direct = (input, init) => {
+      // The caller's init as it is (its getters, a Proxy's traps), with the agent added on top.
+      const withAgent =
+        init !== null && typeof init === 'object'
+          ? (Object.create(init, { dispatcher: { value: agent, enumerable: true } }) as RequestInit)
+          : (init as unknown as RequestInit);
+      try {
+        return undiciFetch(input, withAgent);
+      } catch (err) {
+        return Promise.reject(err); // (undici's fetch does throw, for a missing argument)
+      }
+    };
+    bulwark = noThrow(client);
   });
 
   after(async () => {
     // Servers first: that ends any connection still open, so the agents close at once.
     await Promise.all([a.close(), b.close()]);
     await Promise.all([client.close(), agent.close()]);
+    await listener.close();
   });
 
   for (const [group, list] of rows) {
@@ -976,8 +1227,14 @@ describe('client.fetch against undici fetch, request bytes and all', () => {
         it(row.name, row.todo === undefined ? {} : { todo: row.todo }, async () => {
           const expected = await outcome(direct, row, base);
           row.check?.(expected);
-          const actual = await outcome(bulwark, row, base);
+          if (row.ownClient === undefined) {
+            assert.deepEqual(await outcome(bulwark, row, base), expected);
+            return;
+          }
+          const own = createClient(CLIENT_OPTIONS);
+          const actual = await outcome(noThrow(own), row, base);
           assert.deepEqual(actual, expected);
+          await closesSoon(own);
         });
       }
     });
