@@ -53,7 +53,8 @@ const NO_HEADERS: [string, string][] = [];
 export class DirectResponse extends Base {
   readonly #status: number;
   readonly #statusText: string;
-  readonly #headers: ResponseHeaders;
+  /** Made on first use (many callers read the body and nothing else). */
+  #headers: ResponseHeaders | undefined = undefined;
   readonly #names: readonly string[];
   readonly #values: readonly string[];
   /** The URL list: the request's URL, then each redirect's target. */
@@ -84,7 +85,6 @@ export class DirectResponse extends Base {
     });
     this.#status = status;
     this.#statusText = statusText;
-    this.#headers = new ResponseHeaders(names, values);
     this.#names = names;
     this.#values = values;
     this.#urlList = urlList;
@@ -109,6 +109,7 @@ export class DirectResponse extends Base {
   }
 
   get headers(): ResponseHeaders {
+    this.#headers ??= new ResponseHeaders(this.#names, this.#values);
     return this.#headers;
   }
 
