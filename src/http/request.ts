@@ -117,8 +117,8 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
 
 /**
  * One attempt's request: its dispatch options and its dispatch handler in one object. It does
- * what undici's request API does for `Dispatcher.request` — the response body as undici's
- * readable, the trailers — and what Bulwark needs besides: the call gets the request's controller
+ * what undici's request API does for `Dispatcher.request` — the response body with its body
+ * mixin (http/body-readable.ts), the trailers — and what Bulwark needs besides: the call gets the request's controller
  * as the request starts (so the call's deadline and its caller's signal abort it without an
  * `AbortSignal`, which undici's request API pays for with an abort listener, a remover and a
  * `close` listener on every body), and a request that starts after its attempt was aborted, or
@@ -126,10 +126,7 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
  *
  * Hand-written rather than undici's `request()` with a second handler around it: one object per
  * attempt where that took undici's handler, three closures and Bulwark's wrapper, and one call
- * per event instead of two. In the overhead runs with the commit before as `--baseline` (each case
- * in its own processes) `client.request` went from 0.85–0.91 to 1.02–1.10 × raw undici
- * `Pool.request` (1.10–1.13 in every run of 60 rounds or more), and GC from 5.5–6.1 to 0.5–0.6 µs
- * per request (raw undici: 4.2–4.7) — see bench/README.md.
+ * per event instead of two (its throughput and GC against raw undici: bench/README.md).
  *
  * It is an `AsyncResource`, as undici's handler is: the attempt settles in the async context of
  * the call that dispatched it, so the stages after it, Bulwark's diagnostics events and the next
@@ -138,10 +135,9 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
  * A class rather than an object literal, as are the result and the timings: V8 may "pretenure"
  * an object literal's allocation site (allocate every later object of it in the old generation)
  * once it sees most of them survive a young-generation GC, as a request's objects do while they
- * wait for a connection at start-up; the timings literal measured so, 100 % of its objects
- * surviving young GCs (heap sampling). A pretenured object is garbage for the full GC only, and
- * it keeps whatever young objects it holds alive until then. Objects made by a class are not
- * pretenured that way (the timings then survived at ~9 %, as a request's other objects do).
+ * wait for a connection at start-up (heap sampling showed it for the timings literal). A
+ * pretenured object is garbage for the full GC only, and it keeps whatever young objects it holds
+ * alive until then. Objects made by a class are not pretenured that way.
  */
 class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler {
   readonly origin: string;
