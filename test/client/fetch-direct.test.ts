@@ -25,6 +25,7 @@ import { type BulwarkClient, createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { directRequest } from '../../src/http/direct-request.ts';
 import { type FetchInit, normaliseFetchInput } from '../../src/http/fetch.ts';
+import { closesSoon } from '../helpers/closes-soon.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
 import { startUnacceptingListener, type UnacceptingListener } from '../helpers/unaccepting-listener.ts';
 
@@ -823,20 +824,25 @@ const redirectRows: Row[] = [
 
 class Reason extends Error {}
 
-/** Reads the first chunk, aborts the run's signal, then reads on: the read rejects with the reason. */
-const abortMidBody: Read = async (res, ctx) => {
-  const reader = res.body!.getReader();
-  const first = await reader.read();
-  ctx.controller.abort(new Reason('gave up mid-body'));
-  const out: Record<string, unknown> = { first: printable(first.value ?? new Uint8Array()) };
-  try {
-    await reader.read();
-    out.second = 'resolved';
-  } catch (err) {
-    out.second = describeError(err, ctx);
-  }
-  return out;
-};
+/** Reads the first chunk, aborts the run's signal (`abort`), then reads on: what the second read gives. */
+const abortMidBodyWith =
+  (abort: (ctx: Ctx) => void): Read =>
+  async (res, ctx) => {
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    abort(ctx);
+    const out: Record<string, unknown> = { first: printable(first.value ?? new Uint8Array()) };
+    try {
+      await reader.read();
+      out.second = 'resolved';
+    } catch (err) {
+      out.second = describeError(err, ctx);
+    }
+    return out;
+  };
+
+/** The read rejects with the reason. */
+const abortMidBody = abortMidBodyWith((ctx) => ctx.controller.abort(new Reason('gave up mid-body')));
 
 const abortRows: Row[] = [
   {
@@ -975,19 +981,7 @@ const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
     url: '/drip-hang',
     ownClient: true,
     init: (c) => ({ signal: c.controller.signal }),
-    read: async (res, ctx) => {
-      const reader = res.body!.getReader();
-      const first = await reader.read();
-      abortWith(ctx, make());
-      const out: Record<string, unknown> = { first: printable(first.value ?? new Uint8Array()) };
-      try {
-        await reader.read();
-        out.second = 'resolved';
-      } catch (err) {
-        out.second = describeError(err, ctx);
-      }
-      return out;
-    },
+    read: abortMidBodyWith((ctx) => abortWith(ctx, make())),
   },
   {
     name: `${label}: aborted once the body was read to its end`,
@@ -1435,15 +1429,6 @@ function noThrow(client: BulwarkClient): FetchLike {
       return Promise.reject(new Error(`client.fetch threw synchronously: ${String(err)}`));
     }
   };
-}
-
-/** `client.close()` resolves, and within a bound (a connect abandoned by an abort takes ≤ 500 ms). */
-async function closesSoon(client: BulwarkClient): Promise<void> {
-  const closed = await Promise.race([
-    client.close().then(() => 'closed'),
-    sleep(5_000).then(() => 'pending'),
-  ]);
-  assert.equal(closed, 'closed', 'client.close() resolved');
 }
 
 describe('client.fetch against undici fetch, request bytes and all', () => {

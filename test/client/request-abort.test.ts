@@ -20,7 +20,8 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client.ts';
+import { closesSoon } from '../helpers/closes-soon.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
 import { startUnacceptingListener, type UnacceptingListener } from '../helpers/unaccepting-listener.ts';
 
@@ -172,15 +173,6 @@ function theReasonItself(stage: Stage): unknown {
     return { status: 200, read: { resolves: { first: 'first', rest: itself } }, listeners: 0 };
   }
   return { status: 200, read: itself, listeners: 0 };
-}
-
-/** `client.close()` resolves, and within a bound (a connect abandoned by an abort takes ≤ 200 ms). */
-async function closesSoon(client: BulwarkClient): Promise<void> {
-  const closed = await Promise.race([
-    client.close().then(() => 'closed'),
-    sleep(5_000).then(() => 'pending'),
-  ]);
-  assert.equal(closed, 'closed', 'client.close() resolved');
 }
 
 describe("client.request and the caller's signal, against undici's request API", () => {
