@@ -7,7 +7,7 @@
  * subclass with getters. `clone()` keeps them.
  */
 
-import { Response, type ResponseInit } from 'undici';
+import { type Headers, Response } from 'undici';
 import { ResponseHeaders } from './response-headers.ts';
 import { isDisturbed, isErrored } from './stream-state.ts';
 
@@ -22,15 +22,6 @@ const unread = new FinalizationRegistry<WeakRef<ReadableStream>>((ref) => {
   }
 });
 
-/** Reason-phrase = *( HTAB / SP / VCHAR / obs-text ): what the constructor accepts as `statusText`. */
-function isReasonPhrase(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (!(c === 0x09 || (c >= 0x20 && c <= 0x7e) || (c >= 0x80 && c <= 0xff))) return false;
-  }
-  return true;
-}
-
 /** A URL serialised without its fragment (Response `url`). */
 function withoutFragment(url: URL): string {
   const href = url.href;
@@ -42,13 +33,9 @@ function withoutFragment(url: URL): string {
 /** `Response`, seen with accessors (undici's types declare its fields as plain properties). */
 const Base = Response as unknown as new (
   body: ReadableStream | null,
-  init: ResponseInit,
 ) => Omit<Response, 'status' | 'ok' | 'statusText' | 'headers' | 'url' | 'redirected' | 'type' | 'clone'> & {
   clone(): unknown;
 };
-
-/** Shared by every response without a content type, and read by no one. */
-const NO_HEADERS: [string, string][] = [];
 
 export class DirectResponse extends Base {
   readonly #status: number;
@@ -74,15 +61,23 @@ export class DirectResponse extends Base {
     urlList: readonly URL[],
     type: 'basic' | 'cors',
   ) {
-    // The constructor's own headers only serve its body methods, which read `content-type`.
-    const at = names.indexOf('content-type');
-    const contentType = at === -1 ? null : (values[at] as string).replace(/^[\t ]+|[\t ]+$/g, '');
-    super(body, {
-      status: status >= 200 && status <= 599 ? status : 200,
-      statusText: isReasonPhrase(statusText) ? statusText : '',
-      headers:
-        contentType === null || /[\0\r\n]/.test(contentType) ? NO_HEADERS : [['content-type', contentType]],
-    });
+    // No init: the status, its text and the headers are this class's own (the constructor would
+    // refuse some statuses, texts and values, and its web IDL conversions cost more than the rest).
+    super(body);
+    // The constructor's own headers serve its body methods only, which read `content-type`.
+    let contentType: string | null = null;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] === 'content-type') {
+        contentType = contentType === null ? (values[i] as string) : `${contentType}, ${values[i]}`;
+      }
+    }
+    if (contentType !== null) {
+      try {
+        (Reflect.get(Response.prototype, 'headers', this) as Headers).append('content-type', contentType);
+      } catch {
+        // (A value a Headers refuses cannot come off the wire: the parser refuses it first.)
+      }
+    }
     this.#status = status;
     this.#statusText = statusText;
     this.#names = names;

@@ -6,7 +6,8 @@
  * fetch keeps (`x-pad: v ` reads `'v '` there), so this one keeps the fields itself.
  */
 import { inspect } from 'node:util';
-import { Headers } from 'undici';
+import { Headers, Response } from 'undici';
+import { isHttpToken } from './header-list.ts';
 
 /** `Headers`, seen with methods (undici's types declare them as function-valued properties). */
 interface HeadersApi {
@@ -51,9 +52,8 @@ Object.defineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
   configurable: true,
 });
 
-function immutable(): never {
-  throw new TypeError('immutable');
-}
+/** An undici `Headers` with the immutable guard (a network error's), which refuses every change. */
+const IMMUTABLE = Response.error().headers as unknown as HeadersApi;
 
 export class ResponseHeaders extends Base {
   /** Field names, lower-cased, in wire order. */
@@ -81,22 +81,19 @@ export class ResponseHeaders extends Base {
     return out;
   }
 
-  /** `name` as `Headers` would take it: validated by undici's own `has` (same errors), lower-cased. */
-  #lower(name: string): string {
-    super.has(name);
-    return String(name).toLowerCase();
-  }
-
-  // Each method lets undici's own check its arguments (a missing one, an invalid name), so the
-  // errors are undici's; `get` and `has` on this object's own (empty) list answer nothing.
+  // Reads: a name that is not a valid header name (or missing) is left to undici's own method,
+  // on this object's own empty list, for undici's own error.
   override get(...args: [name?: string]): string | null {
-    super.get(...(args as [string]));
-    return this.#get(String(args[0]).toLowerCase());
+    const name = args[0];
+    // A header name needs no check of undici's; anything else gets undici's own.
+    if (typeof name !== 'string' || !isHttpToken(name)) super.get(...(args as [string]));
+    return this.#get(String(name).toLowerCase());
   }
 
   override has(...args: [name?: string]): boolean {
-    super.has(...(args as [string]));
-    return this.#names.includes(String(args[0]).toLowerCase());
+    const name = args[0];
+    if (typeof name !== 'string' || !isHttpToken(name)) super.has(...(args as [string]));
+    return this.#names.includes(String(name).toLowerCase());
   }
 
   override getSetCookie(): string[] {
@@ -106,22 +103,17 @@ export class ResponseHeaders extends Base {
     return out;
   }
 
+  // Changes are refused by an immutable Headers of undici's: its checks, then `immutable`.
   override append(...args: [name?: string, value?: string]): void {
-    if (args.length < 2) super.append(...(args as [string, string]));
-    this.#lower(args[0] as string);
-    immutable();
+    IMMUTABLE.append(...(args as [string, string]));
   }
 
   override set(...args: [name?: string, value?: string]): void {
-    if (args.length < 2) super.set(...(args as [string, string]));
-    this.#lower(args[0] as string);
-    immutable();
+    IMMUTABLE.set(...(args as [string, string]));
   }
 
   override delete(...args: [name?: string]): void {
-    if (args.length === 0) super.delete(...(args as [string]));
-    this.#lower(args[0] as string);
-    immutable();
+    IMMUTABLE.delete(...(args as [string]));
   }
 
   /** The pairs in iteration order: names sorted, values combined, each `set-cookie` on its own. */
