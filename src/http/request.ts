@@ -53,9 +53,10 @@ export interface RequestResult {
    * The body: a `Readable` with the body mixin of undici's request API (`.text()`, `.json()`,
    * `.arrayBuffer()`, `.bytes()`, `.blob()`, `.body`, `.bodyUsed`, `.dump()`). A failure after the
    * headers fails it with a `BulwarkError` (a stall past `timeout.body`, a connection lost, a
-   * malformed body); the caller's abort, with the signal's reason.
+   * malformed body); the caller's abort, with the signal's reason. (Typed as undici's request-API
+   * body, which it implements: http/body-readable.ts.)
    */
-  readonly body: BodyReadable;
+  readonly body: Dispatcher.ResponseData['body'];
   readonly trailers: Record<string, string>;
   /** Phase timings of the attempt that produced this response. */
   readonly timings: Timings;
@@ -305,7 +306,7 @@ function noop(): void {}
 class Result implements RequestResult {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  readonly body: BodyReadable;
+  readonly body: Dispatcher.ResponseData['body'];
   readonly trailers: Record<string, string>;
   timings: Timings = undefined as unknown as Timings; // set by the client once the call settles
   attempts = 0;
@@ -318,7 +319,7 @@ class Result implements RequestResult {
   ) {
     this.statusCode = statusCode;
     this.headers = headers;
-    this.body = body;
+    this.body = body as unknown as Dispatcher.ResponseData['body'];
     this.trailers = trailers;
   }
 }
