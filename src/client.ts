@@ -202,6 +202,10 @@ export class BulwarkClient {
       const normal = normaliseFetchInput(input, init);
       url = normal.url;
       fi = normal.init;
+      // A signal that is not an AbortSignal: undici's fetch rejects it as it does.
+      if (fi.signal != null && !(fi.signal instanceof AbortSignal)) {
+        return undiciFetch(url, fi as UndiciRequestInit);
+      }
       if ((fi as { dispatcher?: unknown }).dispatcher !== undefined) {
         throw new InvalidOptionError(
           'init.dispatcher',

@@ -1156,6 +1156,11 @@ const neverThrowRows: Row[] = [
     }),
   },
   { name: 'init: null', url: '/n', init: () => null as unknown as Init },
+  {
+    name: 'init: a signal that is not an AbortSignal (TypeError)',
+    url: '/n',
+    init: () => ({ signal: { aborted: false, addEventListener() {}, removeEventListener() {} } as never }),
+  },
   { name: "init: a string ('nope')", url: '/n', init: () => 'nope' as unknown as Init },
   { name: 'init: a number', url: '/n', init: () => 42 as unknown as Init },
 ];
