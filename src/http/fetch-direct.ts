@@ -43,6 +43,7 @@ import { HeaderList } from './header-list.ts';
 import { leftOrigin, sameOrigin } from './origin-checks.ts';
 import { locationUrl } from './redirect-location.ts';
 import { withDeadline } from './request.ts';
+import { fieldValue } from './response-headers.ts';
 import { probeUndiciFetch, undiciFetchBehaviour } from './undici-fetch-behaviour.ts';
 
 export { DirectRequest };
@@ -549,13 +550,4 @@ function responseFields(
 
 function latin1(field: unknown): string {
   return Buffer.isBuffer(field) ? field.toString('latin1') : String(field);
-}
-
-/** The combined value of header `name` (lower-case), as a header list gives it, or `null`. */
-function fieldValue(names: readonly string[], values: readonly string[], name: string): string | null {
-  let out: string | null = null;
-  for (let i = 0; i < names.length; i++) {
-    if (names[i] === name) out = out === null ? (values[i] as string) : `${out}, ${values[i]}`;
-  }
-  return out;
 }

@@ -8,7 +8,7 @@
  */
 
 import { type Headers, Response } from 'undici';
-import { ResponseHeaders } from './response-headers.ts';
+import { fieldValue, ResponseHeaders } from './response-headers.ts';
 import { isDisturbed, isErrored } from './stream-state.ts';
 
 /**
@@ -65,12 +65,7 @@ export class DirectResponse extends Base {
     // refuse some statuses, texts and values, and its web IDL conversions cost more than the rest).
     super(body);
     // The constructor's own headers serve its body methods only, which read `content-type`.
-    let contentType: string | null = null;
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] === 'content-type') {
-        contentType = contentType === null ? (values[i] as string) : `${contentType}, ${values[i]}`;
-      }
-    }
+    const contentType = fieldValue(names, values, 'content-type');
     if (contentType !== null) {
       try {
         (Reflect.get(Response.prototype, 'headers', this) as Headers).append('content-type', contentType);

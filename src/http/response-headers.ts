@@ -52,6 +52,24 @@ Object.defineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
   configurable: true,
 });
 
+/**
+ * The value of the header `lower` (a lower-cased name) among fields `names` / `values`, as a header
+ * list combines repeated fields (`; ` between `cookie` values, `, ` otherwise), or `null`.
+ */
+export function fieldValue(
+  names: readonly string[],
+  values: readonly string[],
+  lower: string,
+): string | null {
+  let out: string | null = null;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== lower) continue;
+    const value = values[i] as string;
+    out = out === null ? value : `${out}${lower === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return out;
+}
+
 /** An undici `Headers` with the immutable guard (a network error's), which refuses every change. */
 const IMMUTABLE = Response.error().headers as unknown as HeadersApi;
 
@@ -71,14 +89,7 @@ export class ResponseHeaders extends Base {
 
   /** The combined value of `lower`, or `null` (`; ` between `cookie` values, `, ` otherwise). */
   #get(lower: string): string | null {
-    const names = this.#names;
-    let out: string | null = null;
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] !== lower) continue;
-      const value = this.#values[i] as string;
-      out = out === null ? value : `${out}${lower === 'cookie' ? '; ' : ', '}${value}`;
-    }
-    return out;
+    return fieldValue(this.#names, this.#values, lower);
   }
 
   // Reads: a name that is not a valid header name (or missing) is left to undici's own method,
