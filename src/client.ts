@@ -27,7 +27,9 @@ import { InvalidOptionError } from './errors/invalid-option-error.ts';
 import { redactError, redactUrl } from './errors/redact.ts';
 import { attemptHandler, type ResultAdapter, type Transport } from './http/attempt.ts';
 import { hasHeader, isReplayableBody } from './http/body.ts';
+import { directRequest } from './http/direct-request.ts';
 import {
+  asFetchRejects,
   type FetchInit,
   type FetchInput,
   type FetchResponse,
@@ -35,7 +37,6 @@ import {
   fetchTransport,
   normaliseFetchInput,
 } from './http/fetch.ts';
-import { directRequest } from './http/fetch-direct.ts';
 import {
   REQUEST_OPTION_KEYS,
   type RequestOptions,
@@ -185,17 +186,39 @@ export class BulwarkClient {
    *
    * Only `http:` and `https:` URLs go through the policies; other schemes (`data:`) go straight to
    * undici's fetch.
+   *
+   * It never throws: bad input rejects, as with fetch. It works detached from the client, as code
+   * written for the global `fetch` passes it around (`const f = client.fetch; await f(url)`), and
+   * its `length` is 1, as the global's.
    */
-  fetch(input: FetchInput, init?: FetchInit): Promise<FetchResponse> {
+  get fetch(): (input: FetchInput, init?: FetchInit) => Promise<FetchResponse> {
+    return this.#boundFetch;
+  }
+
+  /** `fetch`, bound to this client once (one function per client, `length` 1). */
+  readonly #boundFetch = (
+    input: FetchInput,
+    init: FetchInit | undefined = undefined,
+  ): Promise<FetchResponse> => this.#fetchCall(input, init);
+
+  #fetchCall(input: FetchInput, init: FetchInit | undefined): Promise<FetchResponse> {
     // Not an async function: its promise would adopt the call's own, one more promise and two
-    // more microtask hops per call. Bad input still rejects rather than throws, as with fetch.
+    // more microtask hops per call.
     let url: string;
     let fi: FetchInit;
     let call: Call | undefined;
     try {
+      // Not a dictionary (a string, a number): undici's fetch rejects it as it does.
+      if (init != null && typeof init !== 'object' && typeof init !== 'function') {
+        return undiciOnly(input as string, init as UndiciRequestInit);
+      }
       const normal = normaliseFetchInput(input, init);
       url = normal.url;
       fi = normal.init;
+      // A signal that is not an AbortSignal: undici's fetch rejects it as it does.
+      if (fi.signal != null && !(fi.signal instanceof AbortSignal)) {
+        return undiciOnly(url, fi as UndiciRequestInit);
+      }
       if ((fi as { dispatcher?: unknown }).dispatcher !== undefined) {
         throw new InvalidOptionError(
           'init.dispatcher',
@@ -211,20 +234,19 @@ export class BulwarkClient {
         normal.oneShot ? false : isReplayableBody(fi.body),
         fi.signal ?? undefined,
       );
+      // Not http(s): a data: URL and the like, which no policy applies to.
+      if (call === undefined) return undiciOnly(url, fi as UndiciRequestInit);
+      // The one place that picks the direct path or undici's fetch (http/direct-request.ts).
+      if (this.#direct) {
+        const direct = directRequest(call.url, call.method, fi);
+        if (direct !== undefined) call.input = direct;
+      }
     } catch (err) {
       return Promise.reject(err);
     }
-    // Not http(s): a data: URL and the like, which no policy applies to.
-    if (call === undefined) {
-      return undiciFetch(url, fi as UndiciRequestInit).catch((err: unknown) => {
-        throw fi.signal?.aborted && err === fi.signal.reason ? err : redactError(err);
-      });
-    }
-    if (this.#direct) {
-      const direct = directRequest(call.url, call.method, fi);
-      if (direct !== undefined) call.input = direct;
-    }
-    return this.#run(this.#fetch, this.#fetchEnd, call);
+    const promise = this.#run(this.#fetch, this.#fetchEnd, call);
+    // With a signal the rejection may be the caller's reason: it is treated as undici's fetch treats it.
+    return call.signal === undefined ? promise : promise.catch(asFetchRejects);
   }
 
   /**
@@ -475,6 +497,17 @@ export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObser
 }
 
 const EMPTY: RequestOptions = Object.freeze({});
+
+/**
+ * A call left wholly to undici's fetch (a scheme other than http(s), input it refuses): its
+ * rejection as undici's, but without the URL's secrets (the caller's own abort reason as it is).
+ */
+function undiciOnly(input: string | URL | Request, init: UndiciRequestInit): Promise<FetchResponse> {
+  return undiciFetch(input as string, init).catch((err: unknown) => {
+    const signal = (init as { signal?: unknown } | null | undefined)?.signal;
+    throw signal instanceof AbortSignal && signal.aborted && err === signal.reason ? err : redactError(err);
+  });
+}
 
 /** Names, on a retryable failure that ends `call`, why the call did not try again. */
 function withNotRetried(err: BulwarkError, call: Call): BulwarkError {

@@ -88,6 +88,68 @@ function clientCase(
   };
 }
 
+/** A request body of the stream cases: a few bytes, streamed (sent chunked, never retried). */
+const STREAMED = new TextEncoder().encode('{"id":1}');
+
+/**
+ * The shapes of fetch call the bench measures besides a plain GET, each made afresh per request
+ * as a caller makes it: headers in a `Headers` object, and a `ReadableStream` body.
+ */
+const SHAPES = {
+  headers: (): RequestInit => ({
+    headers: new Headers({ accept: 'application/json', 'x-request-id': '1f0c2a' }),
+  }),
+  stream: (): RequestInit & { duplex: 'half' } => ({
+    method: 'POST',
+    body: new ReadableStream({
+      start(controller) {
+        controller.enqueue(STREAMED);
+        controller.close();
+      },
+    }),
+    duplex: 'half',
+  }),
+} as const;
+
+/** undici's fetch on Bulwark's agent (the same dispatcher as client.fetch), for one shape of call. */
+function undiciFetchShapeCase(shape: keyof typeof SHAPES, label: string): Case {
+  return {
+    id: `undici-fetch-agent-${shape}`,
+    label,
+    async setup(url, connections) {
+      const agent = bulwarkAgent(connections);
+      const dispatcher = agent as unknown as Dispatcher;
+      const init = SHAPES[shape];
+      return {
+        one: async () => {
+          const res = await undiciFetch(url, { ...(init() as object), dispatcher });
+          await res.text();
+        },
+        close: () => agent.close(),
+      };
+    },
+  };
+}
+
+/** client.fetch (every policy on) for one shape of call. */
+function bulwarkFetchShapeCase(shape: keyof typeof SHAPES, label: string): Case {
+  return {
+    id: `bulwark-fetch-${shape}`,
+    label,
+    async setup(url, connections) {
+      const client = createClient({ connections });
+      const init = SHAPES[shape];
+      return {
+        one: async () => {
+          const res = await client.fetch(url, init() as never);
+          await res.text();
+        },
+        close: () => client.close(),
+      };
+    },
+  };
+}
+
 /** The agent `createClient({ connections })` would use (no DNS cache: the URL is an address). */
 function bulwarkAgent(connections: number): BulwarkAgent {
   return createAgent(resolveClientOptions({ dns: false, connections }));
@@ -160,6 +222,10 @@ export const CASES: readonly Case[] = [
     },
   },
   clientCase('bulwark-fetch', 'Bulwark client.fetch', 'fetch', createClient),
+  undiciFetchShapeCase('headers', "undici fetch on Bulwark's agent, a Headers object"),
+  bulwarkFetchShapeCase('headers', 'Bulwark client.fetch, a Headers object'),
+  undiciFetchShapeCase('stream', "undici fetch on Bulwark's agent, a ReadableStream body (POST)"),
+  bulwarkFetchShapeCase('stream', 'Bulwark client.fetch, a ReadableStream body (POST)'),
   {
     id: 'node-http',
     label: 'node:http keep-alive agent',

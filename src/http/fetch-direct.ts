@@ -1,106 +1,55 @@
 /**
- * `client.fetch`'s direct path: the requests that make up nearly all service-to-service traffic
- * (a method without a body or with a string, bytes or `URLSearchParams` body, plain headers, any
- * redirect mode) are sent on Bulwark's agent with a dispatch handler of their own, and their
- * `Response` is built from undici's own response internals, the ones its `fetch` builds: the same
- * class, headers, body stream, `url`, `redirected` and `type`, and the same request on the wire.
- * Everything else (a `Request` with a stream body, `FormData`, `Blob`, `Headers` objects,
- * conditional or range requests, credentials in the URL, `cache`, `mode`, `integrity`…) goes
- * through undici's `fetch` as before (http/fetch.ts decides).
+ * `client.fetch`'s direct path: the calls http/direct-request.ts accepts — nearly all
+ * service-to-service traffic — are sent on Bulwark's agent with a dispatch handler of their own,
+ * and answered with a `Response` built with undici's public `Response` constructor
+ * (http/fetch-response.ts): the class undici's fetch returns, with the same headers, body, `url`,
+ * `redirected` and `type`, after the same request on the wire.
  *
  * Written here rather than taken from undici because undici's fetch is the thing we improve on:
  * per request it builds a `Request` (web IDL conversions, an `AbortController`, abort listeners),
  * runs the fetch algorithm's async steps, and carries the body through a Node stream, an async
- * iterator and a web stream; the direct path dispatches once and feeds one web stream. In the
- * overhead bench it is ~2.5× undici's fetch on the same dispatcher (bench/README.md).
+ * iterator and a web stream; the direct path dispatches once and feeds one web stream
+ * (bench/README.md has the measurements).
  *
- * What it reproduces, step for step, of undici's fetch (lib/web/fetch/index.js): the request's
- * header list (the caller's, then `content-type` for the body, `accept`, `accept-language`, and
- * per hop `content-length`, `sec-fetch-mode`, `user-agent`, `accept-encoding`, without `host`);
- * informational responses skipped; redirects (`follow` up to 20, with the method, body and
- * header rewrites of HTTP-redirect fetch; `manual`; `error`); content codings (gzip, deflate, br,
- * zstd, at most five); a null body for `HEAD` and the null-body statuses; and its errors
- * (`TypeError('fetch failed', { cause })`, a body that fails with `TypeError('terminated')`, or
- * with the caller's abort reason). What it leaves out: the resource-timing entries undici's fetch
- * adds to `performance` (Node's bundled fetch does; a dispatcher of one's own rarely wants them).
+ * What it reproduces of undici's fetch (lib/web/fetch/index.js), step for step: the request's
+ * header list and what each hop adds (http/direct-request.ts); informational responses skipped;
+ * redirects (`follow` up to 20, with the method, body and header rewrites of HTTP-redirect fetch,
+ * a stream body refused on any but a 303; `manual`; `error`); content codings
+ * (http/content-decoding.ts); a null body for `HEAD` and the null-body statuses; its errors before
+ * the response (`TypeError('fetch failed', { cause })`, turned into a `BulwarkError` by the
+ * attempt stage); and its abort semantics: the caller's signal rejects the call with its reason
+ * before the response, and after it errors the body with the reason until the body has been read
+ * to its end — the listener stays on the signal until then, and no longer. What it does
+ * differently, on purpose: a body that fails on the network fails with a `BulwarkError`
+ * (http/attempt.ts `bodyFailure`) where undici's fetch gives `TypeError('terminated')`, both with
+ * the original error as `cause`; a redirect's connection is drained for reuse rather than closed;
+ * and no resource-timing entries are added to `performance`.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { createRequire } from 'node:module';
-import { pipeline, Readable } from 'node:stream';
+import { finished, pipeline, Readable, type Transform } from 'node:stream';
 import type { UnderlyingByteSource } from 'node:stream/web';
-import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import type { Call } from '../client/call.ts';
+import { AbortReason, type Call } from '../client/call.ts';
 import { undiciHeadersTimeout } from '../client/options.ts';
 import { type Done, OK } from '../client/pipeline.ts';
+import { BulwarkError } from '../errors/bulwark-error.ts';
 import { kAttempt } from '../transport/agent.ts';
-import type { FetchInit, FetchResponse } from './fetch.ts';
+import { bodyFailure } from './attempt.ts';
+import { decodersFor, MAX_CONTENT_ENCODINGS } from './content-decoding.ts';
+import { type DirectBody, DirectRequest, firstHopHeaders, hopHeaders } from './direct-request.ts';
+import type { FetchResponse } from './fetch.ts';
+import { DirectResponse } from './fetch-response.ts';
+import { HeaderList } from './header-list.ts';
+import { leftOrigin, sameOrigin } from './origin-checks.ts';
+import { locationUrl } from './redirect-location.ts';
 import { withDeadline } from './request.ts';
+import { fieldValue } from './response-headers.ts';
+import { probeUndiciFetch, undiciFetchBehaviour } from './undici-fetch-behaviour.ts';
 
-/** undici's header list (lib/web/fetch/headers.js): what its `Request` and `Response` keep headers in. */
-interface HeadersList {
-  contains(name: string, isLowerCase: boolean): boolean;
-  get(name: string, isLowerCase: boolean): string | null;
-  append(name: string, value: string, isLowerCase: boolean): void;
-  set(name: string, value: string, isLowerCase: boolean): void;
-  delete(name: string, isLowerCase: boolean): void;
-  readonly entries: Record<string, string>;
-}
+export { DirectRequest };
 
-/** undici's internal response (lib/web/fetch/response.js `makeResponse`). */
-interface InnerResponse {
-  status: number;
-  headersList: HeadersList;
-  urlList: URL[];
-  body: { stream: ReadableStream<Uint8Array>; source: null; length: null } | null;
-}
-
-const requireUndici = createRequire(import.meta.url);
-const { HeadersList } = requireUndici('undici/lib/web/fetch/headers.js') as {
-  HeadersList: new (init?: HeadersList) => HeadersList;
-};
-const { makeResponse, filterResponse, fromInnerResponse } = requireUndici(
-  'undici/lib/web/fetch/response.js',
-) as {
-  makeResponse(init: {
-    status: number;
-    statusText?: string;
-    headersList: HeadersList;
-    urlList: URL[];
-  }): InnerResponse;
-  filterResponse(response: InnerResponse, type: 'basic' | 'cors'): InnerResponse;
-  fromInnerResponse(response: InnerResponse, guard: 'immutable'): FetchResponse;
-};
-const { responseLocationURL, isURLPotentiallyTrustworthy, sameOrigin, createInflate, isValidHTTPToken } =
-  requireUndici('undici/lib/web/fetch/util.js') as {
-    responseLocationURL(response: InnerResponse, requestFragment: string): URL | null;
-    isURLPotentiallyTrustworthy(url: URL): boolean;
-    sameOrigin(a: URL, b: URL): boolean;
-    createInflate(options: zlib.ZlibOptions): NodeJS.ReadWriteStream;
-    isValidHTTPToken(name: string): boolean;
-  };
-
-/** The `init` keys the direct path understands; any other key sends the call through undici's fetch. */
-const DIRECT_KEYS = new Set([
-  'method',
-  'headers',
-  'body',
-  'signal',
-  'redirect',
-  'timeout',
-  'retry',
-  'throwHttpErrors',
-]);
-const DIRECT_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
-/** Headers that make undici's fetch change its cache mode or encoding: left to it. */
-const UNDICI_ONLY_HEADERS = [
-  'range',
-  'if-modified-since',
-  'if-none-match',
-  'if-unmodified-since',
-  'if-match',
-  'if-range',
-] as const;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 const REQUEST_BODY_HEADERS = [
   'content-encoding',
   'content-language',
@@ -108,172 +57,15 @@ const REQUEST_BODY_HEADERS = [
   'content-type',
   'content-length',
 ] as const;
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 const MAX_REDIRECTS = 20;
-const MAX_CONTENT_ENCODINGS = 5;
 const BODY_BUFFER = 64 * 1024;
-/** undici's default `user-agent` when it runs as a package rather than bundled in Node. */
-const USER_AGENT = 'undici';
-
-/**
- * What a call sends, fixed when the call starts and shared by its attempts: the method, the
- * request's header list as undici's fetch has it before its network steps, the body's bytes
- * (copied when the call starts, as fetch does) and the redirect mode.
- */
-export class DirectRequest {
-  readonly method: string;
-  readonly headersList: HeadersList;
-  readonly body: string | Uint8Array | null;
-  readonly bodyLength: number;
-  readonly redirect: 'follow' | 'manual' | 'error';
-  /** The wire headers of a first hop, when they depend on nothing but the URL (no caller headers, no body). */
-  readonly shared: boolean;
-  /** The call overrides the client's timeouts: its requests carry their own headers and body timeouts. */
-  readonly ownTimeouts: boolean;
-
-  constructor(
-    method: string,
-    headersList: HeadersList,
-    body: string | Uint8Array | null,
-    redirect: 'follow' | 'manual' | 'error',
-    shared: boolean,
-    ownTimeouts: boolean,
-  ) {
-    this.method = method;
-    this.headersList = headersList;
-    this.body = body;
-    this.bodyLength =
-      body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    this.redirect = redirect;
-    this.shared = shared;
-    this.ownTimeouts = ownTimeouts;
-  }
-}
-
-/**
- * The direct path's request for `fetch(href, init)` with `method` already normalised, or
- * `undefined` when undici's fetch must take the call (see the module comment). Never throws:
- * anything undici's fetch would reject is left to it, so the rejection is its own.
- */
-export function directRequest(href: string, method: string, init: FetchInit): DirectRequest | undefined {
-  for (const key in init) if (!DIRECT_KEYS.has(key)) return undefined;
-  // Aborted already: undici's fetch rejects with the reason (and gives a reason object a stack).
-  if (init.signal?.aborted) return undefined;
-  if (!DIRECT_METHODS.has(method) || hasUserinfo(href)) return undefined;
-  const redirect = init.redirect ?? 'follow';
-  if (redirect !== 'follow' && redirect !== 'manual' && redirect !== 'error') return undefined;
-  const list = new HeadersList();
-  const given = init.headers;
-  if (given !== undefined && given !== null && !fillHeaders(list, given)) return undefined;
-  for (const name of UNDICI_ONLY_HEADERS) if (list.contains(name, true)) return undefined;
-  let body: string | Uint8Array | null = null;
-  let contentType: string | null = null;
-  const raw = init.body;
-  if (raw !== undefined && raw !== null) {
-    if (method === 'GET' || method === 'HEAD') return undefined; // a TypeError of fetch's own
-    if (typeof raw === 'string') {
-      body = raw;
-      contentType = 'text/plain;charset=UTF-8';
-    } else if (raw instanceof URLSearchParams) {
-      body = raw.toString();
-      contentType = 'application/x-www-form-urlencoded;charset=UTF-8';
-    } else if (raw instanceof ArrayBuffer) {
-      body = new Uint8Array(raw.slice(0));
-    } else if (ArrayBuffer.isView(raw) && raw.buffer instanceof ArrayBuffer) {
-      body = new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    } else {
-      return undefined;
-    }
-  }
-  if (contentType !== null && !list.contains('content-type', true)) {
-    list.append('content-type', contentType, true);
-  }
-  const shared = given === undefined || given === null ? body === null : false;
-  if (!list.contains('accept', true)) list.append('accept', '*/*', true);
-  if (!list.contains('accept-language', true)) list.append('accept-language', '*', true);
-  return new DirectRequest(method, list, body, redirect, shared, init.timeout !== undefined);
-}
-
-/** Whether an http(s) URL string carries credentials (`user:pass@`), which fetch turns into a header. */
-function hasUserinfo(href: string): boolean {
-  const start = href.indexOf('//') + 2;
-  for (let i = start; i < href.length; i++) {
-    const c = href.charCodeAt(i);
-    if (c === 64 /* @ */) return true;
-    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) return false;
-  }
-  return false;
-}
-
-/**
- * Appends the caller's headers to `list` as `new Request()` does, for the shapes whose conversion
- * is plain (a record of strings, a sequence of string pairs); `false` for anything else or any
- * name or value fetch would reject, which undici's fetch then takes.
- */
-function fillHeaders(list: HeadersList, given: NonNullable<FetchInit['headers']>): boolean {
-  if (Array.isArray(given)) {
-    for (const pair of given as unknown[]) {
-      if (!Array.isArray(pair) || pair.length !== 2) return false;
-      if (!appendHeader(list, pair[0], pair[1])) return false;
-    }
-    return true;
-  }
-  const proto = Object.getPrototypeOf(given);
-  if (proto !== Object.prototype && proto !== null) return false;
-  if (Object.getOwnPropertySymbols(given).length !== 0) return false;
-  const record = given as Record<string, unknown>;
-  for (const name of Object.keys(record)) if (!appendHeader(list, name, record[name])) return false;
-  return true;
-}
-
-// HTTP whitespace at either end of a value, which fetch strips; bytes it refuses inside one.
-const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
-const BAD_VALUE = /[\0\r\n]|[^\0-\xff]/;
-
-function appendHeader(list: HeadersList, name: unknown, value: unknown): boolean {
-  if (typeof name !== 'string' || typeof value !== 'string') return false;
-  if (!isValidHTTPToken(name)) return false;
-  const normal = value.replace(EDGE_WHITESPACE, '');
-  if (BAD_VALUE.test(normal)) return false;
-  list.append(name, normal, false);
-  return true;
-}
-
-/** First-hop wire headers of the requests with nothing of their own, by URL kind. */
-const sharedWireHeaders = new Map<string, Record<string, string>>();
-
-/**
- * The headers one hop sends: the request's list plus what undici's fetch adds in its network
- * steps (HTTP-network-or-cache fetch), for `url`.
- */
-function wireHeaders(
-  list: HeadersList,
-  method: string,
-  body: string | Uint8Array | null,
-  bodyLength: number,
-  url: URL,
-): Record<string, string> {
-  const h = new HeadersList(list);
-  const contentLength =
-    body !== null ? String(bodyLength) : method === 'POST' || method === 'PUT' ? '0' : null;
-  if (contentLength !== null && !h.contains('content-length', true))
-    h.append('content-length', contentLength, true);
-  const https = url.protocol === 'https:';
-  if (https || isURLPotentiallyTrustworthy(url)) h.set('sec-fetch-mode', 'cors', true);
-  if (!h.contains('user-agent', true)) h.append('user-agent', USER_AGENT, true);
-  if (!h.contains('accept-encoding', true)) {
-    h.append('accept-encoding', https ? 'br, gzip, deflate, zstd' : 'gzip, deflate', true);
-  }
-  h.delete('host', true);
-  return h.entries;
-}
 
 /**
  * The transport for a call whose input is a {@link DirectRequest}: dispatches its first hop on
  * `dispatcher` (the agent, which routes every hop by its origin).
  */
 export function sendDirect(dispatcher: Pick<Dispatcher, 'dispatch'>, call: Call): void {
+  probeUndiciFetch();
   const signal = call.signal;
   if (signal?.aborted) {
     (call.settleAttempt as Done<FetchResponse>)(call, signal.reason);
@@ -281,33 +73,29 @@ export function sendDirect(dispatcher: Pick<Dispatcher, 'dispatch'>, call: Call)
   }
   const request = call.input as DirectRequest;
   const url = new URL(call.url);
-  let headers: Record<string, string>;
-  if (request.shared) {
-    const key = `${request.method} ${url.protocol} ${url.hostname}`;
-    let cached = sharedWireHeaders.get(key);
-    if (cached === undefined) {
-      cached = wireHeaders(request.headersList, request.method, null, 0, url);
-      if (sharedWireHeaders.size < 256) sharedWireHeaders.set(key, cached);
-    }
-    headers = cached;
-  } else {
-    headers = wireHeaders(request.headersList, request.method, request.body, request.bodyLength, url);
-  }
   const hop = new DirectHop(
     call,
     request,
     dispatcher,
     url,
     [url],
-    0,
     request.method,
-    request.headersList,
+    request.headerList,
     request.body,
   );
-  hop.headers =
-    call.deadlineHeader === false ? headers : (withDeadline(headers, call) as Record<string, string>);
-  hop.listen();
-  dispatcher.dispatch(hop as unknown as Dispatcher.DispatchOptions, hop);
+  hop.send(firstHopHeaders(request, url));
+}
+
+/** What a hop dispatches as its body: the bytes, a fresh stream of a `Blob`, or the caller's stream. */
+function dispatchBody(body: DirectBody): string | Uint8Array | AsyncIterable<Uint8Array> | null {
+  if (body instanceof Blob) return body.stream() as unknown as AsyncIterable<Uint8Array>;
+  return body as string | Uint8Array | AsyncIterable<Uint8Array> | null;
+}
+
+/** What the body of a response fails with when the caller aborts after the response (see undici-fetch-behaviour.ts). */
+function bodyAbortReason(reason: unknown): unknown {
+  if (reason || undiciFetchBehaviour.keepsFalsyAbortReason) return reason;
+  return new DOMException('The operation was aborted.', 'AbortError');
 }
 
 /**
@@ -322,7 +110,7 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
   readonly path: string;
   readonly method: Dispatcher.HttpMethod;
   headers: Record<string, string> | undefined = undefined;
-  readonly body: string | Uint8Array | null;
+  readonly body: string | Uint8Array | AsyncIterable<Uint8Array> | null;
   readonly [kAttempt]: Call;
   headersTimeout: number | undefined = undefined;
   bodyTimeout: number | undefined = undefined;
@@ -331,14 +119,22 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
   readonly #request: DirectRequest;
   readonly #dispatcher: Pick<Dispatcher, 'dispatch'>;
   readonly #urlList: URL[];
-  readonly #redirects: number;
-  readonly #list: HeadersList;
-  /** The response body's stream controller once the response is out, until it ends or fails. */
+  readonly #list: HeaderList;
+  /** The hop's body as the request holds it (what a redirect sends again). */
+  readonly #body: DirectBody;
+  /** The response has been handed out (the attempt settled with it). */
+  #responded = false;
+  /** The response body's stream controller, from the response until the body errors or is cancelled. */
   #sink: ReadableByteStreamController | null = null;
-  /** The decoding chain's entry, when the response has content codings. */
+  /** The network side of the body is still coming (until its end or failure). */
+  #open = false;
+  /** The decoding chain's entry and exit, when the response has content codings. */
   #decoding: Readable | null = null;
+  #decoded: Readable | null = null;
   /** This hop's response is a redirect being followed, or has no body: what comes is dropped. */
   #dropping = false;
+  /** The response has a null-body status (content sent with it is not read: see onResponseData). */
+  #nullBody = false;
   #controller: Dispatcher.DispatchController | null = null;
 
   constructor(
@@ -347,10 +143,9 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     dispatcher: Pick<Dispatcher, 'dispatch'>,
     url: URL,
     urlList: URL[],
-    redirects: number,
     method: string,
-    list: HeadersList,
-    body: string | Uint8Array | null,
+    list: HeaderList,
+    body: DirectBody,
   ) {
     super('BULWARK_FETCH');
     this.origin = url.origin;
@@ -359,13 +154,13 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     this.path =
       url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === '?' ? `${path}?` : path;
     this.method = method as Dispatcher.HttpMethod;
-    this.body = body;
+    this.body = dispatchBody(body);
     this[kAttempt] = call;
     this.#request = request;
     this.#dispatcher = dispatcher;
     this.#urlList = urlList;
-    this.#redirects = redirects;
     this.#list = list;
+    this.#body = body;
     if (request.ownTimeouts) {
       // A per-call override of the connection-level timeouts (the pools have the client's).
       this.headersTimeout = undiciHeadersTimeout(call.config.timeout);
@@ -373,15 +168,18 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** Makes this hop the call's open request, and lets the caller's signal abort it. */
-  listen(): void {
+  /** Sends this hop with `headers` (plus the deadline header), as the call's open request. */
+  send(headers: Record<string, string>): void {
     const call = this[kAttempt];
+    this.headers =
+      call.deadlineHeader === false ? headers : (withDeadline(headers, call) as Record<string, string>);
     call.attemptOptions = this;
     const signal = call.signal;
     if (signal !== undefined) {
-      this.onAbort = () => call.abortAttempt(signal.reason);
+      this.onAbort = () => this.#aborted(signal.reason);
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
+    this.#dispatcher.dispatch(this as unknown as Dispatcher.DispatchOptions, this);
   }
 
   #settle(): Done<FetchResponse> | undefined {
@@ -392,6 +190,31 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     if (this.onAbort !== undefined) {
       this[kAttempt].signal?.removeEventListener('abort', this.onAbort);
       this.onAbort = undefined;
+    }
+  }
+
+  /**
+   * The caller's signal fired. Before the response the attempt fails with the reason (the call
+   * aborts the request); after it the body errors with the reason and the request, if still
+   * receiving, is aborted. A stream the request was to send is cancelled, as fetch cancels it.
+   */
+  #aborted(reason: unknown): void {
+    this.onAbort = undefined; // (a `once` listener)
+    const body = this.#body;
+    if (body instanceof ReadableStream && !body.locked) body.cancel(reason).catch(() => {});
+    if (!this.#responded) {
+      this[kAttempt].abortAttempt(reason);
+      return;
+    }
+    const sink = this.#sink;
+    this.#sink = null;
+    sink?.error(bodyAbortReason(reason));
+    this.#decoding?.destroy();
+    this.#decoding = null;
+    const controller = this.#controller;
+    if (this.#open && controller !== null && !controller.aborted) {
+      this.#open = false;
+      controller.abort(reason instanceof Error ? reason : new AbortReason(reason));
     }
   }
 
@@ -422,8 +245,9 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     statusText: string,
   ): void {
     if (status < 200) return; // 1xx: informational, the response is still to come
-    const list = responseHeaders(controller, headers);
-    const inner = makeResponse({ status, statusText, headersList: list, urlList: this.#urlList });
+    const names: string[] = [];
+    const values: string[] = [];
+    responseFields(controller, headers, names, values);
     const redirect = this.#request.redirect;
     if (REDIRECT_STATUSES.has(status) && redirect !== 'manual') {
       if (redirect === 'error') {
@@ -433,7 +257,7 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
       const current = this.#urlList[this.#urlList.length - 1] as URL;
       let location: URL | null;
       try {
-        location = responseLocationURL(inner, current.hash);
+        location = locationUrl(fieldValue(names, values, 'location'), current, current.hash);
       } catch (err) {
         this.#fail(controller, err as Error);
         return;
@@ -450,12 +274,13 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
       controller.abort(new Error('the attempt this request was sent for is over'));
       return;
     }
+    let stream: ReadableStream<Uint8Array> | null = null;
     if (this.method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
-      inner.body = null;
       this.#dropping = true;
-      this.#stopListening();
+      this.#nullBody = NULL_BODY_STATUSES.has(status);
+      this.#stopListening(); // nothing left for an abort to reach
     } else {
-      const decoders = decodersFor(list);
+      const decoders = decodersFor(fieldValue(names, values, 'content-encoding'));
       if (typeof decoders === 'number') {
         this.#fail(
           controller,
@@ -465,43 +290,64 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
         );
         return;
       }
-      const stream = new ReadableStream(
-        {
-          start: (sink: ReadableByteStreamController) => {
-            this.#sink = sink;
-          },
-          pull: () => {
-            if (this.#decoding === null) controller.resume();
-            else this.#decoded?.resume();
-          },
-          cancel: (reason: unknown) => {
-            this.#sink = null;
-            this.#stopListening();
-            if (!controller.aborted) controller.abort(reason as Error);
-          },
-          type: 'bytes',
-        } satisfies UnderlyingByteSource,
-        // As much as undici's fetch buffers before it waits for a reader (its Node stream's 64 KiB),
-        // so a small body nobody reads still ends, and its connection can serve again.
-        { highWaterMark: BODY_BUFFER },
-      ) as ReadableStream<Uint8Array>;
+      stream = this.#bodyStream(controller);
+      this.#open = true;
       if (decoders.length !== 0) this.#decode(controller, decoders);
-      inner.body = { stream, source: null, length: null };
+      if (this.onAbort !== undefined) {
+        // The caller's signal governs the body until it has been read to its end, as with fetch.
+        finished(stream as never, () => this.#stopListening());
+      }
     }
+    this.#responded = true;
     // 'cors' once a redirect led to another origin than the first URL's, as undici's fetch taints it.
-    const type = this.#redirects !== 0 && leftOrigin(this.#urlList) ? 'cors' : 'basic';
-    const response = fromInnerResponse(filterResponse(inner, type), 'immutable');
-    this.runInAsyncScope(settle, null, this[kAttempt], OK, response);
+    const type = leftOrigin(this.#urlList) ? 'cors' : 'basic';
+    let response: DirectResponse;
+    try {
+      response = new DirectResponse(stream, status, statusText, names, values, this.#urlList, type);
+    } catch (err) {
+      // (Not expected: the constructor is given only what it accepts.) The attempt fails, loudly.
+      this.#responded = false;
+      this.#sink = null;
+      this.#fail(controller, err as Error);
+      return;
+    }
+    this.runInAsyncScope(settle, null, this[kAttempt], OK, response as unknown as FetchResponse);
   }
 
-  /** The last stream of the decoding chain, which feeds the response body. */
-  #decoded: Readable | null = null;
+  /** The response body: a byte stream fed from the connection (or the decoding chain). */
+  #bodyStream(controller: Dispatcher.DispatchController): ReadableStream<Uint8Array> {
+    return new ReadableStream(
+      {
+        start: (sink: ReadableByteStreamController) => {
+          this.#sink = sink;
+        },
+        pull: () => {
+          if (this.#decoding === null) controller.resume();
+          else this.#decoded?.resume();
+        },
+        cancel: (reason: unknown) => {
+          this.#sink = null;
+          this.#stopListening();
+          if (this.#open && !controller.aborted) {
+            this.#open = false;
+            controller.abort(reason instanceof Error ? reason : new AbortReason(reason));
+          }
+          this.#decoding?.destroy();
+          this.#decoding = null;
+        },
+        type: 'bytes',
+      } satisfies UnderlyingByteSource,
+      // As much as undici's fetch buffers before it waits for a reader (its Node stream's 64 KiB),
+      // so a small body nobody reads still ends, and its connection can serve again.
+      { highWaterMark: BODY_BUFFER },
+    ) as ReadableStream<Uint8Array>;
+  }
 
-  #decode(controller: Dispatcher.DispatchController, decoders: NodeJS.ReadWriteStream[]): void {
+  #decode(controller: Dispatcher.DispatchController, decoders: Transform[]): void {
     const source = new Readable({ read: () => controller.resume() });
     this.#decoding = source;
-    const out = pipeline(source, ...(decoders as unknown as [NodeJS.ReadWriteStream]), (err) => {
-      if (err) this.#error(err);
+    const out = pipeline(source, ...(decoders as unknown as [Transform]), (err) => {
+      if (err) this.#error(err, true);
     }) as unknown as Readable;
     this.#decoded = out;
     out.on('data', (chunk: Buffer) => {
@@ -517,12 +363,31 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
       this.#fail(controller, new Error('URL scheme must be a HTTP(S) scheme'));
       return;
     }
-    if (this.#redirects === MAX_REDIRECTS) {
+    if (this.#urlList.length - 1 === MAX_REDIRECTS) {
       this.#fail(controller, new Error('redirect count exceeded'));
       return;
     }
-    if ((location.username || location.password) && !sameOrigin(current, location)) {
+    if (location.username || location.password) {
+      // Mode 'cors': undici's fetch refuses a Location with credentials (its origin check compares
+      // the request itself, which never matches, so even a same-origin one is refused).
       this.#fail(controller, new Error('cross origin not allowed for request mode "cors"'));
+      return;
+    }
+    let method: string = this.method;
+    let body = this.#body;
+    if (status !== 303 && body instanceof ReadableStream) {
+      // A stream cannot be sent twice: fetch's network error without a message.
+      this.#dropping = true;
+      controller.abort(new Error('a stream body cannot follow a redirect'));
+      this.#reject(
+        new BulwarkError({
+          layer: 'http',
+          code: 'HTTP_REDIRECT',
+          retryable: false,
+          mayHaveExecuted: true,
+          cause: new Error(undefined),
+        }),
+      );
       return;
     }
     // The redirect's own body is read and dropped, so its connection can serve again.
@@ -532,49 +397,48 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
       controller.abort(new Error('the attempt this request was sent for is over'));
       return;
     }
-    let method: string = this.method;
-    let body = this.body;
-    const list = new HeadersList(this.#list);
+    const list = new HeaderList(this.#list);
     if (
       ((status === 301 || status === 302) && method === 'POST') ||
       (status === 303 && method !== 'GET' && method !== 'HEAD')
     ) {
       method = 'GET';
       body = null;
-      for (const name of REQUEST_BODY_HEADERS) list.delete(name, true);
+      for (const name of REQUEST_BODY_HEADERS) list.delete(name);
     }
     if (!sameOrigin(current, location)) {
-      list.delete('authorization', true);
-      list.delete('proxy-authorization', true);
-      list.delete('cookie', true);
-      list.delete('host', true);
+      list.delete('authorization');
+      list.delete('proxy-authorization');
+      list.delete('cookie');
+      list.delete('host');
     }
     this.#stopListening();
     // In the call's async context, which the next hop (an AsyncResource) takes as its own.
     this.runInAsyncScope(() => {
       const request = this.#request;
-      const urlList = [...this.#urlList, location];
       const next = new DirectHop(
         call,
         request,
         this.#dispatcher,
         location,
-        urlList,
-        this.#redirects + 1,
+        [...this.#urlList, location],
         method,
         list,
         body,
       );
-      const headers = wireHeaders(list, method, body, body === null ? 0 : request.bodyLength, location);
-      next.headers =
-        call.deadlineHeader === false ? headers : (withDeadline(headers, call) as Record<string, string>);
-      next.listen();
-      this.#dispatcher.dispatch(next as unknown as Dispatcher.DispatchOptions, next);
+      const length = body === null ? 0 : request.bodyLength;
+      next.send(hopHeaders(list, method, body, length, request.cache, location));
     });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#dropping) return;
+    if (this.#dropping) {
+      if (this.#nullBody && undiciFetchBehaviour.closesOnNullBodyContent && !controller.aborted) {
+        // Content no one can read (undici's fetch from 8.14 closes the connection rather than wait for it).
+        controller.abort(new Error('response with null body status has content'));
+      }
+      return;
+    }
     const decoding = this.#decoding;
     if (decoding !== null) {
       if (!decoding.push(chunk)) controller.pause();
@@ -602,10 +466,10 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     this.#close();
   }
 
+  /** The body has come in whole: the stream closes (once read to its end). */
   #close(): void {
-    this.#stopListening();
+    this.#open = false;
     const sink = this.#sink;
-    this.#sink = null;
     if (sink === null) return;
     sink.close();
     // A BYOB reader still waiting is answered with the end.
@@ -613,7 +477,7 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
-    if (this.#sink === null && this.#decoding === null && !this.#dropping) {
+    if (!this.#responded && !this.#dropping) {
       // Before the response: the attempt fails, as undici's fetch does, with `fetch failed`
       // around the cause — or with the caller's abort reason itself.
       const call = this[kAttempt];
@@ -627,11 +491,15 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
       );
       return;
     }
-    this.#error(err);
+    this.#error(err, false);
   }
 
-  /** The response body fails: with the caller's abort reason, or as undici's fetch terminates one. */
-  #error(err: Error): void {
+  /**
+   * The response body fails on the network (or, `malformed`, in its content coding): with a
+   * `BulwarkError` naming the layer (http/attempt.ts `bodyFailure`), counted in the stats.
+   */
+  #error(err: Error, malformed: boolean): void {
+    this.#open = false;
     this.#stopListening();
     const controller = this.#controller;
     if (controller !== null && !controller.aborted) controller.abort(err);
@@ -640,88 +508,46 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     this.#decoding?.destroy();
     this.#decoding = null;
     if (sink === null) return;
-    const call = this[kAttempt];
-    const signal = call.signal;
-    sink.error(
-      call.abortedWith(err)
-        ? call.reason
-        : signal?.aborted && err === signal.reason
-          ? err
-          : new TypeError('terminated', { cause: err }),
-    );
+    sink.error(bodyFailure(this[kAttempt], err, malformed));
   }
-}
-
-/** Whether a redirect chain went through another origin than its first URL's. */
-function leftOrigin(urlList: URL[]): boolean {
-  const first = urlList[0] as URL;
-  for (const url of urlList) if (!sameOrigin(first, url)) return true;
-  return false;
-}
-
-/** The response's header list, from the raw headers (names lower-cased, values as latin1), as undici's fetch builds it. */
-function responseHeaders(
-  controller: Dispatcher.DispatchController,
-  headers: Record<string, string | string[] | undefined>,
-): HeadersList {
-  const list = new HeadersList();
-  const raw = (controller as { rawHeaders?: Buffer[] }).rawHeaders;
-  if (Array.isArray(raw)) {
-    for (let i = 0; i < raw.length; i += 2) {
-      list.append(
-        (raw[i] as Buffer).toString('latin1').toLowerCase(),
-        (raw[i + 1] as Buffer).toString('latin1'),
-        true,
-      );
-    }
-    return list;
-  }
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (Array.isArray(value)) for (const v of value) list.append(name, `${v}`, true);
-    else list.append(name, `${value}`, true);
-  }
-  return list;
 }
 
 /**
- * The decoders for the response's content codings, last coding first, as undici's fetch makes
- * them; none when a coding is unknown (the body is passed on as it came); past five, their number.
+ * The response's header fields, from the raw headers (names lower-cased, values as latin1), as
+ * undici's fetch reads them; from the parsed headers where a dispatcher gives no raw ones.
  */
-function decodersFor(list: HeadersList): NodeJS.ReadWriteStream[] | number {
-  const header = list.get('content-encoding', true);
-  if (header === null) return [];
-  const codings = header.toLowerCase().split(',');
-  if (codings.length > MAX_CONTENT_ENCODINGS) return codings.length;
-  const decoders: NodeJS.ReadWriteStream[] = [];
-  for (let i = codings.length - 1; i >= 0; --i) {
-    const coding = (codings[i] as string).trim();
-    if (coding === 'x-gzip' || coding === 'gzip') {
-      decoders.push(
-        zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
-      );
-    } else if (coding === 'deflate') {
-      decoders.push(
-        createInflate({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
-      );
-    } else if (coding === 'br') {
-      decoders.push(
-        zlib.createBrotliDecompress({
-          flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-          finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
-        }),
-      );
-    } else if (coding === 'zstd' && typeof zlib.createZstdDecompress === 'function') {
-      decoders.push(
-        zlib.createZstdDecompress({
-          flush: zlib.constants.ZSTD_e_continue,
-          finishFlush: zlib.constants.ZSTD_e_end,
-          params: { [zlib.constants.ZSTD_d_windowLogMax]: 23 },
-        }),
-      );
-    } else {
-      return [];
+function responseFields(
+  controller: Dispatcher.DispatchController,
+  headers: Record<string, string | string[] | undefined>,
+  names: string[],
+  values: string[],
+): void {
+  const raw = (controller as { rawHeaders?: unknown }).rawHeaders;
+  if (Array.isArray(raw)) {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = latin1(raw[i]).toLowerCase();
+      const value = raw[i + 1] as unknown;
+      if (Array.isArray(value)) {
+        for (const v of value) {
+          names.push(name);
+          values.push(latin1(v));
+        }
+      } else {
+        names.push(name);
+        values.push(latin1(value));
+      }
+    }
+    return;
+  }
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    for (const v of Array.isArray(value) ? value : [value]) {
+      names.push(name);
+      values.push(`${v}`);
     }
   }
-  return decoders;
+}
+
+function latin1(field: unknown): string {
+  return Buffer.isBuffer(field) ? field.toString('latin1') : String(field);
 }

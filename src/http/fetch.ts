@@ -1,8 +1,15 @@
 /**
- * The `client.fetch` front-end. Plain requests take the direct path (http/fetch-direct.ts); the
- * rest go through undici's `fetch` on Bulwark's agent, here. Each such attempt goes through a
- * small per-attempt dispatcher that tags the request for the agent and can abort it when the
- * call's timer fires, so no `AbortSignal` is created unless the caller passed one.
+ * The `client.fetch` front-end: its input handling (a `Request` taken apart, the global
+ * `FormData`), and the path through undici's `fetch` on Bulwark's agent for the calls the direct
+ * path (http/fetch-direct.ts) leaves to it — http/direct-request.ts decides, and lists them: an
+ * already aborted signal, credentials in the URL, a global origin set with `setGlobalOrigin`,
+ * `FormData` and async-iterable bodies, custom methods, non-default `mode`, `credentials`,
+ * `referrer`, `referrerPolicy`, `integrity`, `keepalive`, `window`, `priority`, `cache:
+ * 'only-if-cached'`, and input fetch refuses. Each such attempt goes through a small per-attempt
+ * dispatcher that tags the request for the agent and can abort it when the call's timer fires, so
+ * no `AbortSignal` is created unless the caller passed one. Their bodies fail as undici's fetch
+ * fails them (`TypeError('terminated')` around the original), not with a `BulwarkError`: tagging
+ * them would put a stream between undici's body and the caller.
  */
 import {
   type Dispatcher,
@@ -42,9 +49,8 @@ type FetchHandler = Dispatcher.DispatchHandler & {
  * before its request started: under load V8 may allocate some of undici's per-request objects in
  * the old generation (pretenuring, bench/README.md), and a dead one of those that still points at
  * a closure of the call, or the call at fetch's handler, keeps both request graphs alive through
- * every young-generation GC until the next full one. (Measured against the patch-every-dispatch
- * version it replaced: 1.013 [0.966–1.037] in one 200-round run, so no gain the bench resolves;
- * kept for the closure per dispatch it no longer makes.)
+ * every young-generation GC until the next full one. (No gain the bench resolves over patching
+ * every dispatch, bench/README.md; kept for the closure per dispatch it no longer makes.)
  */
 class AttemptDispatcher {
   readonly #inner: DispatchTarget;
@@ -202,6 +208,28 @@ function toUndiciFormData(form: FormData): UndiciFormData {
     else copy.append(name, value, (value as File).name);
   }
   return copy;
+}
+
+/**
+ * Rethrows `err` as undici's `fetch` rethrows every rejection (undici's index.js wraps its fetch):
+ * with the caller's frames appended to its stack, and an object without a stack (an abort reason
+ * such as `{ why }`) given one. So `client.fetch` rejects with the same value, own keys included; a
+ * frozen object, which cannot take a stack, turns into the engine's `TypeError`, as with undici.
+ */
+export function asFetchRejects(err: unknown): never {
+  if (err && typeof err === 'object') {
+    const stack =
+      typeof (err as { stack?: unknown }).stack === 'string' ? (err as { stack: string }).stack : '';
+    if (!stack.includes(import.meta.filename)) {
+      const capture: { stack?: string } = {};
+      Error.captureStackTrace(capture, asFetchRejects);
+      if (capture.stack) {
+        const lines = capture.stack.split('\n').slice(1).join('\n');
+        (err as { stack: string }).stack = stack ? `${stack}\n${lines}` : capture.stack;
+      }
+    }
+  }
+  throw err;
 }
 
 function withDeadline(headers: FetchInit['headers'], call: Call): FetchInit['headers'] {

@@ -7,31 +7,15 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { type Dispatcher, errors } from 'undici';
-import type { Call } from '../client/call.ts';
+import { AbortReason, type Call } from '../client/call.ts';
 import { type CallOptions, undiciHeadersTimeout } from '../client/options.ts';
 import { type Done, OK } from '../client/pipeline.ts';
 import type { Timings } from '../errors/bulwark-error.ts';
 import { kAttempt } from '../transport/agent.ts';
-import type { ResultAdapter, Transport } from './attempt.ts';
-
-type BodyReadable = Dispatcher.ResponseData['body'];
-/**
- * undici's response body class, the one its request API returns (`.text()`, `.json()`,
- * `.dump()`…). undici exports its type but not the class; it lives in lib/api/readable.js.
- */
-const BodyReadable = (
-  createRequire(import.meta.url)('undici/lib/api/readable.js') as {
-    Readable: new (options: {
-      resume: (this: Readable) => void;
-      abort: (this: Readable) => void;
-      contentType: string | undefined;
-      contentLength: number | null;
-    }) => BodyReadable;
-  }
-).Readable;
+import { bodyFailure, type ResultAdapter, type Transport } from './attempt.ts';
+import { BodyReadable } from './body-readable.ts';
 
 /**
  * Options of `client.request(url, options)`: undici's request options that make sense per call,
@@ -65,7 +49,13 @@ export interface RequestOptions extends CallOptions {
 export interface RequestResult {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  /** undici's body: a `Readable` with `.text()`, `.json()`, `.arrayBuffer()`, `.dump()`. */
+  /**
+   * The body: a `Readable` with the body mixin of undici's request API (`.text()`, `.json()`,
+   * `.arrayBuffer()`, `.bytes()`, `.blob()`, `.body`, `.bodyUsed`, `.dump()`). A failure after the
+   * headers fails it with a `BulwarkError` (a stall past `timeout.body`, a connection lost, a
+   * malformed body); the caller's abort, with the signal's reason. (Typed as undici's request-API
+   * body, which it implements: http/body-readable.ts.)
+   */
   readonly body: Dispatcher.ResponseData['body'];
   readonly trailers: Record<string, string>;
   /** Phase timings of the attempt that produced this response. */
@@ -117,8 +107,9 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
       return;
     }
     if (signal !== undefined) {
-      // The caller's abort reaches undici through the call (its request's controller).
-      attempt.onAbort = () => call.abortAttempt(signal.reason);
+      // The caller's abort reaches undici through the call (its request's controller) and,
+      // once the response is out, fails its body.
+      attempt.onAbort = () => attempt.aborted(signal.reason);
       signal.addEventListener('abort', attempt.onAbort, { once: true });
     }
     dispatcher.dispatch(attempt as unknown as Dispatcher.DispatchOptions, attempt);
@@ -127,8 +118,8 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
 
 /**
  * One attempt's request: its dispatch options and its dispatch handler in one object. It does
- * what undici's request API does for `Dispatcher.request` — the response body as undici's
- * readable, the trailers — and what Bulwark needs besides: the call gets the request's controller
+ * what undici's request API does for `Dispatcher.request` — the response body with its body
+ * mixin (http/body-readable.ts), the trailers — and what Bulwark needs besides: the call gets the request's controller
  * as the request starts (so the call's deadline and its caller's signal abort it without an
  * `AbortSignal`, which undici's request API pays for with an abort listener, a remover and a
  * `close` listener on every body), and a request that starts after its attempt was aborted, or
@@ -136,10 +127,7 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
  *
  * Hand-written rather than undici's `request()` with a second handler around it: one object per
  * attempt where that took undici's handler, three closures and Bulwark's wrapper, and one call
- * per event instead of two. In the overhead runs with the commit before as `--baseline` (each case
- * in its own processes) `client.request` went from 0.85–0.91 to 1.02–1.10 × raw undici
- * `Pool.request` (1.10–1.13 in every run of 60 rounds or more), and GC from 5.5–6.1 to 0.5–0.6 µs
- * per request (raw undici: 4.2–4.7) — see bench/README.md.
+ * per event instead of two (its throughput and GC against raw undici: bench/README.md).
  *
  * It is an `AsyncResource`, as undici's handler is: the attempt settles in the async context of
  * the call that dispatched it, so the stages after it, Bulwark's diagnostics events and the next
@@ -148,10 +136,9 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
  * A class rather than an object literal, as are the result and the timings: V8 may "pretenure"
  * an object literal's allocation site (allocate every later object of it in the old generation)
  * once it sees most of them survive a young-generation GC, as a request's objects do while they
- * wait for a connection at start-up; the timings literal measured so, 100 % of its objects
- * surviving young GCs (heap sampling). A pretenured object is garbage for the full GC only, and
- * it keeps whatever young objects it holds alive until then. Objects made by a class are not
- * pretenured that way (the timings then survived at ~9 %, as a request's other objects do).
+ * wait for a connection at start-up (heap sampling showed it for the timings literal). A
+ * pretenured object is garbage for the full GC only, and it keeps whatever young objects it holds
+ * alive until then. Objects made by a class are not pretenured that way.
  */
 class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler {
   readonly origin: string;
@@ -166,6 +153,9 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
   onAbort: (() => void) | undefined = undefined;
   /** The response body once the headers are in, until it ends or fails. */
   #res: BodyReadable | null = null;
+  /** The response body once the headers are in (what the caller's abort fails, until it closes). */
+  #body: BodyReadable | null = null;
+  #controller: Dispatcher.DispatchController | null = null;
   readonly #trailers: Record<string, string> = {};
 
   constructor(call: Call, headers: RequestOptions['headers'], body: RequestOptions['body']) {
@@ -184,7 +174,29 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
     this[kAttempt].requestStarted(this, controller);
+  }
+
+  /**
+   * The caller's signal fired: before the response the attempt fails with the reason (the call
+   * aborts the request); after it the body fails with the reason — whether or not it has all
+   * come in, as long as it has not been read to its end — and the request, if still receiving,
+   * is aborted.
+   */
+  aborted(reason: unknown): void {
+    this.onAbort = undefined; // (a `once` listener)
+    const body = this.#body;
+    if (body === null) {
+      this[kAttempt].abortAttempt(reason);
+      return;
+    }
+    this.#res = null;
+    const controller = this.#controller;
+    if (controller !== null && !controller.aborted) {
+      controller.abort(reason instanceof Error ? reason : new AbortReason(reason));
+    }
+    body.fail(reason);
   }
 
   onResponseStart(
@@ -202,6 +214,7 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
     });
     (res as BodyReadable & Controlled)[kController] = controller;
     this.#res = res;
+    this.#body = res;
     const onAbort = this.onAbort;
     if (onAbort !== undefined) {
       // The caller's signal governs the body too (as with fetch): keep listening until it ends.
@@ -246,17 +259,22 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     const call = this[kAttempt];
     const res = this.#res;
-    if (res === null) {
+    if (this.#body === null) {
       // Before the response: the attempt fails (on a microtask, as undici's request API does:
       // undici may call this synchronously, inside `dispatch`).
       queueMicrotask(() => {
         const settle = this.#settle();
         if (settle !== undefined) this.runInAsyncScope(settle, null, call, err);
       });
-    } else {
+    } else if (res !== null) {
       this.#res = null;
-      // Every listener of the body queued so far runs before it is destroyed.
-      queueMicrotask(() => res.on('error', noop).destroy(err));
+      // A body its reader destroyed (or a limit of dump()'s) has nothing left to report. Otherwise
+      // the failure is tagged and counted (a stall, a lost connection, a malformed body), or is
+      // the caller's abort reason; every listener of the body queued so far runs first.
+      if (!res.destroyed) {
+        const failure = bodyFailure(call, err);
+        queueMicrotask(() => res.fail(failure));
+      }
     }
     const body = this.body;
     if (body !== null && body !== undefined && typeof (body as Readable).destroy === 'function') {
@@ -279,7 +297,7 @@ function resumeBody(this: Readable): void {
 }
 
 function abortBody(this: Readable, reason?: Error): void {
-  (this as Readable & Controlled)[kController].abort(reason as Error);
+  (this as Readable & Controlled)[kController].abort(reason ?? new errors.RequestAbortedError());
 }
 
 function noop(): void {}
@@ -296,12 +314,12 @@ class Result implements RequestResult {
   constructor(
     statusCode: number,
     headers: IncomingHttpHeaders,
-    body: Dispatcher.ResponseData['body'],
+    body: BodyReadable,
     trailers: Record<string, string>,
   ) {
     this.statusCode = statusCode;
     this.headers = headers;
-    this.body = body;
+    this.body = body as unknown as Dispatcher.ResponseData['body'];
     this.trailers = trailers;
   }
 }

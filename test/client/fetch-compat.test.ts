@@ -262,6 +262,23 @@ describe('fetch compatibility', () => {
     }
   });
 
+  it('is a value like the global fetch: length 1, works detached, and never throws', async () => {
+    assert.equal(client.fetch.length, globalThis.fetch.length);
+    assert.equal(client.fetch.length, 1);
+    assert.equal(client.fetch, client.fetch, 'the same function every time');
+    const detached = client.fetch;
+    const res = await detached(`${server.url}/echo?detached=1`);
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    const passedAround = (f: typeof globalThis.fetch) => f(`${server.url}/echo`);
+    const again = await passedAround(client.fetch as unknown as typeof globalThis.fetch);
+    await again.arrayBuffer();
+    // Called without arguments: a rejection, never a synchronous throw.
+    const call = (client.fetch as unknown as () => Promise<Response>)();
+    assert.ok(call instanceof Promise);
+    await assert.rejects(call, TypeError);
+  });
+
   it('data: URLs work as with fetch', async () => {
     const res = await client.fetch('data:text/plain,hello%20there');
     assert.equal(await res.text(), 'hello there');
