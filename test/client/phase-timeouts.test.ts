@@ -11,8 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { responseInfo } from '../../src/client/response-info.ts';
 import { createClient } from '../../src/client.ts';
-import type { Timings } from '../../src/errors/bulwark-error.ts';
-import { classify } from '../../src/errors/classify.ts';
+import { isBulwarkError, type Timings } from '../../src/errors/bulwark-error.ts';
 import type { ErrorCode } from '../../src/errors/codes.ts';
 import { getTestPki, issueLeaf } from '../helpers/certs.ts';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.ts';
@@ -82,6 +81,8 @@ async function startTlsDelayProxy(target: number, delay: number): Promise<{ port
 
 interface Outcome {
   ok: boolean;
+  /** The failure is a BulwarkError (every failure is, the body's included). */
+  tagged?: boolean;
   code?: ErrorCode | null;
   budget?: unknown;
   error?: string;
@@ -161,12 +162,11 @@ describe('each timeout governs its own phase', () => {
       assert.equal(text, 'first-second');
       return { ok: true, timings, bodyMs: performance.now() - bodyStarted };
     } catch (err) {
-      const c = classify(err);
       return {
         ok: false,
-        code: c.code,
-        budget:
-          (err as { budget?: unknown }).budget ?? (err as { cause?: { budget?: unknown } }).cause?.budget,
+        tagged: isBulwarkError(err),
+        code: isBulwarkError(err) ? err.code : null,
+        budget: isBulwarkError(err) ? err.budget : undefined,
         error: String(err),
       };
     } finally {
@@ -194,6 +194,7 @@ describe('each timeout governs its own phase', () => {
         const label = `${frontEnd}, ${short} short, ${slow} slow`;
         if (slow === short) {
           assert.equal(o.ok, false, `${label}: should fail`);
+          assert.equal(o.tagged, true, `${label}: a BulwarkError, got ${o.error}`);
           assert.equal(o.code, CODE[short], `${label}: ${o.error}`);
           assert.equal(o.budget, 'phase', `${label}: budget`);
         } else {
