@@ -93,20 +93,11 @@ export class BulwarkClient {
   #drained: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
-  /**
-   * @param internal - for Bulwark's own benches and tests only: a dispatcher to use instead of
-   *   the agent (the policy-overhead bench answers from memory through it, the storm bench
-   *   simulates an upstream). It drives each request's handler as undici does; an abort reaches
-   *   it through the controller it hands the handler as the request starts. `directFetch: false`
-   *   sends every `fetch` through undici's fetch (the bench's and the differential test's
-   *   reference for the direct path). `budget` builds each origin's retry budget instead (the
-   *   storm bench's candidate budgets).
-   * @internal
-   */
-  constructor(
-    options?: ClientOptions,
-    internal?: { dispatcher?: Dispatcher; directFetch?: boolean; budget?: RetryBudgetFactory },
-  ) {
+  /** Use {@link createClient}. */
+  constructor(options?: ClientOptions) {
+    // Bulwark's own bench and test seams, when the client is made by createClientWith.
+    const internal = pendingInternals;
+    pendingInternals = undefined;
     const o = resolveClientOptions(options);
     this.#options = o;
     this.#direct = internal?.directFetch !== false;
@@ -497,6 +488,36 @@ export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObser
 }
 
 const EMPTY: RequestOptions = Object.freeze({});
+
+/**
+ * Seams for Bulwark's own benches and tests, outside the public API (the package's index does
+ * not export them): `dispatcher` is used instead of the agent (the policy-overhead bench answers
+ * from memory through it, the storm bench simulates an upstream; it drives each request's handler
+ * as undici does, and an abort reaches it through the controller it hands the handler as the
+ * request starts); `directFetch: false` sends every `fetch` through undici's fetch (the reference
+ * for the direct path); `budget` builds each origin's retry budget (the storm bench's candidates).
+ */
+export interface ClientInternals {
+  dispatcher?: Dispatcher;
+  directFetch?: boolean;
+  budget?: RetryBudgetFactory;
+}
+
+/** What the client being constructed takes from {@link createClientWith}. */
+let pendingInternals: ClientInternals | undefined;
+
+/** A client with Bulwark's own seams ({@link ClientInternals}); for its benches and tests only. */
+export function createClientWith(
+  options: ClientOptions | undefined,
+  internals: ClientInternals,
+): BulwarkClient {
+  pendingInternals = internals;
+  try {
+    return new BulwarkClient(options);
+  } finally {
+    pendingInternals = undefined;
+  }
+}
 
 /**
  * A call left wholly to undici's fetch (a scheme other than http(s), input it refuses): its

@@ -9,7 +9,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ClientOptions } from '../../src/client/options.ts';
-import { BulwarkClient } from '../../src/client.ts';
+import { type BulwarkClient, createClientWith } from '../../src/client.ts';
 import { type Command, main } from '../lib/args.ts';
 import { memoryDispatcher } from '../lib/memory-dispatcher.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
@@ -64,7 +64,7 @@ const OPTS: Dispatcher.DispatchOptions = {
 };
 
 function bulwark(options: ClientOptions): BulwarkClient {
-  return new BulwarkClient({ dns: false, ...options }, { dispatcher: fake });
+  return createClientWith({ dns: false, ...options }, { dispatcher: fake });
 }
 
 const ON = bulwark({});

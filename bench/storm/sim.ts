@@ -10,7 +10,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
-import { BulwarkClient } from '../../src/client.ts';
+import { createClientWith } from '../../src/client.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { StormRecorder, type StormSummary } from './recorder.ts';
 import { faultWindow, type Scenario } from './scenario.ts';
@@ -88,13 +88,11 @@ export async function simulate(
   // retry sleeping in it, and Node's EventTarget walks its listener list on every add and remove,
   // so thousands of sleepers in one client cost O(n) each (bench/README.md, "Simulator cost").
   const shard = options.shard ?? 1;
-  const clients = Array.from(
-    { length: Math.ceil(s.clients / shard) },
-    () =>
-      new BulwarkClient(
-        { ...strategy.options, clock, dns: false },
-        { dispatcher: upstream as unknown as Dispatcher, ...(budget && { budget: budget.factory }) },
-      ),
+  const clients = Array.from({ length: Math.ceil(s.clients / shard) }, () =>
+    createClientWith(
+      { ...strategy.options, clock, dns: false },
+      { dispatcher: upstream as unknown as Dispatcher, ...(budget && { budget: budget.factory }) },
+    ),
   );
   const urls = Array.from({ length: s.clients }, (_, i) => `http://c${i}.sim/`);
   const window = faultWindow(s);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { memoryDispatcher } from '../../bench/lib/memory-dispatcher.ts';
-import { BulwarkClient, createClient } from '../../src/client.ts';
+import { createClient, createClientWith } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
@@ -62,7 +62,7 @@ describe('lifecycle', () => {
       if (statusCode === 0) throw new RangeError('thrown by the dispatcher');
       return statusCode;
     });
-    const client = new BulwarkClient(
+    const client = createClientWith(
       { dns: false, retry: { limit: 2, backoff: { base: 1, cap: 1 } } },
       { dispatcher: sync },
     );

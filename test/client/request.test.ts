@@ -7,7 +7,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { type Dispatcher, errors, Pool } from 'undici';
-import { BulwarkClient, createClient } from '../../src/client.ts';
+import { createClient, createClientWith } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
@@ -256,7 +256,7 @@ describe('client.request: failures', () => {
         return true;
       },
     };
-    const client = new BulwarkClient(
+    const client = createClientWith(
       { dns: false, retry: false, timeout: { total: 20 } },
       { dispatcher: late as unknown as Dispatcher },
     );
