@@ -26,6 +26,7 @@ import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { redactText } from '../../src/errors/redact.ts';
 import { directRequest } from '../../src/http/direct-request.ts';
 import { type FetchInit, normaliseFetchInput } from '../../src/http/fetch.ts';
+import { ABORT_REASONS, abortWith, Reason } from '../helpers/abort-reasons.ts';
 import { closesSoon } from '../helpers/closes-soon.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
 import { startUnacceptingListener, type UnacceptingListener } from '../helpers/unaccepting-listener.ts';
@@ -825,8 +826,6 @@ const redirectRows: Row[] = [
   },
 ];
 
-class Reason extends Error {}
-
 /** Reads the first chunk, aborts the run's signal (`abort`), then reads on: what the second read gives. */
 const abortMidBodyWith =
   (abort: (ctx: Ctx) => void): Read =>
@@ -896,24 +895,7 @@ const abortRows: Row[] = [
   },
 ];
 
-/** Every kind of value a signal can be aborted with; `undefined` is `abort()`'s own AbortError. */
-const REASONS: Array<[string, () => unknown]> = [
-  ['no reason (the default AbortError)', () => undefined],
-  ['null', () => null],
-  ['false', () => false],
-  ['0', () => 0],
-  ["''", () => ''],
-  ['a string', () => 'gave up'],
-  ['a plain object', () => ({ why: 'custom' })],
-  ['a frozen object', () => Object.freeze({ why: 'frozen' })],
-  ['an Error subclass', () => new Reason('mine')],
-  ['a DOMException', () => new DOMException('took too long', 'TimeoutError')],
-];
-
-const abortWith = (ctx: Ctx, reason: unknown): void => {
-  if (reason === undefined) ctx.controller.abort();
-  else ctx.controller.abort(reason);
-};
+const abortCtx = (ctx: Ctx, reason: unknown): void => abortWith(ctx.controller, reason);
 
 /** How the body is read after an abort: the read's outcome, and what the response says after. */
 const readAfterAbort = async (res: Response, ctx: Ctx): Promise<unknown> => {
@@ -928,13 +910,13 @@ const readAfterAbort = async (res: Response, ctx: Ctx): Promise<unknown> => {
 };
 
 /** The abort semantics of fetch, reason by reason, at every stage of a call. */
-const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
+const abortMatrixRows: Row[] = ABORT_REASONS.flatMap(([label, make]): Row[] => [
   {
     name: `${label}: aborted before the call`,
     url: '/a',
     ownClient: true,
     init: (c) => {
-      abortWith(c, make());
+      abortCtx(c, make());
       return { signal: c.controller.signal };
     },
   },
@@ -944,7 +926,7 @@ const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
     ownClient: true,
     init: (c) => {
       const reason = make();
-      setTimeout(() => abortWith(c, reason), 30);
+      setTimeout(() => abortCtx(c, reason), 30);
       return { signal: c.controller.signal };
     },
   },
@@ -954,7 +936,7 @@ const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
     ownClient: true,
     init: (c) => {
       const reason = make();
-      c.state.arrivals.once('hang', () => abortWith(c, reason));
+      c.state.arrivals.once('hang', () => abortCtx(c, reason));
       return { signal: c.controller.signal };
     },
   },
@@ -964,7 +946,7 @@ const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
     ownClient: true,
     init: (c) => ({ signal: c.controller.signal }),
     read: async (res, ctx) => {
-      abortWith(ctx, make());
+      abortCtx(ctx, make());
       return readAfterAbort(res, ctx);
     },
   },
@@ -975,7 +957,7 @@ const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
     init: (c) => ({ signal: c.controller.signal }),
     read: async (res, ctx) => {
       await sleep(20); // the body is in the response's buffer by now
-      abortWith(ctx, make());
+      abortCtx(ctx, make());
       return readAfterAbort(res, ctx);
     },
   },
@@ -984,7 +966,7 @@ const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
     url: '/drip-hang',
     ownClient: true,
     init: (c) => ({ signal: c.controller.signal }),
-    read: abortMidBodyWith((ctx) => abortWith(ctx, make())),
+    read: abortMidBodyWith((ctx) => abortCtx(ctx, make())),
   },
   {
     name: `${label}: aborted once the body was read to its end`,
@@ -994,7 +976,7 @@ const abortMatrixRows: Row[] = REASONS.flatMap(([label, make]): Row[] => [
     read: async (res, ctx) => {
       const text = await res.text();
       await new Promise((resolve) => setImmediate(resolve));
-      abortWith(ctx, make());
+      abortCtx(ctx, make());
       return { text, bodyUsed: res.bodyUsed, again: await res.text().catch((err: Error) => err.name) };
     },
   },

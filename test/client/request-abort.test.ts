@@ -21,24 +21,16 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { createClient } from '../../src/client.ts';
+import { ABORT_REASONS } from '../helpers/abort-reasons.ts';
 import { closesSoon } from '../helpers/closes-soon.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';
 import { startUnacceptingListener, type UnacceptingListener } from '../helpers/unaccepting-listener.ts';
 
-class Reason extends Error {}
-
-const REASONS: Array<[string, () => unknown, 'as undici' | 'the reason itself']> = [
-  ['no reason (the default AbortError)', () => undefined, 'as undici'],
-  ['null', () => null, 'the reason itself'],
-  ['false', () => false, 'the reason itself'],
-  ['0', () => 0, 'the reason itself'],
-  ["''", () => '', 'the reason itself'],
-  ['a string', () => 'gave up', 'as undici'],
-  ['a plain object', () => ({ why: 'custom' }), 'as undici'],
-  ['a frozen object', () => Object.freeze({ why: 'frozen' }), 'as undici'],
-  ['an Error subclass', () => new Reason('mine'), 'as undici'],
-  ['a DOMException', () => new DOMException('took too long', 'TimeoutError'), 'as undici'],
-];
+/** Where client.request follows fetch's rule (the reason itself) rather than undici's request API. */
+const REASON_ITSELF = new Set(['null', 'false', '0', "''"]);
+const REASONS = ABORT_REASONS.map(
+  ([label, make]) => [label, make, REASON_ITSELF.has(label) ? 'the reason itself' : 'as undici'] as const,
+);
 
 /** Answers by path: /hang never, /drip one chunk then nothing, anything else 'hello'. */
 function serve(socket: Socket): void {

@@ -4,6 +4,7 @@
 // connection dropped right after its last use, and the driver's own statement timeout. Time
 // bounds are correctness checks with generous slack; the bench measures the real figures.
 import assert from 'node:assert/strict';
+import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '../../src/client.ts';
 import { type BulwarkError, isBulwarkError } from '../../src/errors/bulwark-error.ts';
@@ -395,4 +396,35 @@ export async function statementTimeoutKeepsConnection<T>(c: FailureCase<T>): Pro
 /** A small pool straight to the server. */
 function createPoolFor<T>(factory: PoolFactory<T>, options: PoolOptions = {}): Pool<T> {
   return createPool(factory, { max: 1, keepaliveInterval: 0, ...options });
+}
+
+/**
+ * Registers, in the current `describe`, the scenarios above that every driver runs the same way:
+ * another client's error inside use(), the blip, the outage, the drop right after a use. (The
+ * mid-statement kill and the statement timeout are registered by each driver's file: their checks
+ * and wording differ per database.)
+ */
+export function itSurvivesTheFailures<T>(c: FailureCase<T>, server: string): void {
+  it("another client's error inside use() keeps the connection: 0 reconnects", async () => {
+    await unrelatedErrorKeepsConnection(c);
+  });
+
+  it('a 300 ms blip under steady load costs latency, not errors', async (t) => {
+    const r = await blipUnderLoad(c);
+    t.diagnostic(
+      `${r.acquired}/${r.during} acquires during the blip succeeded; first query ${Math.round(r.firstAfterMs)} ms after the ${server} answered; slowest acquire ${Math.round(r.slowestAcquireMs)} ms`,
+    );
+  });
+
+  it('an outage longer than acquireTimeout: POOL_CREATE_FAILED by the deadline, ≤ 5 connects/s, served at once after it', async (t) => {
+    const r = await outageLongerThanAcquireTimeout(c);
+    t.diagnostic(
+      `${r.uses} uses; ${r.attemptsPerSecond.toFixed(1)} connects/s while down; first query ${Math.round(r.firstAfterMs)} ms after it returned`,
+    );
+  });
+
+  it('a connection dropped 0.3 s after its last use: the next use() ends within useTimeout, never hangs', async (t) => {
+    const r = await droppedRightAfterUse(c);
+    t.diagnostic(`the use after the drop: ${r.outcome} after ${Math.round(r.tookMs)} ms`);
+  });
 }

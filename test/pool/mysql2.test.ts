@@ -7,13 +7,10 @@ import { mysql2Factory } from '../../src/pool/drivers/mysql2.ts';
 import { createPool } from '../../src/pool/pool.ts';
 import { mysqlDatabase } from '../helpers/databases.ts';
 import {
-  blipUnderLoad,
-  droppedRightAfterUse,
   type FailureCase,
+  itSurvivesTheFailures,
   midStatementKill,
-  outageLongerThanAcquireTimeout,
   statementTimeoutKeepsConnection,
-  unrelatedErrorKeepsConnection,
 } from './failure-scenarios.ts';
 import { lookupSpy } from './lookup-spy.ts';
 import { silentDropIsValidatedAway, within } from './scenarios.ts';
@@ -125,28 +122,7 @@ describe('mysql2Factory', {
     t.diagnostic(`${failed} tagged failures, ${ok} served after the kill`);
   });
 
-  it("another client's error inside use() keeps the connection: 0 reconnects", async () => {
-    await unrelatedErrorKeepsConnection(mysqlCase);
-  });
-
-  it('a 300 ms blip under steady load costs latency, not errors', async (t) => {
-    const r = await blipUnderLoad(mysqlCase);
-    t.diagnostic(
-      `${r.acquired}/${r.during} acquires during the blip succeeded; first query ${Math.round(r.firstAfterMs)} ms after the server answered; slowest acquire ${Math.round(r.slowestAcquireMs)} ms`,
-    );
-  });
-
-  it('an outage longer than acquireTimeout: POOL_CREATE_FAILED by the deadline, ≤ 5 connects/s, served at once after it', async (t) => {
-    const r = await outageLongerThanAcquireTimeout(mysqlCase);
-    t.diagnostic(
-      `${r.uses} uses; ${r.attemptsPerSecond.toFixed(1)} connects/s while down; first query ${Math.round(r.firstAfterMs)} ms after it returned`,
-    );
-  });
-
-  it('a connection dropped 0.3 s after its last use: the next use() ends within useTimeout, never hangs', async (t) => {
-    const r = await droppedRightAfterUse(mysqlCase);
-    t.diagnostic(`the use after the drop: ${r.outcome} after ${Math.round(r.tookMs)} ms`);
-  });
+  itSurvivesTheFailures(mysqlCase, 'database');
 
   it("max_statement_time (15 s by default) stops a slow statement: the driver's error untouched, the connection kept", async () => {
     await statementTimeoutKeepsConnection(mysqlCase);

@@ -10,13 +10,10 @@ import { createPool } from '../../src/pool/pool.ts';
 import { postgresDatabase } from '../helpers/databases.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import {
-  blipUnderLoad,
-  droppedRightAfterUse,
   type FailureCase,
+  itSurvivesTheFailures,
   midStatementKill,
-  outageLongerThanAcquireTimeout,
   statementTimeoutKeepsConnection,
-  unrelatedErrorKeepsConnection,
 } from './failure-scenarios.ts';
 import { lookupSpy } from './lookup-spy.ts';
 import { keepaliveReplacesDroppedIdle, silentDropIsValidatedAway, within } from './scenarios.ts';
@@ -170,28 +167,7 @@ describe('pgFactory', { timeout: 60_000 }, () => {
     t.diagnostic(`${failed} tagged failures, ${ok} served after the kill`);
   });
 
-  it("another client's error inside use() keeps the database connection: 0 reconnects", async () => {
-    await unrelatedErrorKeepsConnection(pgCase);
-  });
-
-  it('a 300 ms blip under steady load costs latency, not errors', async (t) => {
-    const r = await blipUnderLoad(pgCase);
-    t.diagnostic(
-      `${r.acquired}/${r.during} acquires during the blip succeeded; first query ${Math.round(r.firstAfterMs)} ms after the database answered; slowest acquire ${Math.round(r.slowestAcquireMs)} ms`,
-    );
-  });
-
-  it('an outage longer than acquireTimeout: POOL_CREATE_FAILED by the deadline, ≤ 5 connects/s, served at once after it', async (t) => {
-    const r = await outageLongerThanAcquireTimeout(pgCase);
-    t.diagnostic(
-      `${r.uses} uses; ${r.attemptsPerSecond.toFixed(1)} connects/s while down; first query ${Math.round(r.firstAfterMs)} ms after it returned`,
-    );
-  });
-
-  it('a connection dropped 0.3 s after its last use: the next use() ends within useTimeout, never hangs', async (t) => {
-    const r = await droppedRightAfterUse(pgCase);
-    t.diagnostic(`the use after the drop: ${r.outcome} after ${Math.round(r.tookMs)} ms`);
-  });
+  itSurvivesTheFailures(pgCase, 'database');
 
   it('statement_timeout (15 s by default) stops a slow statement: 57014 untouched, the connection kept', {
     skip: realPostgres,
