@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TIMEOUT_DEFAULTS, undiciHeadersTimeout } from '../../src/client/options.ts';
 import { createClient } from '../../src/client.ts';
-import { type BulwarkError, isBulwarkError } from '../../src/errors/bulwark-error.ts';
+import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { getTestPki } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
@@ -13,14 +13,7 @@ import { startHttpServer } from '../helpers/http-server.ts';
 import { startSilentServer } from '../helpers/raw-server.ts';
 import { startUnacceptingListener } from '../helpers/unaccepting-listener.ts';
 
-async function failure(p: Promise<unknown>): Promise<BulwarkError> {
-  const err = await p.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(isBulwarkError(err), `not a BulwarkError: ${String(err)}`);
-  return err;
-}
+const failure = bulwarkFailure;
 
 describe('deadlines', () => {
   it('the total budget holds across attempts and backoff sleeps; the error names the http layer', async (t) => {

@@ -6,19 +6,13 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createClient } from '../../src/client.ts';
-import { type BulwarkError, isBulwarkError, type NotRetriedReason } from '../../src/errors/bulwark-error.ts';
+import type { BulwarkError, NotRetriedReason } from '../../src/errors/bulwark-error.ts';
+import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
 import { startRawServer } from '../helpers/raw-server.ts';
 
-async function failure(p: Promise<unknown>): Promise<BulwarkError> {
-  const err = await p.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(isBulwarkError(err), `not a BulwarkError: ${String(err)}`);
-  return err;
-}
+const failure = bulwarkFailure;
 
 function expectReason(err: BulwarkError, reason: NotRetriedReason): void {
   assert.equal(err.retryable, true, `${err.code} is retryable`);

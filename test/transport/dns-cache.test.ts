@@ -13,7 +13,7 @@ import net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { systemClock } from '../../src/clock/clock.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
-import { type BulwarkError, isBulwarkError } from '../../src/errors/bulwark-error.ts';
+import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { hostKey } from '../../src/transport/dns/host-name.ts';
 import { parseHosts } from '../../src/transport/dns/system-names.ts';
@@ -26,6 +26,7 @@ import {
   type DnsStaleEvent,
   resolveDnsOptions,
 } from '../../src/transport/dns-cache.ts';
+import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.ts';
 import { listen } from '../helpers/listen.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -50,15 +51,7 @@ function makeCache(options: DnsOptions = {}): DnsCache {
   return cache;
 }
 
-/** The rejection of `promise`, which must be a `BulwarkError`. */
-async function failure(promise: Promise<unknown>): Promise<BulwarkError> {
-  const err = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(isBulwarkError(err), `expected a BulwarkError, got ${String(err)}`);
-  return err;
-}
+const failure = bulwarkFailure;
 
 function lookupAll(cache: DnsCache, host: string, options: { family?: number } = {}) {
   return new Promise<{ address: string; family: number }[]>((resolve, reject) => {
