@@ -180,14 +180,10 @@ export class BulwarkClient {
    *
    * It never throws: bad input rejects, as with fetch. It works detached from the client, as code
    * written for the global `fetch` passes it around (`const f = client.fetch; await f(url)`), and
-   * its `length` is 1, as the global's.
+   * its `length` is 1, as the global's: one function per client, bound to it (an own property,
+   * so nothing on the prototype needs a client to be read).
    */
-  get fetch(): (input: FetchInput, init?: FetchInit) => Promise<FetchResponse> {
-    return this.#boundFetch;
-  }
-
-  /** `fetch`, bound to this client once (one function per client, `length` 1). */
-  readonly #boundFetch = (
+  readonly fetch: (input: FetchInput, init?: FetchInit) => Promise<FetchResponse> = (
     input: FetchInput,
     init: FetchInit | undefined = undefined,
   ): Promise<FetchResponse> => this.#fetchCall(input, init);
