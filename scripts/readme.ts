@@ -2,17 +2,14 @@
 // the two cannot drift (test/readme.test.ts fails when they have). Run: npm run readme.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  CONNECTIONS_DEFAULT,
-  KEEP_ALIVE_DEFAULTS,
-  RETRY_DEFAULTS,
-  TIMEOUT_DEFAULTS,
-} from '../src/client/options.ts';
+import { CONNECTIONS_DEFAULT, KEEP_ALIVE_DEFAULTS } from '../src/client/options.ts';
 import { ERROR_CODE_LIST, ERROR_CODES } from '../src/errors/codes.ts';
 import { BACKOFF_DEFAULTS } from '../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../src/policy/breaker.ts';
 import { BULKHEAD_DEFAULTS } from '../src/policy/bulkhead.ts';
 import { RETRY_BUDGET_DEFAULTS } from '../src/policy/retry-budget.ts';
+import { RETRY_DEFAULTS } from '../src/policy/retry-options.ts';
+import { TIMEOUT_DEFAULTS } from '../src/policy/timeouts.ts';
 import { DNS_DEFAULTS } from '../src/transport/dns-cache.ts';
 
 /** The error table: one row per code, from `ERROR_CODES`. */

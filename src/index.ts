@@ -5,32 +5,10 @@
  * @packageDocumentation
  */
 
-export type {
-  CallOptions,
-  ClientOptions,
-  KeepAliveOptions,
-  ResolvedKeepAlive,
-  ResolvedTimeouts,
-  RetryOptions,
-  TimeoutOptions,
-  TlsOptions,
-} from './client/options.ts';
-export {
-  CONNECTIONS_DEFAULT,
-  KEEP_ALIVE_DEFAULTS,
-  RETRY_DEFAULTS,
-  TIMEOUT_DEFAULTS,
-} from './client/options.ts';
-export type { ResponseInfo } from './client/response-info.ts';
-export { responseInfo } from './client/response-info.ts';
-export type {
-  CertificateSnapshot,
-  OriginStatsSnapshot,
-  PathStatsSnapshot,
-  Percentiles,
-} from './client/stats.ts';
 // The client: fetch and request, made resilient.
-export { BulwarkClient, createClient } from './client.ts';
+export { BulwarkClient, createClient } from './client/client.ts';
+export type { ClientOptions, KeepAliveOptions, ResolvedKeepAlive, TlsOptions } from './client/options.ts';
+export { CONNECTIONS_DEFAULT, KEEP_ALIVE_DEFAULTS } from './client/options.ts';
 export type { Clock, TimerHandle } from './clock/clock.ts';
 // Time: the injectable clock, and a virtual one for tests and simulations.
 export { systemClock } from './clock/clock.ts';
@@ -74,8 +52,17 @@ export type {
 } from './health/options.ts';
 export { HEALTH_DEFAULTS } from './health/options.ts';
 export { readyHandler } from './health/ready-handler.ts';
+export type { CallOptions } from './http/call-config.ts';
 export type { FetchInit, FetchInput, FetchResponse } from './http/fetch.ts';
+export type {
+  CertificateSnapshot,
+  OriginStatsSnapshot,
+  PathStatsSnapshot,
+  Percentiles,
+} from './http/origin-stats.ts';
 export type { RequestOptions, RequestResult } from './http/request.ts';
+export type { ResponseInfo } from './http/response-info.ts';
+export { responseInfo } from './http/response-info.ts';
 export type { BackoffOptions, Jitter, ResolvedBackoff } from './policy/backoff.ts';
 // Policies: options and defaults (the policies themselves run inside the client and the pool).
 export { BACKOFF_DEFAULTS, backoffDelay, JITTERS } from './policy/backoff.ts';
@@ -85,6 +72,10 @@ export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
 export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
 export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
+export type { RetryOptions } from './policy/retry-options.ts';
+export { RETRY_DEFAULTS } from './policy/retry-options.ts';
+export type { ResolvedTimeouts, TimeoutOptions } from './policy/timeouts.ts';
+export { TIMEOUT_DEFAULTS } from './policy/timeouts.ts';
 export type {
   AcquireOptions,
   CheckFailure,

@@ -21,8 +21,8 @@ import {
 } from 'cockatiel';
 import got from 'got';
 import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
+import { createAgent, createClient } from '../../src/client/client.ts';
 import { type ClientOptions, resolveClientOptions } from '../../src/client/options.ts';
-import { createAgent, createClient } from '../../src/client.ts';
 import { type AttemptLink, type BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { usageCheck } from '../lib/args.ts';
 

@@ -8,8 +8,8 @@
  *   node bench/overhead/policy-cpu.ts [--rounds 8] [--calls 200000]
  */
 import type { Dispatcher } from 'undici';
+import { type BulwarkClient, createClientWith } from '../../src/client/client.ts';
 import type { ClientOptions } from '../../src/client/options.ts';
-import { type BulwarkClient, createClientWith } from '../../src/client.ts';
 import { type Command, main } from '../lib/args.ts';
 import { memoryDispatcher } from '../lib/memory-dispatcher.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';

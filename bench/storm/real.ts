@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { type BulwarkClient, createClient } from '../../src/client/client.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { StormRecorder, type StormSummary } from './recorder.ts';
 import { faultWindow, type Scenario } from './scenario.ts';

@@ -10,7 +10,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
-import { createClientWith } from '../../src/client.ts';
+import { createClientWith } from '../../src/client/client.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { StormRecorder, type StormSummary } from './recorder.ts';
 import { faultWindow, type Scenario } from './scenario.ts';

@@ -1,13 +1,11 @@
 /**
- * Per-origin state shared by every call to that origin: its breaker, retry budget, bulkhead and
- * statistics. Created on the first call to an origin.
+ * The registry of per-origin state (http/origin-state.ts): each origin's breaker, retry budget,
+ * bulkhead and statistics, created on the first call to it.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { Dispatcher } from 'undici';
 import type { Target } from '../errors/bulwark-error.ts';
-import type { Breaker } from '../policy/breaker.ts';
-import type { Bulkhead } from '../policy/bulkhead.ts';
-import type { RetryBudget } from '../policy/retry-budget.ts';
+import type { OriginState } from '../http/origin-state.ts';
+import { OriginStats, type OriginStatsSnapshot } from '../http/origin-stats.ts';
 import {
   CERTIFICATE_WARNING_DAYS,
   type ConnectionObserver,
@@ -15,23 +13,10 @@ import {
   daysUntil,
   type PeerCertificateInfo,
 } from '../transport/connection.ts';
-import { OriginStats, type OriginStatsSnapshot } from './stats.ts';
 
 const expiringChannel = channel('bulwark:tls:expiring');
 /** Certificates remembered per origin as announced; past this the memory starts over. */
 const MAX_ANNOUNCED = 16;
-
-/** Everything Bulwark keeps per origin. */
-export interface OriginState {
-  readonly origin: string;
-  readonly target: Target;
-  readonly breaker: Breaker | undefined;
-  readonly budget: RetryBudget | undefined;
-  readonly bulkhead: Bulkhead | undefined;
-  readonly stats: OriginStats;
-  /** The origin's connection pool, cached for the request fast path (replaced once closed). */
-  pool: Dispatcher | undefined;
-}
 
 /** Builds the state of one origin. */
 export type OriginFactory = (

@@ -3,7 +3,7 @@
  * (acquire, validate, release through a pool's `use`). Both give their own timeouts the check's
  * budget, so a check that runs out of time is reported with the layer where it did.
  */
-import type { BulwarkClient } from '../client.ts';
+import type { BulwarkClient } from '../client/client.ts';
 import { BulwarkError } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import type { RequestOptions } from '../http/request.ts';

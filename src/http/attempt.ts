@@ -4,16 +4,15 @@
  * policies above, and every error turned into a `BulwarkError` that names its layer.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { Call } from '../client/call.ts';
-import { continuation, type Done, type Handler, OK } from '../client/pipeline.ts';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { type Classification, classify } from '../errors/classify.ts';
 import { pathHintOf } from '../errors/path-hint.ts';
 import { redactError } from '../errors/redact.ts';
-import { timeoutError } from '../policy/deadline.ts';
-import type { Deadlines } from '../policy/deadlines.ts';
+import type { Deadlines } from '../policy/deadline-scheduler.ts';
 import { FailedResponse } from '../policy/failure.ts';
+import { continuation, OK } from '../policy/pipeline.ts';
+import type { Call, CallDone, CallHandler } from './call.ts';
 
 /** How the attempt stage reads a front-end's result. */
 export interface ResultAdapter<R> {
@@ -34,7 +33,7 @@ const attemptChannel = channel('bulwark:attempt:end');
  * of a closure of its own; it must never settle an attempt that is over (a later attempt of the
  * same call has its own). Callback style, as the whole pipeline (client/pipeline.ts).
  */
-export type Transport<R> = (call: Call, done: Done<R>) => void;
+export type Transport<R> = (call: Call, done: CallDone<R>) => void;
 
 /**
  * The attempt: the innermost handler, one try at `transport`. It settles when the transport calls
@@ -46,10 +45,10 @@ export function attemptHandler<R>(
   clock: Clock,
   deadlines: Deadlines,
   transport: Transport<R>,
-): Handler<R> {
+): CallHandler<R> {
   // With the system clock, clock time is performance.now(): timings reuse it instead of asking twice.
   const realTime = clock === systemClock;
-  const settling = continuation<R>((next) => (call, err, result) => {
+  const settling = continuation<Call, R>((next) => (call, err, result) => {
     if (call.settleAttempt === undefined) {
       // Already settled (aborted first): a response that still arrives is let go.
       if (err === OK) adapter.dispose(result as R);
@@ -93,7 +92,7 @@ export function attemptHandler<R>(
     // On the first attempt the remaining budget is the total itself (no floating-point residue).
     const remaining = first ? call.config.timeout.total : call.deadline - now;
     if (remaining <= 0) {
-      next(call, timeoutError(call, 'total'));
+      next(call, call.timeoutError('total'));
       return;
     }
     const attemptBudget = call.config.timeout.attempt;
@@ -106,7 +105,7 @@ export function attemptHandler<R>(
     call.resetAbort();
     call.attemptStartedAt = realTime ? now : performance.now();
     const done = settling(next);
-    call.settleAttempt = done as Done<unknown>;
+    call.settleAttempt = done as CallDone<unknown>;
     const due = budget === 'attempt' ? attemptBudget : remaining;
     call.attemptDeadline = now + due;
     call.deadlines = deadlines;

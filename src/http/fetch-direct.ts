@@ -29,12 +29,11 @@ import { AsyncResource } from 'node:async_hooks';
 import { finished, pipeline, Readable, type Transform } from 'node:stream';
 import type { UnderlyingByteSource } from 'node:stream/web';
 import type { Dispatcher } from 'undici';
-import { AbortReason, type Call } from '../client/call.ts';
-import { undiciHeadersTimeout } from '../client/options.ts';
-import { type Done, OK } from '../client/pipeline.ts';
 import { BulwarkError } from '../errors/bulwark-error.ts';
+import { OK } from '../policy/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import { bodyFailure } from './attempt.ts';
+import { AbortReason, type Call, type CallDone } from './call.ts';
 import { decodersFor, MAX_CONTENT_ENCODINGS } from './content-decoding.ts';
 import { type DirectBody, DirectRequest, firstHopHeaders, hopHeaders } from './direct-request.ts';
 import type { FetchResponse } from './fetch.ts';
@@ -45,6 +44,7 @@ import { locationUrl } from './redirect-location.ts';
 import { withDeadline } from './request.ts';
 import { fieldValue } from './response-headers.ts';
 import { probeUndiciFetch, undiciFetchBehaviour } from './undici-fetch-behaviour.ts';
+import { undiciHeadersTimeout } from './undici-timeouts.ts';
 
 export { DirectRequest };
 
@@ -68,7 +68,7 @@ export function sendDirect(dispatcher: Pick<Dispatcher, 'dispatch'>, call: Call)
   probeUndiciFetch();
   const signal = call.signal;
   if (signal?.aborted) {
-    (call.settleAttempt as Done<FetchResponse>)(call, signal.reason);
+    (call.settleAttempt as CallDone<FetchResponse>)(call, signal.reason);
     return;
   }
   const request = call.input as DirectRequest;
@@ -182,8 +182,8 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     this.#dispatcher.dispatch(this as unknown as Dispatcher.DispatchOptions, this);
   }
 
-  #settle(): Done<FetchResponse> | undefined {
-    return this[kAttempt].settlerOf(this) as Done<FetchResponse> | undefined;
+  #settle(): CallDone<FetchResponse> | undefined {
+    return this[kAttempt].settlerOf(this) as CallDone<FetchResponse> | undefined;
   }
 
   #stopListening(): void {

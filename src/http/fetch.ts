@@ -19,14 +19,14 @@ import {
   type RequestInit as UndiciRequestInit,
   fetch as undiciFetch,
 } from 'undici';
-import type { Call } from '../client/call.ts';
-import type { CallOptions } from '../client/options.ts';
-import { OK } from '../client/pipeline.ts';
-import { setResponseInfo } from '../client/response-info.ts';
 import { FailedResponse } from '../policy/failure.ts';
+import { OK } from '../policy/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
+import type { Call } from './call.ts';
+import type { CallOptions } from './call-config.ts';
 import { DirectRequest, sendDirect } from './fetch-direct.ts';
+import { setResponseInfo } from './response-info.ts';
 
 /** The `init` of `client.fetch`: a standard `RequestInit` plus Bulwark's per-call overrides. */
 export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & CallOptions;

@@ -9,13 +9,14 @@ import { AsyncResource } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { type Dispatcher, errors } from 'undici';
-import { AbortReason, type Call } from '../client/call.ts';
-import { type CallOptions, undiciHeadersTimeout } from '../client/options.ts';
-import { type Done, OK } from '../client/pipeline.ts';
 import type { Timings } from '../errors/bulwark-error.ts';
+import { OK } from '../policy/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import { bodyFailure, type ResultAdapter, type Transport } from './attempt.ts';
 import { BodyReadable } from './body-readable.ts';
+import { AbortReason, type Call, type CallDone } from './call.ts';
+import type { CallOptions } from './call-config.ts';
+import { undiciHeadersTimeout } from './undici-timeouts.ts';
 
 /**
  * Options of `client.request(url, options)`: undici's request options that make sense per call,
@@ -169,8 +170,8 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
   }
 
   /** The call's settling function while this is its open attempt; `undefined` once it is over. */
-  #settle(): Done<RequestResult> | undefined {
-    return this[kAttempt].settlerOf(this) as Done<RequestResult> | undefined;
+  #settle(): CallDone<RequestResult> | undefined {
+    return this[kAttempt].settlerOf(this) as CallDone<RequestResult> | undefined;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

@@ -8,11 +8,10 @@
  */
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
-import type { Call } from '../client/call.ts';
-import { continuation, OK, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkNumber, checkObject, MAX_DURATION } from '../options/validate.ts';
+import { continuation, OK, promised, type Stage, settleFrom } from './pipeline.ts';
 
 /**
  * Circuit breaker options (all optional).
@@ -359,11 +358,22 @@ export class Breaker {
   }
 }
 
+/** What the breaker stage reads of a call. */
+export interface BreakerCall {
+  /** The breaker of the call's origin (`undefined`: none). */
+  readonly state: { readonly breaker: Breaker | undefined };
+  /** Attempts started so far (the first one's time is the call's start: no clock read). */
+  readonly attempts: number;
+  readonly startedAt: number;
+  /** For `CIRCUIT_OPEN` errors. */
+  readonly request: RequestInfo;
+}
+
 /** The breaker stage: each attempt is one sample of its origin's breaker; an open one answers at once. */
-export function breakerStage<R>(clock: Clock): Stage<R> {
+export function breakerStage<C extends BreakerCall, R>(clock: Clock): Stage<C, R> {
   return (next) => {
     const attempt = promised(next);
-    const counted = continuation<R>(
+    const counted = continuation<C, R>(
       (done) => (call, err, result) => (call.state.breaker as Breaker).settle(call, err, result, done),
     );
     return (call, done) => {
@@ -383,6 +393,6 @@ export function breakerStage<R>(clock: Clock): Stage<R> {
   };
 }
 
-function requestOf(call: Call): RequestInfo {
+function requestOf(call: BreakerCall): RequestInfo {
   return call.request;
 }

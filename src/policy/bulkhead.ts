@@ -3,10 +3,10 @@
  * Past the queue a call is shed at once with `POOL_QUEUE_FULL`; a queued call leaves the queue when
  * its deadline passes or its caller aborts. There is never an unbounded queue.
  */
-import { continuation, type Stage } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { BulwarkError, type RequestInfo, type Target } from '../errors/bulwark-error.ts';
 import { checkNumber, checkObject } from '../options/validate.ts';
+import { continuation, type Stage } from './pipeline.ts';
 
 /**
  * Bulkhead options (all optional).
@@ -186,10 +186,22 @@ export class Bulkhead {
   }
 }
 
+/** What the bulkhead stage reads of a call. */
+export interface BulkheadCall {
+  /** The bulkhead of the call's origin (`undefined`: none). */
+  readonly state: { readonly bulkhead: Bulkhead | undefined };
+  /** Clock time the call's total budget runs out: it waits for a slot no longer. */
+  readonly deadline: number;
+  /** The caller's signal: an abort leaves the queue with its reason. */
+  readonly signal: AbortSignal | undefined;
+  /** For the errors it sheds the call with. */
+  readonly request: RequestInfo;
+}
+
 /** The bulkhead stage: admission per origin before the retry loop, held until the call settles. */
-export function bulkheadStage<R>(): Stage<R> {
+export function bulkheadStage<C extends BulkheadCall, R>(): Stage<C, R> {
   return (next) => {
-    const releasing = continuation<R>((done) => (call, err, result) => {
+    const releasing = continuation<C, R>((done) => (call, err, result) => {
       (call.state.bulkhead as Bulkhead).release();
       done(call, err, result);
     });

@@ -1,18 +1,20 @@
 /**
  * The retry stage: p-retry drives the attempt loop and the abort; Bulwark decides whether and when
- * to retry (the rules of DESIGN.md), sleeps the jittered delay on the injectable clock inside
- * `onFailedAttempt` (p-retry has no custom-delay hook), and spends the origin's retry budget.
+ * to retry (the rules in `decideRetry`: idempotency, replayable bodies, the stale keep-alive
+ * connection, `Retry-After`, the deadline, the budget), sleeps the jittered delay on the injectable
+ * clock inside `onFailedAttempt` (p-retry has no custom-delay hook), and spends the origin's retry
+ * budget.
  */
 import { channel } from 'node:diagnostics_channel';
 import pRetry from 'p-retry';
-import type { Call } from '../client/call.ts';
-import type { ResolvedRetry } from '../client/options.ts';
-import { continuation, OK, promised, type Stage, settleFrom } from '../client/pipeline.ts';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
-import type { NotRetriedReason } from '../errors/bulwark-error.ts';
+import type { NotRetriedReason, RequestInfo } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import { backoffDelay } from './backoff.ts';
 import { FailedResponse, parseRetryAfter } from './failure.ts';
+import { continuation, OK, promised, type Stage, settleFrom } from './pipeline.ts';
+import type { RetryBudget } from './retry-budget.ts';
+import type { ResolvedRetry } from './retry-options.ts';
 
 /** Why a failed attempt was or was not retried (published on `bulwark:retry:attempt`). */
 export type RetryReason =
@@ -39,12 +41,44 @@ export interface RetryDecision {
 const NO = (reason: RetryReason): RetryDecision => ({ retry: false, consume: true, delay: 0, reason });
 const retryChannel = channel('bulwark:retry:attempt');
 
+/** What the retry stage reads and writes of a call. */
+export interface RetryCall {
+  /** The call's retry options (`false`: one attempt). */
+  readonly config: { readonly retry: ResolvedRetry | false };
+  /** The caller's signal: it ends the loop and its sleeps with its reason. */
+  readonly signal: AbortSignal | undefined;
+  /** Whether the body can be sent again. */
+  readonly replayable: boolean;
+  /** Whether the request may be repeated after it could have reached the server. */
+  readonly idempotent: boolean;
+  /** The last attempt failed on a reused connection the server had already closed. */
+  readonly staleSocket: boolean;
+  /** Whether the free retry on such a connection was used. */
+  staleRetried: boolean;
+  /** Clock time the call's total budget runs out. */
+  readonly deadline: number;
+  /** Attempts started so far. */
+  readonly attempts: number;
+  /** The failure of the previous attempt (the stage writes it). */
+  lastFailure: unknown;
+  /** Why the last failure ended the call without a retry (the stage writes it). */
+  notRetried: NotRetriedReason | undefined;
+  /** For diagnostics. */
+  readonly origin: string;
+  readonly request: RequestInfo;
+  /** The origin's retry budget and its counters. */
+  readonly state: {
+    readonly budget: RetryBudget | undefined;
+    readonly stats: { retries: number; budgetExhausted: number };
+  };
+}
+
 /**
  * Decides what to do after a failed attempt. Pure apart from spending a budget token when the
  * answer is a (budgeted) retry.
  */
 export function decideRetry(
-  call: Call,
+  call: RetryCall,
   retry: ResolvedRetry,
   err: unknown,
   retriesLeft: number,
@@ -93,10 +127,10 @@ export interface RetryHooks {
  * The retry stage. The first attempt runs directly (a call that succeeds costs the loop nothing);
  * after a failure that is to be retried, p-retry drives the remaining attempts.
  */
-export function retryStage<R>(clock: Clock, hooks: RetryHooks): Stage<R> {
+export function retryStage<C extends RetryCall, R>(clock: Clock, hooks: RetryHooks): Stage<C, R> {
   return (next) => {
     const attempt = promised(next);
-    const afterFirst = continuation<R>((done) => (call, err, result) => {
+    const afterFirst = continuation<C, R>((done) => (call, err, result) => {
       if (err === OK) {
         done(call, OK, result);
         return;
@@ -118,9 +152,9 @@ export function retryStage<R>(clock: Clock, hooks: RetryHooks): Stage<R> {
   };
 }
 
-async function retryAfterFirst<R>(
-  next: (call: Call) => Promise<R>,
-  call: Call,
+async function retryAfterFirst<C extends RetryCall, R>(
+  next: (call: C) => Promise<R>,
+  call: C,
   retry: ResolvedRetry,
   firstError: unknown,
   clock: Clock,
@@ -151,7 +185,7 @@ async function retryAfterFirst<R>(
 }
 
 /** Bookkeeping after a failed attempt: the last failure, diagnostics, stats, and the discarded response. */
-function afterFailure(call: Call, attempt: number, decision: RetryDecision, error: unknown): void {
+function afterFailure(call: RetryCall, attempt: number, decision: RetryDecision, error: unknown): void {
   call.lastFailure = error;
   if (!decision.retry && decision.reason !== 'not-retryable') {
     call.notRetried = decision.reason as NotRetriedReason;

@@ -3,8 +3,9 @@
 // their own, and the remaining budget can be propagated to the server.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TIMEOUT_DEFAULTS, undiciHeadersTimeout } from '../../src/client/options.ts';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
+import { undiciHeadersTimeout } from '../../src/http/undici-timeouts.ts';
+import { TIMEOUT_DEFAULTS } from '../../src/policy/timeouts.ts';
 import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { getTestPki } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { type BulwarkClient, createClient } from '../../src/client/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.ts';
 

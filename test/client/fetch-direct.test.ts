@@ -21,7 +21,7 @@ import {
   Response as UndiciResponse,
   fetch as undiciFetch,
 } from 'undici';
-import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { type BulwarkClient, createClient } from '../../src/client/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { redactText } from '../../src/errors/redact.ts';
 import { directRequest } from '../../src/http/direct-request.ts';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { memoryDispatcher } from '../../bench/lib/memory-dispatcher.ts';
-import { createClient, createClientWith } from '../../src/client.ts';
+import { createClient, createClientWith } from '../../src/client/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
 import type { BulwarkError, NotRetriedReason } from '../../src/errors/bulwark-error.ts';
 import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { cleanup } from '../helpers/cleanup.ts';

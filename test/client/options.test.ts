@@ -3,7 +3,7 @@
 // validated per call, and URLs fail the way fetch fails.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';

@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
 import { ABORT_REASONS } from '../helpers/abort-reasons.ts';
 import { closesSoon } from '../helpers/closes-soon.ts';
 import { type RawServer, startRawServer } from '../helpers/raw-server.ts';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
 import { BulwarkError } from '../../src/errors/bulwark-error.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { httpCheck, poolCheck } from '../../src/health/checks.ts';

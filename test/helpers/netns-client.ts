@@ -3,8 +3,8 @@
 // "http://10.71.2.2:8080/","padding":3000,"client":{...}}, ...]'` prints the outcomes as one JSON
 // array: the status, or the BulwarkError's toJSON().
 
+import { createClient } from '../../src/client/client.ts';
 import type { ClientOptions } from '../../src/client/options.ts';
-import { createClient } from '../../src/client.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 
 interface Job {

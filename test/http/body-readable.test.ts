@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
-import { type BulwarkClient, createClient } from '../../src/client.ts';
+import { type BulwarkClient, createClient } from '../../src/client/client.ts';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.ts';
 
 type Body = Awaited<ReturnType<Pool['request']>>['body'];

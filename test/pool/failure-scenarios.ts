@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
 import { type BulwarkError, isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { classify } from '../../src/errors/classify.ts';
 import type { PoolFactory } from '../../src/pool/factory.ts';

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Dispatcher, errors } from 'undici';
+import { createAgent, createClient } from '../../src/client/client.ts';
 import { resolveClientOptions } from '../../src/client/options.ts';
-import { createAgent, createClient } from '../../src/client.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startHttpServer } from '../helpers/http-server.ts';

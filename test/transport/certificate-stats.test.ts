@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it, type TestContext } from 'node:test';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
 import { getTestPki, type TlsPair } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer, startHttpsServer } from '../helpers/http-server.ts';

@@ -2,7 +2,7 @@
 // each phase its timing, and a reused connection reports no connect time.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createClient } from '../../src/client.ts';
+import { createClient } from '../../src/client/client.ts';
 import { type BulwarkError, isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { getTestPki } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';

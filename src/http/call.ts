@@ -7,15 +7,27 @@
  */
 
 import type { Clock } from '../clock/clock.ts';
-import type { BulwarkError, NotRetriedReason, RequestInfo, Timings } from '../errors/bulwark-error.ts';
+import {
+  BulwarkError,
+  type NotRetriedReason,
+  type RequestInfo,
+  type Timings,
+} from '../errors/bulwark-error.ts';
+import { TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
+import { pathHintOf } from '../errors/path-hint.ts';
 import { pathOf } from '../errors/redact.ts';
-import { timeoutError } from '../policy/deadline.ts';
-import type { Deadlines, Expirable } from '../policy/deadlines.ts';
+import type { Deadlines, Expirable } from '../policy/deadline-scheduler.ts';
+import type { Done, Handler } from '../policy/pipeline.ts';
 import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
 import type { ConnectionRecord } from '../transport/connection.ts';
-import type { CallConfig } from './options.ts';
-import type { OriginState } from './origin.ts';
-import type { Done } from './pipeline.ts';
+import type { CallConfig } from './call-config.ts';
+import type { OriginState } from './origin-state.ts';
+
+/** The pipeline's completion callback for a {@link Call}. */
+export type CallDone<R> = Done<Call, R>;
+
+/** A pipeline handler of {@link Call}s. */
+export type CallHandler<R> = Handler<Call, R>;
 
 /** One call (of either front-end: `fetch` or `request`). */
 export class Call implements AttemptLink, Expirable {
@@ -81,7 +93,7 @@ export class Call implements AttemptLink, Expirable {
    * attempt has settled): the transport's outcome, or an abort at once (undici may hold an abort
    * back).
    */
-  settleAttempt: Done<unknown> | undefined = undefined;
+  settleAttempt: CallDone<unknown> | undefined = undefined;
   /** Settles the call's promise (set when the call starts running, `undefined` once it has settled). */
   resolve: ((result: unknown) => void) | undefined = undefined;
   reject: ((err: unknown) => void) | undefined = undefined;
@@ -148,7 +160,7 @@ export class Call implements AttemptLink, Expirable {
    * The attempt's settling function while `request` (a front-end's request object, set as
    * {@link attemptOptions}) is its open attempt; `undefined` once that attempt is over.
    */
-  settlerOf(request: object): Done<unknown> | undefined {
+  settlerOf(request: object): CallDone<unknown> | undefined {
     return this.attemptOptions === request ? this.settleAttempt : undefined;
   }
 
@@ -215,9 +227,39 @@ export class Call implements AttemptLink, Expirable {
     this.expired = undefined;
   }
 
+  /**
+   * The error for a budget that ran out during the current attempt. Its layer is the phase the
+   * attempt was in: still waiting for a connection (pool), resolving (dns), connecting (tcp),
+   * handshaking (tls), or waiting for the response headers (http); with evidence about the path
+   * (an MTU blackhole, SYN loss) as its hint when the timeout fits one.
+   */
+  timeoutError(budget: 'phase' | 'attempt' | 'total'): BulwarkError {
+    const client = this.client;
+    const rec = this.reusedConnection ?? client?.current;
+    const target =
+      rec?.address === undefined ? this.state.target : { ...this.state.target, address: rec.address };
+    const layer =
+      client === undefined || rec === undefined
+        ? 'pool'
+        : rec.phase === 'dns' || rec.phase === 'tcp' || rec.phase === 'tls'
+          ? rec.phase
+          : 'http';
+    const code = TIMEOUT_CODE_OF_LAYER[layer];
+    const hint = pathHintOf(code, rec, this.state.stats);
+    return new BulwarkError({
+      layer,
+      code,
+      budget,
+      target,
+      request: this.request,
+      attempts: this.attempts,
+      hint,
+    });
+  }
+
   /** The attempt's deadline passed. */
   onDeadline(): void {
-    this.expired = timeoutError(this, this.deadlineBudget);
+    this.expired = this.timeoutError(this.deadlineBudget);
     this.abortAttempt(this.expired);
   }
 }

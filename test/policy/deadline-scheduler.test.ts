@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
-import { Deadlines, type Expirable } from '../../src/policy/deadlines.ts';
+import { Deadlines, type Expirable } from '../../src/policy/deadline-scheduler.ts';
 
 function item(name: string, fired: string[]): Expirable {
   return {

@@ -10,24 +10,14 @@ import {
   type RequestInit as UndiciRequestInit,
   fetch as undiciFetch,
 } from 'undici';
-import { Call } from './client/call.ts';
-import {
-  type CallOptions,
-  type ClientOptions,
-  type ResolvedClientOptions,
-  resolveCallConfig,
-  resolveClientOptions,
-  undiciHeadersTimeout,
-} from './client/options.ts';
-import { type OriginState, Origins } from './client/origin.ts';
-import { compose, type Done, type Handler, OK } from './client/pipeline.ts';
-import type { OriginStatsSnapshot } from './client/stats.ts';
-import { BulwarkError, isBulwarkError } from './errors/bulwark-error.ts';
-import { InvalidOptionError } from './errors/invalid-option-error.ts';
-import { redactError, redactUrl } from './errors/redact.ts';
-import { attemptHandler, type ResultAdapter, type Transport } from './http/attempt.ts';
-import { hasHeader, isReplayableBody } from './http/body.ts';
-import { directRequest } from './http/direct-request.ts';
+import { BulwarkError, isBulwarkError } from '../errors/bulwark-error.ts';
+import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+import { redactError, redactUrl } from '../errors/redact.ts';
+import { attemptHandler, type ResultAdapter, type Transport } from '../http/attempt.ts';
+import { hasHeader, isReplayableBody } from '../http/body.ts';
+import { Call, type CallDone, type CallHandler } from '../http/call.ts';
+import { type CallOptions, resolveCallConfig } from '../http/call-config.ts';
+import { directRequest } from '../http/direct-request.ts';
 import {
   asFetchRejects,
   type FetchInit,
@@ -36,26 +26,32 @@ import {
   fetchAdapter,
   fetchTransport,
   normaliseFetchInput,
-} from './http/fetch.ts';
+} from '../http/fetch.ts';
+import type { OriginState } from '../http/origin-state.ts';
+import type { OriginStatsSnapshot } from '../http/origin-stats.ts';
 import {
   REQUEST_OPTION_KEYS,
   type RequestOptions,
   type RequestResult,
   requestAdapter,
   requestTransport,
-} from './http/request.ts';
-import { checkObject } from './options/validate.ts';
-import { Breaker, type BreakerState, breakerStage } from './policy/breaker.ts';
-import { Bulkhead, bulkheadStage } from './policy/bulkhead.ts';
-import { Deadlines } from './policy/deadlines.ts';
-import { FailedResponse, isBreakerFailure, isIdempotent } from './policy/failure.ts';
-import { retryStage, Sleepers } from './policy/retry.ts';
-import { RetryBudget, type RetryBudgetFactory } from './policy/retry-budget.ts';
-import { BulwarkAgent } from './transport/agent.ts';
-import { createConnector } from './transport/connect.ts';
-import type { ConnectionObserver } from './transport/connection.ts';
-import type { DnsCache } from './transport/dns-cache.ts';
-import { systemResolver } from './transport/system-resolver.ts';
+} from '../http/request.ts';
+import { undiciHeadersTimeout } from '../http/undici-timeouts.ts';
+import { checkObject } from '../options/validate.ts';
+import { Breaker, type BreakerState, breakerStage } from '../policy/breaker.ts';
+import { Bulkhead, bulkheadStage } from '../policy/bulkhead.ts';
+import { Deadlines } from '../policy/deadline-scheduler.ts';
+import { FailedResponse, isBreakerFailure, isIdempotent } from '../policy/failure.ts';
+import { compose, OK } from '../policy/pipeline.ts';
+import { retryStage, Sleepers } from '../policy/retry.ts';
+import { RetryBudget, type RetryBudgetFactory } from '../policy/retry-budget.ts';
+import { BulwarkAgent } from '../transport/agent.ts';
+import { createConnector } from '../transport/connect.ts';
+import type { ConnectionObserver } from '../transport/connection.ts';
+import type { DnsCache } from '../transport/dns-cache.ts';
+import { systemResolver } from '../transport/system-resolver.ts';
+import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
+import { Origins } from './origin.ts';
 
 const breakerChannel = channel('bulwark:breaker:state');
 
@@ -76,10 +72,10 @@ export class BulwarkClient {
   readonly #options: ResolvedClientOptions;
   readonly #agent: BulwarkAgent;
   readonly #origins: Origins;
-  readonly #fetch: Handler<FetchResponse>;
-  readonly #request: Handler<RequestResult>;
-  readonly #fetchEnd: Done<FetchResponse>;
-  readonly #requestEnd: Done<RequestResult>;
+  readonly #fetch: CallHandler<FetchResponse>;
+  readonly #request: CallHandler<RequestResult>;
+  readonly #fetchEnd: CallDone<FetchResponse>;
+  readonly #requestEnd: CallDone<RequestResult>;
   readonly #sleepers = new Sleepers();
   readonly #deadlines: Deadlines;
   /** Canonical origins seen before, by the `scheme://authority` prefix of a URL string. */
@@ -140,12 +136,12 @@ export class BulwarkClient {
 
     // THE ORDER (DESIGN.md): deadline → bulkhead → retry → breaker → attempt → transport. The
     // deadline itself is fixed when the call starts (Call), so it needs no stage of its own.
-    const pipeline = <R>(adapter: ResultAdapter<R>, transport: Transport<R>): Handler<R> =>
-      compose<R>(
+    const pipeline = <R>(adapter: ResultAdapter<R>, transport: Transport<R>): CallHandler<R> =>
+      compose<Call, R>(
         [
-          ...(o.bulkhead === false ? [] : [bulkheadStage<R>()]),
-          retryStage<R>(clock, { sleepers: this.#sleepers }),
-          ...(o.breaker === false ? [] : [breakerStage<R>(clock)]),
+          ...(o.bulkhead === false ? [] : [bulkheadStage<Call, R>()]),
+          retryStage<Call, R>(clock, { sleepers: this.#sleepers }),
+          ...(o.breaker === false ? [] : [breakerStage<Call, R>(clock)]),
         ],
         attemptHandler<R>(adapter, clock, this.#deadlines, transport),
       );
@@ -368,7 +364,7 @@ export class BulwarkClient {
   }
 
   /** Runs `call` through `pipeline`: the one promise of a call, settled with its result or failure. */
-  #run<R>(pipeline: Handler<R>, end: Done<R>, call: Call): Promise<R> {
+  #run<R>(pipeline: CallHandler<R>, end: CallDone<R>, call: Call): Promise<R> {
     if (this.#closed !== undefined) {
       return Promise.reject(
         new BulwarkError({

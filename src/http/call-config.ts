@@ -1,0 +1,60 @@
+/**
+ * A call's configuration: the per-call options `client.fetch` and `client.request` accept
+ * (`timeout`, `retry`, `throwHttpErrors`) and the config a call runs with, resolved over its
+ * client's.
+ */
+import { checkBoolean } from '../options/validate.ts';
+import { type ResolvedRetry, type RetryOptions, resolveRetry } from '../policy/retry-options.ts';
+import {
+  CALL_TIMEOUT_KEYS,
+  type ResolvedTimeouts,
+  resolveTimeouts,
+  type TimeoutOptions,
+} from '../policy/timeouts.ts';
+
+/**
+ * Per-call options accepted by `client.fetch(input, init)` and `client.request(url, options)`.
+ *
+ * @example
+ * ```ts
+ * await client.fetch(url, { timeout: 2_000, retry: { limit: 1 }, throwHttpErrors: true });
+ * ```
+ */
+export interface CallOptions {
+  /** Overrides for this call's budgets (`total`, `attempt`, `headers`, `body`); a number sets `total`. */
+  timeout?: Pick<TimeoutOptions, 'total' | 'attempt' | 'headers' | 'body'> | number;
+  /** Overrides for this call's retries, or `false` for a single attempt. */
+  retry?: Omit<RetryOptions, 'budget'> | false;
+  /** Overrides the client's `throwHttpErrors`. */
+  throwHttpErrors?: boolean;
+}
+
+/** Everything a call needs from the options, resolved. */
+export interface CallConfig {
+  readonly timeout: ResolvedTimeouts;
+  readonly retry: ResolvedRetry | false;
+  readonly throwHttpErrors: boolean;
+}
+
+/**
+ * Resolves a call's overrides over the client's config. Returns `base` itself when the call
+ * overrides nothing (the hot path allocates nothing).
+ */
+export function resolveCallConfig(init: CallOptions | undefined, base: CallConfig): CallConfig {
+  if (init === undefined) return base;
+  const { timeout, retry, throwHttpErrors } = init;
+  if (timeout === undefined && retry === undefined && throwHttpErrors === undefined) return base;
+  return {
+    timeout:
+      timeout === undefined
+        ? base.timeout
+        : resolveTimeouts(timeout, 'timeout', base.timeout, CALL_TIMEOUT_KEYS),
+    retry:
+      retry === undefined
+        ? base.retry
+        : retry === false
+          ? false
+          : resolveRetry(retry, 'retry', base.retry === false ? undefined : base.retry),
+    throwHttpErrors: checkBoolean(throwHttpErrors, 'throwHttpErrors', base.throwHttpErrors),
+  };
+}
