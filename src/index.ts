@@ -53,7 +53,7 @@ export type {
 export { HEALTH_DEFAULTS } from './health/options.ts';
 export { readyHandler } from './health/ready-handler.ts';
 export type { CallOptions } from './http/call-config.ts';
-export type { FetchInit, FetchInput, FetchResponse } from './http/fetch.ts';
+export type { FetchInit, FetchInput, FetchResponse } from './http/fetch-types.ts';
 export type {
   CertificateSnapshot,
   OriginStatsSnapshot,

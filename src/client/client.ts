@@ -18,15 +18,8 @@ import { hasHeader, isReplayableBody } from '../http/body.ts';
 import { Call, type CallDone, type CallHandler } from '../http/call.ts';
 import { type CallOptions, resolveCallConfig } from '../http/call-config.ts';
 import { directRequest } from '../http/direct-request.ts';
-import {
-  asFetchRejects,
-  type FetchInit,
-  type FetchInput,
-  type FetchResponse,
-  fetchAdapter,
-  fetchTransport,
-  normaliseFetchInput,
-} from '../http/fetch.ts';
+import { asFetchRejects, fetchAdapter, fetchTransport, normaliseFetchInput } from '../http/fetch.ts';
+import type { FetchInit, FetchInput, FetchResponse } from '../http/fetch-types.ts';
 import type { OriginState } from '../http/origin-state.ts';
 import type { OriginStatsSnapshot } from '../http/origin-stats.ts';
 import {

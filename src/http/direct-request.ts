@@ -24,7 +24,7 @@
  */
 
 import { getGlobalOrigin, Headers as UndiciHeaders } from 'undici';
-import type { FetchInit } from './fetch.ts';
+import type { FetchInit } from './fetch-types.ts';
 import { HeaderList, headerValue, isHttpToken } from './header-list.ts';
 import { isPotentiallyTrustworthy } from './origin-checks.ts';
 import { isDisturbed } from './stream-state.ts';

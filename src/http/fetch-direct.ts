@@ -35,13 +35,13 @@ import { kAttempt } from '../transport/agent.ts';
 import { bodyFailure } from './attempt.ts';
 import { AbortReason, type Call, type CallDone } from './call.ts';
 import { decodersFor, MAX_CONTENT_ENCODINGS } from './content-decoding.ts';
+import { withDeadline } from './deadline-header.ts';
 import { type DirectBody, DirectRequest, firstHopHeaders, hopHeaders } from './direct-request.ts';
-import type { FetchResponse } from './fetch.ts';
 import { DirectResponse } from './fetch-response.ts';
+import type { FetchResponse } from './fetch-types.ts';
 import { HeaderList } from './header-list.ts';
 import { leftOrigin, sameOrigin } from './origin-checks.ts';
 import { locationUrl } from './redirect-location.ts';
-import { withDeadline } from './request.ts';
 import { fieldValue } from './response-headers.ts';
 import { probeUndiciFetch, undiciFetchBehaviour } from './undici-fetch-behaviour.ts';
 import { undiciHeadersTimeout } from './undici-timeouts.ts';
@@ -171,8 +171,7 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
   /** Sends this hop with `headers` (plus the deadline header), as the call's open request. */
   send(headers: Record<string, string>): void {
     const call = this[kAttempt];
-    this.headers =
-      call.deadlineHeader === false ? headers : (withDeadline(headers, call) as Record<string, string>);
+    this.headers = withDeadline(headers, call);
     call.attemptOptions = this;
     const signal = call.signal;
     if (signal !== undefined) {

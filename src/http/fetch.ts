@@ -14,7 +14,6 @@
 import {
   type Dispatcher,
   FormData as UndiciFormData,
-  Headers as UndiciHeaders,
   type Request as UndiciRequest,
   type RequestInit as UndiciRequestInit,
   fetch as undiciFetch,
@@ -24,18 +23,10 @@ import { OK } from '../policy/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
 import type { Call } from './call.ts';
-import type { CallOptions } from './call-config.ts';
+import { withDeadline } from './deadline-header.ts';
 import { DirectRequest, sendDirect } from './fetch-direct.ts';
+import type { FetchInit, FetchInput, FetchResponse } from './fetch-types.ts';
 import { setResponseInfo } from './response-info.ts';
-
-/** The `init` of `client.fetch`: a standard `RequestInit` plus Bulwark's per-call overrides. */
-export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & CallOptions;
-
-/** What `client.fetch` accepts as its first argument: a URL, or a `Request` (the global one or undici's). */
-export type FetchInput = string | URL | Request | UndiciRequest;
-
-/** The `Response` type `client.fetch` resolves with (undici's, the same API as the global one). */
-export type FetchResponse = Awaited<ReturnType<typeof undiciFetch>>;
 
 type FetchHandler = Dispatcher.DispatchHandler & {
   abort?: ((reason: unknown) => void) | null;
@@ -230,12 +221,4 @@ export function asFetchRejects(err: unknown): never {
     }
   }
   throw err;
-}
-
-function withDeadline(headers: FetchInit['headers'], call: Call): FetchInit['headers'] {
-  const name = call.deadlineHeader;
-  if (name === false) return headers;
-  const merged = new UndiciHeaders(headers);
-  merged.set(name, String(Math.max(0, Math.floor(call.deadline - call.clock.now()))));
-  return merged;
 }

@@ -16,6 +16,7 @@ import { bodyFailure, type ResultAdapter, type Transport } from './attempt.ts';
 import { BodyReadable } from './body-readable.ts';
 import { AbortReason, type Call, type CallDone } from './call.ts';
 import type { CallOptions } from './call-config.ts';
+import { withDeadline } from './deadline-header.ts';
 import { undiciHeadersTimeout } from './undici-timeouts.ts';
 
 /**
@@ -91,11 +92,7 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
     }
     const dispatcher = poolOf(call);
     const opts = call.input as RequestOptions;
-    const attempt = new AttemptRequest(
-      call,
-      call.deadlineHeader === false ? (opts.headers ?? null) : withDeadline(opts.headers, call),
-      opts.body ?? null,
-    );
+    const attempt = new AttemptRequest(call, withDeadline(opts.headers ?? null, call), opts.body ?? null);
     call.attemptOptions = attempt;
     if (opts.timeout !== undefined) {
       // A per-call override of the connection-level timeouts (the pool has the client's).
@@ -342,11 +339,3 @@ export const requestAdapter: ResultAdapter<RequestResult> = {
     return r;
   },
 };
-
-/** Adds the deadline propagation header, when configured, without touching the caller's headers. */
-export function withDeadline(headers: RequestOptions['headers'], call: Call): RequestOptions['headers'] {
-  const name = call.deadlineHeader as string;
-  const remaining = String(Math.max(0, Math.floor(call.deadline - call.clock.now())));
-  if (Array.isArray(headers)) return [...headers, name, remaining];
-  return { ...(headers ?? {}), [name]: remaining };
-}
