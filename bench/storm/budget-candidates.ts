@@ -13,19 +13,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Clock } from '../../src/clock/clock.ts';
 import type { RetryReason } from '../../src/policy/retry.ts';
-import {
-  RETRY_BUDGET_DEFAULTS,
-  type RetriedCall,
-  RetryBudget,
-  type RetryBudgetFactory,
-} from '../../src/policy/retry-budget.ts';
-import type { Strategy } from './strategies.ts';
-
-/** A candidate budget set up for one run: the client's factory, and what to undo afterwards. */
-export interface InstalledBudget {
-  readonly factory: RetryBudgetFactory;
-  uninstall(): void;
-}
+import { RETRY_BUDGET_DEFAULTS, type RetriedCall, RetryBudget } from '../../src/policy/retry-budget.ts';
+import type { InstalledBudget, Strategy } from './strategies.ts';
 
 /** A budget that also hears of the calls that failed (their last attempt and why it was not retried). */
 interface FailureListener {

@@ -5,7 +5,13 @@
  * Bulwark's `jitter: 'none'` exponential backoff, with the budget and the breaker off.
  */
 import type { ClientOptions } from '../../src/client/options.ts';
-import type { InstalledBudget } from './budget-candidates.ts';
+import type { RetryBudgetFactory } from '../../src/policy/retry-budget.ts';
+
+/** A candidate budget set up for one run: the client's factory, and what to undo afterwards. */
+export interface InstalledBudget {
+  readonly factory: RetryBudgetFactory;
+  uninstall(): void;
+}
 
 /** One strategy: an id for the command line, a label for tables and charts, and its options. */
 export interface Strategy {
