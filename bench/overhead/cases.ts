@@ -21,7 +21,8 @@ import {
 } from 'cockatiel';
 import got from 'got';
 import { Agent, type Dispatcher, Pool, fetch as undiciFetch } from 'undici';
-import { createAgent, createClient } from '../../src/client/client.ts';
+import { createClient } from '../../src/client/client.ts';
+import { createAgent } from '../../src/client/create-agent.ts';
 import { type ClientOptions, resolveClientOptions } from '../../src/client/options.ts';
 import { type AttemptLink, type BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { usageCheck } from '../lib/args.ts';

@@ -8,7 +8,8 @@
  *   node bench/overhead/policy-cpu.ts [--rounds 8] [--calls 200000]
  */
 import type { Dispatcher } from 'undici';
-import { type BulwarkClient, createClientWith } from '../../src/client/client.ts';
+import { type BulwarkClient, createClient } from '../../src/client/client.ts';
+import { withInternals } from '../../src/client/internals.ts';
 import type { ClientOptions } from '../../src/client/options.ts';
 import { type Command, main } from '../lib/args.ts';
 import { memoryDispatcher } from '../lib/memory-dispatcher.ts';
@@ -64,7 +65,7 @@ const OPTS: Dispatcher.DispatchOptions = {
 };
 
 function bulwark(options: ClientOptions): BulwarkClient {
-  return createClientWith({ dns: false, ...options }, { dispatcher: fake });
+  return withInternals({ dispatcher: fake }, () => createClient({ dns: false, ...options }));
 }
 
 const ON = bulwark({});

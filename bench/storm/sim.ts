@@ -10,7 +10,8 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
-import { createClientWith } from '../../src/client/client.ts';
+import { createClient } from '../../src/client/client.ts';
+import { withInternals } from '../../src/client/internals.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { StormRecorder, type StormSummary } from './recorder.ts';
 import { faultWindow, type Scenario } from './scenario.ts';
@@ -89,9 +90,9 @@ export async function simulate(
   // so thousands of sleepers in one client cost O(n) each (bench/README.md, "Simulator cost").
   const shard = options.shard ?? 1;
   const clients = Array.from({ length: Math.ceil(s.clients / shard) }, () =>
-    createClientWith(
-      { ...strategy.options, clock, dns: false },
+    withInternals(
       { dispatcher: upstream as unknown as Dispatcher, ...(budget && { budget: budget.factory }) },
+      () => createClient({ ...strategy.options, clock, dns: false }),
     ),
   );
   const urls = Array.from({ length: s.clients }, (_, i) => `http://c${i}.sim/`);

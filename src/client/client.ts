@@ -1,25 +1,28 @@
 /**
  * `createClient()`: the resilient HTTP client. This is the one file that knows the order of the
- * pipeline — deadline → bulkhead → retry → breaker → attempt → transport (DESIGN.md) — and wires
- * the per-origin state, the agent and the DNS cache together.
+ * pipeline — deadline → bulkhead → retry → breaker → attempt → transport — and wires the
+ * per-origin state, the agent and the DNS cache together (docs/architecture.md, "The life of a
+ * call").
  */
 import { channel } from 'node:diagnostics_channel';
-import {
-  type Dispatcher,
-  type Pool,
-  type RequestInit as UndiciRequestInit,
-  fetch as undiciFetch,
-} from 'undici';
+import type { Dispatcher, Pool, RequestInit as UndiciRequestInit } from 'undici';
 import { BulwarkError, isBulwarkError } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { redactError, redactUrl } from '../errors/redact.ts';
+import { redactUrl } from '../errors/redact.ts';
 import { attemptHandler, type ResultAdapter, type Transport } from '../http/attempt.ts';
 import { hasHeader, isReplayableBody } from '../http/body.ts';
 import { Call, type CallDone, type CallHandler } from '../http/call.ts';
 import { type CallOptions, resolveCallConfig } from '../http/call-config.ts';
 import { directRequest } from '../http/direct-request.ts';
-import { asFetchRejects, fetchAdapter, fetchTransport, normaliseFetchInput } from '../http/fetch.ts';
+import {
+  asFetchRejects,
+  fetchAdapter,
+  fetchTransport,
+  normaliseFetchInput,
+  undiciOnly,
+} from '../http/fetch.ts';
 import type { FetchInit, FetchInput, FetchResponse } from '../http/fetch-types.ts';
+import { normaliseMethod } from '../http/method.ts';
 import type { OriginState } from '../http/origin-state.ts';
 import type { OriginStatsSnapshot } from '../http/origin-stats.ts';
 import {
@@ -29,7 +32,6 @@ import {
   requestAdapter,
   requestTransport,
 } from '../http/request.ts';
-import { undiciHeadersTimeout } from '../http/undici-timeouts.ts';
 import { checkObject } from '../options/validate.ts';
 import { Breaker, type BreakerState, breakerStage } from '../policy/breaker.ts';
 import { Bulkhead, bulkheadStage } from '../policy/bulkhead.ts';
@@ -37,14 +39,14 @@ import { Deadlines } from '../policy/deadline-scheduler.ts';
 import { FailedResponse, isBreakerFailure, isIdempotent } from '../policy/failure.ts';
 import { compose, OK } from '../policy/pipeline.ts';
 import { retryStage, Sleepers } from '../policy/retry.ts';
-import { RetryBudget, type RetryBudgetFactory } from '../policy/retry-budget.ts';
-import { BulwarkAgent } from '../transport/agent.ts';
-import { createConnector } from '../transport/connect.ts';
-import type { ConnectionObserver } from '../transport/connection.ts';
+import { RetryBudget } from '../policy/retry-budget.ts';
+import type { BulwarkAgent } from '../transport/agent.ts';
 import type { DnsCache } from '../transport/dns-cache.ts';
-import { systemResolver } from '../transport/system-resolver.ts';
+import { createAgent } from './create-agent.ts';
+import { takeInternals } from './internals.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { Origins } from './origin.ts';
+import { UrlResolver } from './url-resolver.ts';
 
 const breakerChannel = channel('bulwark:breaker:state');
 
@@ -71,10 +73,7 @@ export class BulwarkClient {
   readonly #requestEnd: CallDone<RequestResult>;
   readonly #sleepers = new Sleepers();
   readonly #deadlines: Deadlines;
-  /** Canonical origins seen before, by the `scheme://authority` prefix of a URL string. */
-  readonly #knownOrigins = new Map<string, OriginState>();
-  /** Canonical URL strings seen before, with their origin state and path: one lookup, no scan. */
-  readonly #urls = new Map<string, { readonly state: OriginState; readonly path: string }>();
+  readonly #urls: UrlResolver<OriginState>;
   readonly #onDnsChange: ((event: { host: string; removed: readonly string[] }) => void) | undefined;
   #active = 0;
   /** Whether `fetch` takes its direct path for the calls it can (http/fetch-direct.ts). */
@@ -84,9 +83,8 @@ export class BulwarkClient {
 
   /** Use {@link createClient}. */
   constructor(options?: ClientOptions) {
-    // Bulwark's own bench and test seams, when the client is made by createClientWith.
-    const internal = pendingInternals;
-    pendingInternals = undefined;
+    // Bulwark's own bench and test seams (client/internals.ts), outside the public API.
+    const internal = takeInternals();
     const o = resolveClientOptions(options);
     this.#options = o;
     this.#direct = internal?.directFetch !== false;
@@ -126,8 +124,9 @@ export class BulwarkClient {
           : undefined,
       bulkhead: o.bulkhead === false ? undefined : new Bulkhead(o.bulkhead, clock, target),
     }));
+    this.#urls = new UrlResolver((url) => this.#origins.get(url.origin, url));
 
-    // THE ORDER (DESIGN.md): deadline → bulkhead → retry → breaker → attempt → transport. The
+    // THE ORDER: deadline → bulkhead → retry → breaker → attempt → transport. The
     // deadline itself is fixed when the call starts (Call), so it needs no stage of its own.
     const pipeline = <R>(adapter: ResultAdapter<R>, transport: Transport<R>): CallHandler<R> =>
       compose<Call, R>(
@@ -282,12 +281,7 @@ export class BulwarkClient {
     if (this.#options.ownsDns && this.dns !== undefined) await this.dns.close();
   }
 
-  /**
-   * The call for `input`, or `undefined` for a URL that is not http(s). A canonical URL string
-   * seen before is one map lookup; one whose `scheme://authority` prefix is a canonical origin seen
-   * before, followed by a plain path, skips the URL parser; anything else is parsed (and
-   * normalised) by `new URL`.
-   */
+  /** The call for `input`, or `undefined` for a URL that is not http(s) (client/url-resolver.ts). */
   #newCall(
     input: string | URL,
     rawMethod: string | undefined,
@@ -296,48 +290,16 @@ export class BulwarkClient {
     replayable: boolean,
     signal: AbortSignal | undefined,
   ): Call | undefined {
-    let state: OriginState | undefined;
-    let path: string | undefined;
-    let href: string;
-    if (typeof input === 'string') {
-      href = input;
-      const seen = this.#urls.get(input);
-      if (seen !== undefined) {
-        state = seen.state;
-        path = seen.path;
-      } else {
-        const cut = authorityEnd(input);
-        if (cut > 0) {
-          state = this.#knownOrigins.get(input.slice(0, cut));
-          if (state !== undefined) {
-            path = cut === input.length ? '/' : input.slice(cut);
-            if (isPlainPath(path)) this.#rememberUrl(input, state, path);
-            else state = undefined;
-          }
-        }
-      }
-    } else {
-      href = input instanceof URL ? input.href : String(input);
-    }
-    if (state === undefined || path === undefined) {
-      const url = parseUrl(input);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-      state = this.#origins.get(url.origin, url);
-      path = url.pathname + url.search;
-      href = url.href;
-      if (typeof input === 'string' && this.#knownOrigins.size < 10_000) {
-        const cut = authorityEnd(input);
-        if (cut > 0 && input.slice(0, cut) === url.origin) this.#knownOrigins.set(url.origin, state);
-      }
-      if (href === input) this.#rememberUrl(input, state, path);
-    }
-    const method = rawMethod === undefined ? 'GET' : normaliseMethod(rawMethod);
+    const urls = this.#urls;
+    if (!urls.resolve(input)) return undefined;
+    const state = urls.state;
+    const method = normaliseMethod(rawMethod);
     const clock = this.#options.clock;
     return new Call(
       method,
       state.origin,
-      href,
-      path,
+      urls.href,
+      urls.path,
       isIdempotent(method) || hasHeader(headers, 'idempotency-key'),
       replayable,
       signal,
@@ -348,12 +310,6 @@ export class BulwarkClient {
       init,
       clock.now(),
     );
-  }
-
-  /** Remembers what a canonical URL string resolved to; the cache starts over when it is full. */
-  #rememberUrl(url: string, state: OriginState, path: string): void {
-    if (this.#urls.size >= URL_CACHE_SIZE) this.#urls.clear();
-    this.#urls.set(url, { state, path });
   }
 
   /** Runs `call` through `pipeline`: the one promise of a call, settled with its result or failure. */
@@ -446,74 +402,7 @@ export class BulwarkClient {
   }
 }
 
-/**
- * The agent a client with options `o` uses: its connector (DNS cache or the system resolver,
- * phase timeouts, TCP keep-alive, TLS) and its pools' settings. Exported for Bulwark's own benches
- * and tests, which measure or exercise the client's agent alone.
- * @internal
- */
-export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObserver): BulwarkAgent {
-  const clock = o.clock;
-  return new BulwarkAgent({
-    connector: createConnector({
-      resolver: o.dns === false ? systemResolver : o.dns,
-      timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
-      tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
-      tls: o.tls,
-      ...(observer === undefined ? {} : { observer }),
-    }),
-    connections: o.connections,
-    idleTimeout: o.keepAlive.idleTimeout,
-    maxLifetime: o.keepAlive.maxLifetime,
-    lifetimeJitter: o.keepAlive.lifetimeJitter,
-    headersTimeout: undiciHeadersTimeout(o.timeout),
-    bodyTimeout: o.timeout.body,
-    random: () => clock.random(),
-  });
-}
-
 const EMPTY: RequestOptions = Object.freeze({});
-
-/**
- * Seams for Bulwark's own benches and tests, outside the public API (the package's index does
- * not export them): `dispatcher` is used instead of the agent (the policy-overhead bench answers
- * from memory through it, the storm bench simulates an upstream; it drives each request's handler
- * as undici does, and an abort reaches it through the controller it hands the handler as the
- * request starts); `directFetch: false` sends every `fetch` through undici's fetch (the reference
- * for the direct path); `budget` builds each origin's retry budget (the storm bench's candidates).
- */
-export interface ClientInternals {
-  dispatcher?: Dispatcher;
-  directFetch?: boolean;
-  budget?: RetryBudgetFactory;
-}
-
-/** What the client being constructed takes from {@link createClientWith}. */
-let pendingInternals: ClientInternals | undefined;
-
-/** A client with Bulwark's own seams ({@link ClientInternals}); for its benches and tests only. */
-export function createClientWith(
-  options: ClientOptions | undefined,
-  internals: ClientInternals,
-): BulwarkClient {
-  pendingInternals = internals;
-  try {
-    return new BulwarkClient(options);
-  } finally {
-    pendingInternals = undefined;
-  }
-}
-
-/**
- * A call left wholly to undici's fetch (a scheme other than http(s), input it refuses): its
- * rejection as undici's, but without the URL's secrets (the caller's own abort reason as it is).
- */
-function undiciOnly(input: string | URL | Request, init: UndiciRequestInit): Promise<FetchResponse> {
-  return undiciFetch(input as string, init).catch((err: unknown) => {
-    const signal = (init as { signal?: unknown } | null | undefined)?.signal;
-    throw signal instanceof AbortSignal && signal.aborted && err === signal.reason ? err : redactError(err);
-  });
-}
 
 /** Names, on a retryable failure that ends `call`, why the call did not try again. */
 function withNotRetried(err: BulwarkError, call: Call): BulwarkError {
@@ -536,8 +425,6 @@ function capture(resolve: (value: never) => void, reject: (reason: unknown) => v
   captured.resolve = resolve as (value: unknown) => void;
   captured.reject = reject;
 }
-/** URL strings remembered per client (a service calls a handful of endpoints again and again). */
-const URL_CACHE_SIZE = 1024;
 
 /**
  * Creates a resilient client. Every option is optional, validated here, and has a production
@@ -560,55 +447,4 @@ const URL_CACHE_SIZE = 1024;
  */
 export function createClient(options?: ClientOptions): BulwarkClient {
   return new BulwarkClient(options);
-}
-
-/** `input` as a URL; fetch's `TypeError` when it does not parse (without the URL's secrets). */
-function parseUrl(input: string | URL): URL {
-  if (input instanceof URL) return input;
-  try {
-    return new URL(String(input));
-  } catch (err) {
-    throw new TypeError(`Failed to parse URL from ${redactUrl(String(input))}`, { cause: redactError(err) });
-  }
-}
-
-/** Index just past `scheme://authority` of an http(s) URL string, or -1. */
-function authorityEnd(url: string): number {
-  let start: number;
-  if (url.startsWith('http://')) start = 7;
-  else if (url.startsWith('https://')) start = 8;
-  else return -1;
-  for (let i = start; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 47 /* / */ || c === 63 /* ? */) return i;
-    if (c === 35 /* # */ || c === 64 /* @ */ || c === 92 /* \\ */ || c <= 32 || c >= 127) return -1;
-  }
-  return url.length;
-}
-
-// Characters the URL parser would percent-encode or treat specially in a path or query.
-const SPECIAL = new Uint8Array(128);
-for (const ch of ' "#<>\\^`{|}') SPECIAL[ch.charCodeAt(0)] = 1;
-
-/** A path the URL parser would leave as it is: printable ASCII, no fragment, no dot segments. */
-function isPlainPath(path: string): boolean {
-  const first = path.charCodeAt(0);
-  if (first !== 47 && first !== 63) return false;
-  for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    if (c <= 32 || c >= 127 || SPECIAL[c] === 1) return false;
-    if (c === 46 /* . */ && path.charCodeAt(i - 1) === 47) return false;
-    if (c === 37 /* % */ && path.charCodeAt(i + 1) === 50 && (path.charCodeAt(i + 2) | 32) === 101)
-      return false;
-  }
-  return true;
-}
-
-// fetch upper-cases these method names whatever their case (Fetch standard, "normalize a method").
-const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
-
-function normaliseMethod(method: string): string {
-  if (NORMALISED_METHODS.has(method)) return method;
-  const upper = method.toUpperCase();
-  return NORMALISED_METHODS.has(upper) ? upper : method;
 }

@@ -18,6 +18,7 @@ import {
   type RequestInit as UndiciRequestInit,
   fetch as undiciFetch,
 } from 'undici';
+import { redactError } from '../errors/redact.ts';
 import { FailedResponse } from '../policy/failure.ts';
 import { OK } from '../policy/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
@@ -221,4 +222,15 @@ export function asFetchRejects(err: unknown): never {
     }
   }
   throw err;
+}
+
+/**
+ * A call left wholly to undici's fetch (a scheme other than http(s), input it refuses): its
+ * rejection as undici's, but without the URL's secrets (the caller's own abort reason as it is).
+ */
+export function undiciOnly(input: string | URL | Request, init: UndiciRequestInit): Promise<FetchResponse> {
+  return undiciFetch(input as string, init).catch((err: unknown) => {
+    const signal = (init as { signal?: unknown } | null | undefined)?.signal;
+    throw signal instanceof AbortSignal && signal.aborted && err === signal.reason ? err : redactError(err);
+  });
 }

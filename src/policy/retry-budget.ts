@@ -157,7 +157,7 @@ export class RetryBudget {
 }
 
 /**
- * Builds the retry budget of one origin (`origin` is `scheme://host:port`).
- * @internal the storm bench's candidate budgets; the client builds a {@link RetryBudget}.
+ * Builds the retry budget of one origin (`origin` is `scheme://host:port`): the storm bench's
+ * candidate budgets (client/internals.ts); the client itself builds a {@link RetryBudget}.
  */
 export type RetryBudgetFactory = (options: ResolvedRetryBudget, clock: Clock, origin: string) => RetryBudget;

@@ -7,7 +7,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { type Dispatcher, errors, Pool } from 'undici';
-import { createClient, createClientWith } from '../../src/client/client.ts';
+import { createClient } from '../../src/client/client.ts';
+import { withInternals } from '../../src/client/internals.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
@@ -256,9 +257,8 @@ describe('client.request: failures', () => {
         return true;
       },
     };
-    const client = createClientWith(
-      { dns: false, retry: false, timeout: { total: 20 } },
-      { dispatcher: late as unknown as Dispatcher },
+    const client = withInternals({ dispatcher: late as unknown as Dispatcher }, () =>
+      createClient({ dns: false, retry: false, timeout: { total: 20 } }),
     );
     t.after(() => client.close());
     await assert.rejects(

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Dispatcher, errors } from 'undici';
-import { createAgent, createClient } from '../../src/client/client.ts';
+import { createClient } from '../../src/client/client.ts';
+import { createAgent } from '../../src/client/create-agent.ts';
 import { resolveClientOptions } from '../../src/client/options.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';

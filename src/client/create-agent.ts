@@ -1,0 +1,32 @@
+/**
+ * The agent a client uses, built from its resolved options: its connector (the DNS cache or the
+ * system resolver, phase timeouts, TCP keep-alive, TLS, the connection observer) and its pools'
+ * settings. Bulwark's own benches and tests build the client's agent alone through it.
+ */
+import { undiciHeadersTimeout } from '../http/undici-timeouts.ts';
+import { BulwarkAgent } from '../transport/agent.ts';
+import { createConnector } from '../transport/connect.ts';
+import type { ConnectionObserver } from '../transport/connection.ts';
+import { systemResolver } from '../transport/system-resolver.ts';
+import type { ResolvedClientOptions } from './options.ts';
+
+/** The agent of a client with options `o`; `observer` hears of its connections (for stats). */
+export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObserver): BulwarkAgent {
+  const clock = o.clock;
+  return new BulwarkAgent({
+    connector: createConnector({
+      resolver: o.dns === false ? systemResolver : o.dns,
+      timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
+      tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
+      tls: o.tls,
+      ...(observer === undefined ? {} : { observer }),
+    }),
+    connections: o.connections,
+    idleTimeout: o.keepAlive.idleTimeout,
+    maxLifetime: o.keepAlive.maxLifetime,
+    lifetimeJitter: o.keepAlive.lifetimeJitter,
+    headersTimeout: undiciHeadersTimeout(o.timeout),
+    bodyTimeout: o.timeout.body,
+    random: () => clock.random(),
+  });
+}
