@@ -145,7 +145,7 @@ function timingsOf(call: Call, started: number, end: number): Timings {
 
 /**
  * The timings of an attempt with a response: a class rather than an object literal, so V8 does
- * not pretenure them (see `AttemptOptions` in http/request.ts).
+ * not pretenure them (see `AttemptRequest` in http/request.ts).
  */
 class AttemptTimings implements Timings {
   readonly dns: number;

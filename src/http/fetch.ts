@@ -41,8 +41,7 @@ type FetchHandler = Dispatcher.DispatchHandler & {
  * before its request started: under load V8 may allocate some of undici's per-request objects in
  * the old generation (pretenuring, bench/README.md), and a dead one of those that still points at
  * a closure of the call, or the call at fetch's handler, keeps both request graphs alive through
- * every young-generation GC until the next full one. (No gain the bench resolves over patching
- * every dispatch, bench/README.md; kept for the closure per dispatch it no longer makes.)
+ * every young-generation GC until the next full one.
  */
 class AttemptDispatcher {
   readonly #inner: DispatchTarget;

@@ -115,7 +115,7 @@ export interface ResolvedProbeOptions {
   readonly timeouts: Readonly<Required<ProbeTimeouts>>;
 }
 
-/** The phase timeouts: the client's own defaults (DESIGN.md), so the probe fails where a call would. */
+/** The phase timeouts: the client's own defaults (TIMEOUT_DEFAULTS), so the probe fails where a call would. */
 export const PROBE_TIMEOUT_DEFAULTS: Readonly<Required<ProbeTimeouts>> = Object.freeze({
   dns: 2_000,
   connect: 3_000,
