@@ -7,10 +7,13 @@ import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import {
   BREAKER_DEFAULTS,
   Breaker,
+  type BreakerCall,
   type BreakerState,
+  breakerStage,
   failureRateLowerBound,
   resolveBreaker,
 } from '../../src/policy/breaker.ts';
+import { OK } from '../../src/policy/pipeline.ts';
 
 class Boom extends Error {}
 const fail = async (): Promise<never> => {
@@ -260,5 +263,52 @@ describe('Breaker', () => {
     assert.throws(() => resolveBreaker({ threshold: 150 }), InvalidOptionError);
     assert.throws(() => resolveBreaker({ buckets: 0.5 }), /breaker\.buckets must be an integer/);
     assert.throws(() => resolveBreaker({ resetTimout: 1 }), /breaker\.resetTimout must be a known option/);
+  });
+});
+
+describe('breaker stage (fake call)', () => {
+  interface FakeCall extends BreakerCall {
+    attempts: number;
+  }
+
+  it('samples each attempt; once open it answers CIRCUIT_OPEN without calling the rest', async () => {
+    const clock = new VirtualClock();
+    const breaker = makeBreaker(clock);
+    let reached = 0;
+    let failing = true;
+    const handler = breakerStage<FakeCall, string>(clock)((call, done) => {
+      reached++;
+      call.attempts++;
+      done(call, failing ? new Boom('down') : OK, failing ? undefined : 'ok');
+    });
+    const once = (): Promise<unknown> =>
+      new Promise((resolve) => {
+        const call: FakeCall = {
+          state: { breaker },
+          attempts: 0,
+          startedAt: clock.now(),
+          request: { method: 'GET', path: '/x' },
+        };
+        handler(call, (_c, err, result) => resolve(err === OK ? result : err));
+      });
+    for (let i = 0; i < 4; i++) assert.ok((await once()) instanceof Boom);
+    assert.equal(breaker.state, 'open');
+    const shed = await once();
+    assert.ok(isBulwarkError(shed) && shed.code === 'CIRCUIT_OPEN');
+    assert.equal(reached, 4, 'the open breaker did not call the rest of the pipeline');
+    await clock.advance(5_000);
+    failing = false;
+    assert.equal(await once(), 'ok', 'the half-open probe goes through');
+    assert.equal(breaker.state, 'closed');
+    breaker.shutdown();
+  });
+
+  it('an origin without a breaker passes straight through', () => {
+    const seen: unknown[] = [];
+    breakerStage<BreakerCall, string>(new VirtualClock())((call, done) => done(call, OK, 'direct'))(
+      { state: { breaker: undefined }, attempts: 0, startedAt: 0, request: { method: 'GET', path: '/' } },
+      (_c, err, result) => seen.push(err, result),
+    );
+    assert.deepEqual(seen, [OK, 'direct']);
   });
 });
