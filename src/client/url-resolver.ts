@@ -107,17 +107,27 @@ export function authorityEnd(url: string): number {
   return url.length;
 }
 
-// Characters the URL parser would percent-encode or treat specially in a path or query.
-const SPECIAL = new Uint8Array(128);
-for (const ch of ' "#<>\\^`{|}') SPECIAL[ch.charCodeAt(0)] = 1;
+// Printable characters the URL parser percent-encodes (or, `\\`, turns into `/`) in an http(s)
+// path, and in its query (WHATWG URL: the path and special-query percent-encode sets); `#` starts
+// a fragment in either. Spaces and controls are checked apart.
+const PATH_SPECIAL = new Uint8Array(128);
+for (const ch of '"#<>\\^`{}') PATH_SPECIAL[ch.charCodeAt(0)] = 1;
+const QUERY_SPECIAL = new Uint8Array(128);
+for (const ch of '"#\'<>') QUERY_SPECIAL[ch.charCodeAt(0)] = 1;
 
-/** A path the URL parser would leave as it is: printable ASCII, no fragment, no dot segments. */
+/**
+ * A path the URL parser would leave as it is: it starts with `/` (a query right after the
+ * authority, `http://h?q`, gets a `/` from the parser), printable ASCII, no fragment, no dot
+ * segments, and no empty query (the parser drops a bare `?`).
+ */
 export function isPlainPath(path: string): boolean {
-  const first = path.charCodeAt(0);
-  if (first !== 47 && first !== 63) return false;
+  if (path.charCodeAt(0) !== 47) return false;
+  if (path.indexOf('?') === path.length - 1) return false;
+  let special = PATH_SPECIAL;
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
-    if (c <= 32 || c >= 127 || SPECIAL[c] === 1) return false;
+    if (c === 63 /* ? */) special = QUERY_SPECIAL;
+    if (c <= 32 || c >= 127 || special[c] === 1) return false;
     if (c === 46 /* . */ && path.charCodeAt(i - 1) === 47) return false;
     if (c === 37 /* % */ && path.charCodeAt(i + 1) === 50 && (path.charCodeAt(i + 2) | 32) === 101)
       return false;
