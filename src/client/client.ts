@@ -36,7 +36,7 @@ import { checkObject } from '../options/validate.ts';
 import { Breaker, type BreakerState, breakerStage } from '../policy/breaker.ts';
 import { Bulkhead, bulkheadStage } from '../policy/bulkhead.ts';
 import { Deadlines } from '../policy/deadline-scheduler.ts';
-import { FailedResponse, isBreakerFailure, isIdempotent } from '../policy/failure.ts';
+import { CallerFailure, FailedResponse, IDEMPOTENT_METHODS, isBreakerFailure } from '../policy/failure.ts';
 import { compose, OK } from '../policy/pipeline.ts';
 import { retryStage, Sleepers } from '../policy/retry.ts';
 import { RetryBudget } from '../policy/retry-budget.ts';
@@ -295,15 +295,18 @@ export class BulwarkClient {
     const state = urls.state;
     const method = normaliseMethod(rawMethod);
     const clock = this.#options.clock;
+    const config = resolveCallConfig(init, this.#options);
+    // `retry.methods`: the methods retried after they may have executed (the idempotent ones by default).
+    const methods = config.retry === false ? IDEMPOTENT_METHODS : config.retry.methods;
     return new Call(
       method,
       state.origin,
       urls.href,
       urls.path,
-      isIdempotent(method) || hasHeader(headers, 'idempotency-key'),
+      methods.has(method) || hasHeader(headers, 'idempotency-key'),
       replayable,
       signal,
-      resolveCallConfig(init, this.#options),
+      config,
       state,
       clock,
       this.#options.deadlineHeader,
@@ -385,6 +388,8 @@ export class BulwarkClient {
       return adapter.finish(err.result as R, call);
     }
     stats.failures++;
+    // The caller's own code failed (a hook, `retry.shouldRetry`): its error, untouched.
+    if (err instanceof CallerFailure) throw err.error;
     if (isBulwarkError(err)) {
       err.attempts = call.attempts;
       // Shed before any attempt counted it (open breaker, full queue, closed client, no time left).

@@ -21,7 +21,9 @@ export type Budget = 'phase' | 'attempt' | 'total';
  * - `'not-idempotent'`: the request may have reached the server and its method is not idempotent
  *   (and it carries no `Idempotency-Key`);
  * - `'one-shot-body'`: the body was a stream that only one attempt could send;
- * - `'retry-after-too-long'`: the server's `Retry-After` asked for more than `retry.maxRetryAfter`.
+ * - `'retry-after-too-long'`: the server's `Retry-After` asked for more than `retry.maxRetryAfter`;
+ * - `'should-retry'`: the caller's `retry.shouldRetry` said no;
+ * - `'cancelled'`: a `beforeRetry` hook cancelled the retry.
  */
 export type NotRetriedReason =
   | 'disabled'
@@ -30,7 +32,9 @@ export type NotRetriedReason =
   | 'deadline'
   | 'not-idempotent'
   | 'one-shot-body'
-  | 'retry-after-too-long';
+  | 'retry-after-too-long'
+  | 'should-retry'
+  | 'cancelled';
 
 /**
  * Evidence about the network path that a failure carries besides its code (never instead of it:

@@ -29,6 +29,28 @@ export class FailedResponse<R = unknown> extends Error {
 }
 
 /**
+ * A response a caller's hook asked to retry (an `afterResponse` hook, e.g. after refreshing a
+ * token on a 401): a failing response to the policies whatever its status. The retry stage
+ * retries it at once, under the same rules as any other (idempotency, limit, budget, deadline).
+ */
+export class RequestedRetry<R = unknown> extends FailedResponse<R> {}
+
+/**
+ * A failure of the caller's own code run inside a call (a hook, a `shouldRetry` rule): carried
+ * through the policies wrapped, so that no retry, breaker or budget counts it as the upstream's
+ * failure, and unwrapped at the call's end, which rejects with `error` exactly as it was thrown.
+ */
+export class CallerFailure extends Error {
+  readonly error: unknown;
+
+  constructor(error: unknown) {
+    super('a caller-supplied function failed');
+    this.name = 'CallerFailure';
+    this.error = error;
+  }
+}
+
+/**
  * Whether an outcome counts against an origin's breaker: 5xx responses and failures of the dns,
  * tcp, tls and http layers do; 4xx (including 429), caller aborts, application errors, local
  * capacity (`pool`) and the breaker's own rejections do not.

@@ -130,6 +130,11 @@ export class RetryBudget {
     return true;
   }
 
+  /** Gives back the token of a retry that was withdrawn and then not made (a hook cancelled it). */
+  refund(): void {
+    this.#tokens = this.#settle(this.#clock.now()) + 1;
+  }
+
   /** Credits a successful call: its deposit, and the token back if a retry the budget paid for succeeded. */
   recordSuccess(call: RetriedCall): void {
     // The call's own end time: a clock read per success costs as much as the rest of this.

@@ -5,7 +5,31 @@
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from './backoff.ts';
+import { IDEMPOTENT_METHODS } from './failure.ts';
 import { type ResolvedRetryBudget, type RetryBudgetOptions, resolveRetryBudget } from './retry-budget.ts';
+
+/**
+ * What {@link RetryOptions.shouldRetry} is asked about: one failed attempt, either a failure
+ * (`error`, a `BulwarkError`) or a response whose status failed it (`response`: the `Response` of
+ * `client.fetch`, the result of `client.request`).
+ */
+export interface ShouldRetryContext {
+  /** The attempt's failure, or `undefined` when it got a response. */
+  readonly error: unknown;
+  /** The attempt's response, or `undefined` when it failed without one. */
+  readonly response: unknown;
+  /** The number of the attempt that failed (1 for the first). */
+  readonly attempt: number;
+  /** The request's method. */
+  readonly method: string;
+}
+
+/**
+ * Your own retry rule: `true` to retry, `false` not to, `undefined` to keep the built-in decision.
+ * Synchronous. It refines the built-in decision and cannot bypass its safety rules (see
+ * {@link RetryOptions.shouldRetry}).
+ */
+export type ShouldRetry = (context: ShouldRetryContext) => boolean | undefined;
 
 /**
  * Retry options. `retry: false` turns retries off.
@@ -44,6 +68,34 @@ export interface RetryOptions {
    * @default 30000
    */
   maxRetryAfter?: number;
+  /**
+   * The methods retried after the request may have reached the server (a response, a reset or a
+   * timeout after it was sent). Any method is retried when it surely did not (a DNS, connect or
+   * TLS failure), and a request with an `Idempotency-Key` header always counts as idempotent.
+   * Listing a method that is not idempotent (`['POST']`) is the explicit opt-in that lets it be
+   * retried after it may have executed, by the built-in rules and by {@link shouldRetry}.
+   * @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
+   */
+  methods?: readonly string[];
+  /**
+   * Your own rule, asked after each failed attempt that the built-in rules would judge (a
+   * failure of the network or of the server, or a response with a status that fails the attempt:
+   * 5xx, 429 and {@link statusCodes}). `false` stops the retries (`notRetried: 'should-retry'`);
+   * `true` asks for a retry the built-in rules would not make (a status or code they do not retry);
+   * `undefined` keeps their decision. It cannot bypass the safety rules: a request that may have
+   * executed is retried only when its method is in {@link methods} or it has an `Idempotency-Key`;
+   * a one-shot body is never resent; the `limit`, the retry budget and the deadline always apply;
+   * an open breaker (`CIRCUIT_OPEN`) and the caller's own errors and aborts are never retried. If
+   * it throws, the call fails with its error, untouched.
+   *
+   * @example
+   * ```ts
+   * // Never retry a 503 that says the service is in maintenance.
+   * createClient({ retry: { shouldRetry: ({ response }) =>
+   *   (response as Response | undefined)?.headers.get('x-maintenance') ? false : undefined } });
+   * ```
+   */
+  shouldRetry?: ShouldRetry;
 }
 
 /** Retry options after validation. */
@@ -53,6 +105,8 @@ export interface ResolvedRetry {
   readonly budget: ResolvedRetryBudget | false;
   readonly statusCodes: ReadonlySet<number>;
   readonly maxRetryAfter: number;
+  readonly methods: ReadonlySet<string>;
+  readonly shouldRetry: ShouldRetry | undefined;
 }
 
 /** The retry defaults. */
@@ -66,7 +120,15 @@ export const RETRY_DEFAULTS: Readonly<{
   maxRetryAfter: 30_000,
 });
 
-const RETRY_KEYS = ['limit', 'backoff', 'budget', 'statusCodes', 'maxRetryAfter'] as const;
+const RETRY_KEYS = [
+  'limit',
+  'backoff',
+  'budget',
+  'statusCodes',
+  'maxRetryAfter',
+  'methods',
+  'shouldRetry',
+] as const;
 
 /**
  * Validates retry options over `base` (a call's over its client's). Throws `InvalidOptionError`
@@ -102,5 +164,26 @@ export function resolveRetry(input: unknown, path: string, base: ResolvedRetry |
     `${path}.maxRetryAfter`,
     base?.maxRetryAfter ?? RETRY_DEFAULTS.maxRetryAfter,
   );
-  return Object.freeze({ limit, backoff, budget, statusCodes, maxRetryAfter });
+  let methods = base?.methods ?? IDEMPOTENT_METHODS;
+  if (o.methods !== undefined) {
+    const list = o.methods;
+    if (!Array.isArray(list))
+      throw new InvalidOptionError(`${path}.methods`, 'an array of HTTP methods', list);
+    methods = new Set(
+      list.map((m: unknown, i) => {
+        if (typeof m !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m))
+          throw new InvalidOptionError(`${path}.methods[${i}]`, 'an HTTP method name', m);
+        // As fetch normalises a method: the standard names in any case, others exactly.
+        const upper = m.toUpperCase();
+        return IDEMPOTENT_METHODS.has(upper) || upper === 'POST' || upper === 'PATCH' ? upper : m;
+      }),
+    );
+  }
+  let shouldRetry = base?.shouldRetry;
+  if (o.shouldRetry !== undefined) {
+    if (typeof o.shouldRetry !== 'function')
+      throw new InvalidOptionError(`${path}.shouldRetry`, 'a function', o.shouldRetry);
+    shouldRetry = o.shouldRetry as ShouldRetry;
+  }
+  return Object.freeze({ limit, backoff, budget, statusCodes, maxRetryAfter, methods, shouldRetry });
 }

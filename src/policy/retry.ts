@@ -10,11 +10,12 @@ import pRetry from 'p-retry';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import type { NotRetriedReason, RequestInfo } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
+import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { backoffDelay } from './backoff.ts';
-import { FailedResponse, parseRetryAfter } from './failure.ts';
+import { CallerFailure, FailedResponse, parseRetryAfter, RequestedRetry } from './failure.ts';
 import { continuation, OK, promised, type Stage, settleFrom } from './pipeline.ts';
 import type { RetryBudget } from './retry-budget.ts';
-import type { ResolvedRetry } from './retry-options.ts';
+import type { ResolvedRetry, ShouldRetry } from './retry-options.ts';
 
 /** Why a failed attempt was or was not retried (published on `bulwark:retry:attempt`). */
 export type RetryReason =
@@ -26,7 +27,9 @@ export type RetryReason =
   | 'one-shot-body'
   | 'retry-after-too-long'
   | 'deadline'
-  | 'budget-exhausted';
+  | 'budget-exhausted'
+  | 'should-retry'
+  | 'cancelled';
 
 /** The decision on one failed attempt. */
 export interface RetryDecision {
@@ -51,6 +54,8 @@ export interface RetryCall {
   readonly replayable: boolean;
   /** Whether the request may be repeated after it could have reached the server. */
   readonly idempotent: boolean;
+  /** The request's method (for `retry.shouldRetry`). */
+  readonly method: string;
   /** The last attempt failed on a reused connection the server had already closed. */
   readonly staleSocket: boolean;
   /** Whether the free retry on such a connection was used. */
@@ -87,15 +92,28 @@ export function decideRetry(
 ): RetryDecision {
   let mayHaveExecuted: boolean;
   let retryAfter: number | undefined;
+  let retryable: boolean;
+  let requested = false;
   if (err instanceof FailedResponse) {
-    if (!retry.statusCodes.has(err.status)) return NO('not-retryable');
+    requested = err instanceof RequestedRetry;
+    retryable = requested || retry.statusCodes.has(err.status);
     mayHaveExecuted = true;
-    retryAfter = parseRetryAfter(err.retryAfter, Date.now());
+    if (!requested) retryAfter = parseRetryAfter(err.retryAfter, Date.now());
   } else {
     const c = classify(err);
-    if (c.layer === 'app' || !c.retryable) return NO('not-retryable');
+    // The caller's own failures (a hook, an abort reason) are never retried, nor an open breaker.
+    if (c.layer === 'app') return NO('not-retryable');
+    retryable = c.retryable;
     mayHaveExecuted = c.mayHaveExecuted;
+    if (c.layer === 'circuit' && !retryable) return NO('not-retryable');
   }
+  const rule = retry.shouldRetry;
+  if (rule !== undefined) {
+    const verdict = askRule(rule, call, err);
+    if (verdict === false) return NO(retryable ? 'should-retry' : 'not-retryable');
+    if (verdict === true) retryable = true;
+  }
+  if (!retryable) return NO('not-retryable');
   if (!call.replayable) return NO('one-shot-body');
   // A reused keep-alive connection the server had already closed: once per call, at once, free.
   if (call.staleSocket && call.idempotent && !call.staleRetried) {
@@ -106,9 +124,11 @@ export function decideRetry(
   if (retriesLeft <= 0) return NO('limit');
   if (mayHaveExecuted && !call.idempotent) return NO('not-idempotent');
   if (retryAfter !== undefined && retryAfter > retry.maxRetryAfter) return NO('retry-after-too-long');
-  const delay =
-    retryAfter ??
-    backoffDelay(retry.backoff, retry.limit - retriesLeft + 1, () => clock.random(), previousDelay);
+  // A retry a hook asked for goes at once: the hook has done what the retry waited for.
+  const delay = requested
+    ? 0
+    : (retryAfter ??
+      backoffDelay(retry.backoff, retry.limit - retriesLeft + 1, () => clock.random(), previousDelay));
   if (delay >= call.deadline - clock.now()) return NO('deadline');
   if (budget !== undefined && !budget.withdraw()) {
     call.state.stats.budgetExhausted++;
@@ -117,17 +137,59 @@ export function decideRetry(
   return { retry: true, consume: true, delay, reason: 'retry' };
 }
 
+/**
+ * Asks the caller's `retry.shouldRetry` about a failed attempt: `true`, `false` or `undefined`.
+ * What it throws, or an answer of another type, fails the call as the caller's own failure.
+ */
+function askRule(rule: ShouldRetry, call: RetryCall, err: unknown): boolean | undefined {
+  let verdict: unknown;
+  try {
+    verdict = rule({
+      error: err instanceof FailedResponse ? undefined : err,
+      response: err instanceof FailedResponse ? err.result : undefined,
+      attempt: call.attempts,
+      method: call.method,
+    });
+  } catch (thrown) {
+    if (err instanceof FailedResponse) err.dispose();
+    throw new CallerFailure(thrown);
+  }
+  if (verdict === undefined || verdict === true || verdict === false) return verdict;
+  if (err instanceof FailedResponse) err.dispose();
+  throw new CallerFailure(
+    new InvalidOptionError(
+      'retry.shouldRetry',
+      'to return true, false or undefined (synchronously)',
+      verdict,
+    ),
+  );
+}
+
+/**
+ * Asked before each retry the rules decided to make, after the failed attempt and before its
+ * backoff sleep: `undefined` (or a promise of it) lets it go, `false` cancels it (the call ends
+ * with the failure, `notRetried: 'cancelled'`); a throw or rejection ends the call with that.
+ */
+export type BeforeRetry<C> = (
+  call: C,
+  failure: unknown,
+  attempt: number,
+  delay: number,
+) => false | undefined | Promise<false | undefined>;
+
 /** What the retry stage needs from its client. */
-export interface RetryHooks {
+export interface RetryHooks<C = RetryCall> {
   /** Where backoff sleeps wait, so that closing the client ends them all at once. */
   readonly sleepers: Sleepers;
+  /** The caller's say before a retry (the client's `beforeRetry` hooks); absent: none. */
+  readonly beforeRetry?: BeforeRetry<C>;
 }
 
 /**
  * The retry stage. The first attempt runs directly (a call that succeeds costs the loop nothing);
  * after a failure that is to be retried, p-retry drives the remaining attempts.
  */
-export function retryStage<C extends RetryCall, R>(clock: Clock, hooks: RetryHooks): Stage<C, R> {
+export function retryStage<C extends RetryCall, R>(clock: Clock, hooks: RetryHooks<C>): Stage<C, R> {
   return (next) => {
     const attempt = promised(next);
     const afterFirst = continuation<C, R>((done) => (call, err, result) => {
@@ -158,14 +220,22 @@ async function retryAfterFirst<C extends RetryCall, R>(
   retry: ResolvedRetry,
   firstError: unknown,
   clock: Clock,
-  hooks: RetryHooks,
+  hooks: RetryHooks<C>,
 ): Promise<R> {
   if (call.signal?.aborted) throw call.signal.reason;
   let decision = decideRetry(call, retry, firstError, retry.limit, clock, 0);
+  const first = confirm(call, retry, decision, firstError, 1, clock, hooks);
+  decision = first instanceof Promise ? await first : first;
   afterFailure(call, 1, decision, firstError);
   if (!decision.retry) throw firstError;
   if (decision.delay > 0) await hooks.sleepers.sleep(clock, decision.delay, call.signal);
   let previousDelay = decision.delay;
+  const proceed = (error: unknown): Promise<void> | undefined => {
+    afterFailure(call, call.attempts, decision, error);
+    if (!decision.retry) return undefined;
+    previousDelay = decision.delay;
+    return decision.delay > 0 ? hooks.sleepers.sleep(clock, decision.delay, call.signal) : undefined;
+  };
   return pRetry(() => next(call), {
     retries: retry.limit - (decision.consume ? 1 : 0),
     minTimeout: 0,
@@ -175,13 +245,65 @@ async function retryAfterFirst<C extends RetryCall, R>(
       return decision.consume;
     },
     onFailedAttempt: ({ error }) => {
-      afterFailure(call, call.attempts, decision, error);
-      if (!decision.retry) return undefined;
-      previousDelay = decision.delay;
-      return decision.delay > 0 ? hooks.sleepers.sleep(clock, decision.delay, call.signal) : undefined;
+      const confirmed = confirm(call, retry, decision, error, call.attempts, clock, hooks);
+      if (!(confirmed instanceof Promise)) {
+        decision = confirmed;
+        return proceed(error);
+      }
+      return confirmed.then((d) => {
+        decision = d;
+        return proceed(error);
+      });
     },
     shouldRetry: () => decision.retry,
   });
+}
+
+/**
+ * The decision after the caller's `beforeRetry` had its say (only asked about a retry): as it
+ * was, or cancelled, or, when the hook took so long that the backoff no longer fits the deadline,
+ * `'deadline'`. A retry that does not happen gives its budget token back; a hook that fails
+ * ends the call with its failure, and the failed attempt's response is discarded.
+ */
+function confirm<C extends RetryCall>(
+  call: C,
+  retry: ResolvedRetry,
+  decision: RetryDecision,
+  error: unknown,
+  attempt: number,
+  clock: Clock,
+  hooks: RetryHooks<C>,
+): RetryDecision | Promise<RetryDecision> {
+  const before = hooks.beforeRetry;
+  if (before === undefined || !decision.retry) return decision;
+  const failed = (thrown: unknown): never => {
+    refund(call, retry, decision);
+    if (error instanceof FailedResponse) error.dispose();
+    throw thrown;
+  };
+  const settle = (answer: false | undefined): RetryDecision => {
+    if (answer === false) {
+      refund(call, retry, decision);
+      return NO('cancelled');
+    }
+    if (decision.delay > 0 && decision.delay >= call.deadline - clock.now()) {
+      refund(call, retry, decision);
+      return NO('deadline');
+    }
+    return decision;
+  };
+  let answer: false | undefined | Promise<false | undefined>;
+  try {
+    answer = before(call, error, attempt, decision.delay);
+  } catch (thrown) {
+    return failed(thrown);
+  }
+  return answer instanceof Promise ? answer.then(settle, failed) : settle(answer);
+}
+
+/** Gives back the budget token `decision` took (a budgeted retry that is not made after all). */
+function refund(call: RetryCall, retry: ResolvedRetry, decision: RetryDecision): void {
+  if (decision.reason === 'retry' && retry.budget !== false) call.state.budget?.refund();
 }
 
 /** Bookkeeping after a failed attempt: the last failure, diagnostics, stats, and the discarded response. */

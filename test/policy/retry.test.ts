@@ -44,6 +44,7 @@ async function run(
     signal: undefined,
     replayable: true,
     idempotent: true,
+    method: 'GET',
     staleSocket: false,
     staleRetried: false,
     deadline: clock.now() + 30_000,
