@@ -2,7 +2,7 @@
  * Bulwark's public API, on one screen. Everything a user imports comes from here or from the
  * driver subpaths (`bulwark/pg`, `bulwark/mysql2`, `bulwark/ioredis`).
  *
- * @packageDocumentation
+ * @module bulwark
  */
 
 // The client: fetch and request, made resilient.
@@ -17,6 +17,7 @@ export { VirtualClock } from './clock/virtual-clock.ts';
 export type {
   Budget,
   BulwarkErrorInit,
+  BulwarkErrorOf,
   NotRetriedReason,
   PathHint,
   RequestInfo,
@@ -31,9 +32,14 @@ export {
   MTU_HINT_BYTES,
   PATH_HINTS,
 } from './errors/bulwark-error.ts';
-export type { AppClassification, Classification, LayerClassification } from './errors/classify.ts';
+export type {
+  AppClassification,
+  Classification,
+  LayerClassification,
+  LayerClassificationOf,
+} from './errors/classify.ts';
 export { classify } from './errors/classify.ts';
-export type { CodeInfo, ErrorCode, Layer } from './errors/codes.ts';
+export type { CodeInfo, CodeOfLayer, CodesByLayer, ErrorCode, Layer } from './errors/codes.ts';
 export { ERROR_CODE_LIST, ERROR_CODES, LAYERS } from './errors/codes.ts';
 export { InvalidOptionError } from './errors/invalid-option-error.ts';
 export type { HealthCheckClient, HealthCheckPool, HttpCheckOptions } from './health/checks.ts';

@@ -2,7 +2,7 @@
  * `BulwarkError`: the one error type Bulwark raises. It names the layer where the failure happened,
  * a literal code, the target and request, attempts and phase timings, and logs without secrets.
  */
-import { ERROR_CODES, type ErrorCode, isErrorCode, LAYERS, type Layer } from './codes.ts';
+import { type CodeOfLayer, ERROR_CODES, type ErrorCode, isErrorCode, LAYERS, type Layer } from './codes.ts';
 import { describeValue } from './invalid-option-error.ts';
 import { pathOf, redactError, redactText } from './redact.ts';
 
@@ -102,10 +102,13 @@ export interface Timings {
   reused?: boolean;
 }
 
-/** What a `BulwarkError` is built from. Only `layer` and `code` are required. */
-export interface BulwarkErrorInit {
-  layer: Layer;
-  code: ErrorCode;
+/**
+ * What a `BulwarkError` is built from. Only `layer` and `code` are required, and the code must be
+ * one of the layer's ({@link CodeOfLayer}).
+ */
+export interface BulwarkErrorInit<L extends Layer = Layer> {
+  layer: L;
+  code: CodeOfLayer<L>;
   /** Defaults to the code's summary, with the target and request appended. */
   message?: string;
   budget?: Budget | undefined;
@@ -125,22 +128,26 @@ export interface BulwarkErrorInit {
 }
 
 /**
- * The error every Bulwark failure is reported as.
+ * The error every Bulwark failure is reported as. `L` is its layer; `code` is one of that layer's
+ * codes. {@link isBulwarkError} narrows to {@link BulwarkErrorOf}, a union over the layers, so a
+ * test of `layer` narrows `code`.
  *
  * @example
  * ```ts
  * try {
  *   await client.fetch('https://api.example.com/v1/users');
  * } catch (err) {
- *   if (isBulwarkError(err) && err.layer === 'dns') page('DNS team');
+ *   if (isBulwarkError(err) && err.layer === 'tls') {
+ *     err.code; // 'TLS_CERT_EXPIRED' | 'TLS_CERT_NOT_YET_VALID' | ... (the TLS codes only)
+ *   }
  * }
  * ```
  */
-export class BulwarkError extends Error {
+export class BulwarkError<L extends Layer = Layer> extends Error {
   /** The layer the failure happened in. */
-  readonly layer: Layer;
-  /** The code, one of {@link ErrorCode}. */
-  readonly code: ErrorCode;
+  readonly layer: L;
+  /** The code, one of the layer's {@link ErrorCode}s. */
+  readonly code: CodeOfLayer<L>;
   /** On timeouts: which budget ran out (the phase's own, the attempt's or the call's total). */
   declare readonly budget?: Budget;
   /** Whether a retry of this attempt would be sensible. */
@@ -170,11 +177,11 @@ export class BulwarkError extends Error {
 
   declare readonly [BULWARK_ERROR_BRAND]: true;
 
-  constructor(init: BulwarkErrorInit) {
+  constructor(init: BulwarkErrorInit<L>) {
     const { layer, code } = init;
     if (!LAYERS.includes(layer)) throw new TypeError(`BulwarkError: unknown layer ${describeValue(layer)}`);
     if (!isErrorCode(code)) throw new TypeError(`BulwarkError: unknown code ${describeValue(code)}`);
-    const info = ERROR_CODES[code];
+    const info = ERROR_CODES[code as ErrorCode];
     if (info.layer !== layer) {
       throw new TypeError(`BulwarkError: code ${code} belongs to layer ${info.layer}, not ${layer}`);
     }
@@ -229,10 +236,17 @@ export class BulwarkError extends Error {
 Object.defineProperty(BulwarkError.prototype, BULWARK_ERROR_BRAND, { value: true, enumerable: false });
 
 /**
- * `true` for a `BulwarkError` from any installed copy of Bulwark (brand check, not `instanceof`).
- * Never throws, whatever it is given.
+ * A `BulwarkError` of one of the layers `L`, as a union with one member per layer, so that testing
+ * `layer` narrows `code`: `BulwarkErrorOf<'tls' | 'tcp'>` is `BulwarkError<'tls'> | BulwarkError<'tcp'>`.
  */
-export function isBulwarkError(value: unknown): value is BulwarkError {
+export type BulwarkErrorOf<L extends Layer = Layer> = L extends Layer ? BulwarkError<L> : never;
+
+/**
+ * `true` for a `BulwarkError` from any installed copy of Bulwark (brand check, not `instanceof`).
+ * Never throws, whatever it is given. Narrows to {@link BulwarkErrorOf}, so `err.layer === 'tls'`
+ * then narrows `err.code` to the TLS codes.
+ */
+export function isBulwarkError(value: unknown): value is BulwarkErrorOf {
   try {
     return (
       typeof value === 'object' &&

@@ -4,12 +4,12 @@
  * all ask it "what kind of failure is this" and decide for themselves what to do about it.
  */
 import { isBulwarkError } from './bulwark-error.ts';
-import { ERROR_CODES, type ErrorCode, isErrorCode, type Layer } from './codes.ts';
+import { type CodeOfLayer, ERROR_CODES, type ErrorCode, isErrorCode, type Layer } from './codes.ts';
 
 /** What `classify()` says about a Bulwark-layer failure. */
-export interface LayerClassification {
-  readonly layer: Layer;
-  readonly code: ErrorCode;
+export interface LayerClassification<L extends Layer = Layer> {
+  readonly layer: L;
+  readonly code: CodeOfLayer<L>;
   readonly retryable: boolean;
   readonly mayHaveExecuted: boolean;
 }
@@ -24,8 +24,14 @@ export interface AppClassification {
   readonly aborted: boolean;
 }
 
-/** The result of {@link classify}. */
-export type Classification = LayerClassification | AppClassification;
+/**
+ * The result of {@link classify}: a union with one member per layer (and `'app'`), so that testing
+ * `layer` narrows `code`.
+ */
+export type Classification = LayerClassificationOf<Layer> | AppClassification;
+
+/** A {@link LayerClassification} of one of the layers `L`, as a union with one member per layer. */
+export type LayerClassificationOf<L extends Layer = Layer> = { [K in L]: LayerClassification<K> }[L];
 
 interface Rule {
   readonly code: ErrorCode;
@@ -235,7 +241,7 @@ function classifyOwn(
   e: Record<string, unknown>,
   code: unknown,
   name: unknown,
-): LayerClassification | undefined {
+): LayerClassificationOf | undefined {
   if (typeof code === 'string') {
     const syscall = read(e, 'syscall');
     const isDnsCall =
@@ -287,7 +293,7 @@ function refine(rule: Rule, code: string, syscall: unknown, e: Record<string, un
  * A `BulwarkError`'s own answer, from this or another installed copy — unless the other copy is a
  * version whose code this one does not know: then it is classified like any error (by its cause).
  */
-function fromBrand(e: Record<string, unknown>): LayerClassification | undefined {
+function fromBrand(e: Record<string, unknown>): LayerClassificationOf | undefined {
   const code = read(e, 'code');
   if (!isErrorCode(code) || ERROR_CODES[code].layer !== read(e, 'layer')) return undefined;
   const info = ERROR_CODES[code];
@@ -298,17 +304,17 @@ function fromBrand(e: Record<string, unknown>): LayerClassification | undefined 
     code,
     retryable: typeof retryable === 'boolean' ? retryable : info.retryable,
     mayHaveExecuted: typeof mayHaveExecuted === 'boolean' ? mayHaveExecuted : info.mayHaveExecuted,
-  };
+  } as LayerClassificationOf; // the code's layer is info.layer: the table pairs them
 }
 
-function fromRule(rule: Rule): LayerClassification {
+function fromRule(rule: Rule): LayerClassificationOf {
   const info = ERROR_CODES[rule.code];
   return {
     layer: info.layer,
     code: rule.code,
     retryable: rule.retryable ?? info.retryable,
     mayHaveExecuted: rule.mayHaveExecuted ?? info.mayHaveExecuted,
-  };
+  } as LayerClassificationOf; // the code's layer is info.layer: the table pairs them
 }
 
 /** Property read that survives throwing getters and proxies. */

@@ -217,10 +217,19 @@ export const ERROR_CODES = Object.freeze({
 /** One literal union of every error code Bulwark raises. */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The codes of one layer. */
-export type CodeOfLayer<L extends Layer> = {
-  [C in ErrorCode]: (typeof ERROR_CODES)[C]['layer'] extends L ? C : never;
-}[ErrorCode];
+/** The codes of each layer, from the table. */
+export type CodesByLayer = {
+  readonly [K in Layer]: {
+    [C in ErrorCode]: (typeof ERROR_CODES)[C]['layer'] extends K ? C : never;
+  }[ErrorCode];
+};
+
+/**
+ * The codes of one layer (or of a union of layers): `CodeOfLayer<'tls'>` is `'TLS_CERT_EXPIRED' |
+ * 'TLS_CERT_NOT_YET_VALID' | ...`. An indexed access rather than a conditional type, so that
+ * `BulwarkError<'tls'>` is assignable to `BulwarkError` (a conditional would make it invariant).
+ */
+export type CodeOfLayer<L extends Layer> = CodesByLayer[L];
 
 /** Every error code, in table order. */
 export const ERROR_CODE_LIST: readonly ErrorCode[] = Object.freeze(Object.keys(ERROR_CODES) as ErrorCode[]);

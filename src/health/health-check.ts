@@ -4,7 +4,7 @@
  * the failure, so a readiness endpoint that fails also says which dependency and which layer.
  */
 import { isBulwarkError } from '../errors/bulwark-error.ts';
-import { type Classification, classify, type LayerClassification } from '../errors/classify.ts';
+import { type Classification, classify, type LayerClassificationOf } from '../errors/classify.ts';
 import { redactText } from '../errors/redact.ts';
 import {
   type CheckResult,
@@ -138,8 +138,8 @@ function runOne(c: ResolvedCheck): Promise<CheckResult> {
  * nothing more): a pool's `POOL_CREATE_FAILED` → the connect's `TCP_REFUSED`. Stops at a cause of
  * the same layer and code, or one `classify` places in no layer.
  */
-function innermost(err: unknown, outer: LayerClassification): Classification {
-  let found: LayerClassification = outer;
+function innermost(err: unknown, outer: LayerClassificationOf): Classification {
+  let found: LayerClassificationOf = outer;
   let current = err;
   for (let depth = 0; depth < 6 && isBulwarkError(current); depth++) {
     let cause: unknown;
