@@ -3,6 +3,8 @@
  * replace, so each `Redis` is made to fail fast instead of healing itself: no reconnect, no offline
  * queue, no resend. It adds TCP keepalive, a connect timeout, host names resolved through an
  * optional `lookup` (an ioredis `Connector`), `PING` validation and a bounded close.
+ *
+ * @module bulwark/ioredis
  */
 import net from 'node:net';
 import tls from 'node:tls';

@@ -3,6 +3,8 @@
  * (or URI) you already have and opens promise connections with TCP keepalive on, a connect timeout,
  * host names resolved through an optional `lookup` (mysql2's `stream` option), `ping()` validation,
  * a bounded close, and death reported to the pool. `mysql2` stays an optional peer dependency.
+ *
+ * @module bulwark/mysql2
  */
 import type { Connection, ConnectionOptions } from 'mysql2/promise';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';

@@ -3,6 +3,8 @@
  * string) you already have and opens `pg.Client`s with TCP keepalive on, a connect timeout, host
  * names resolved through an optional `lookup`, `SELECT 1` validation, a bounded close, and death
  * reported to the pool. `pg` stays an optional peer dependency: it is loaded on first connect.
+ *
+ * @module bulwark/pg
  */
 import type { Client, ClientConfig } from 'pg';
 import { InvalidOptionError } from '../../errors/invalid-option-error.ts';
