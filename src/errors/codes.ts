@@ -3,11 +3,22 @@
  * for a retry. One table feeds `BulwarkError`, `classify()`, the docs and the README's error table.
  */
 
-/** The layer of the stack in which a failure happened, outermost last. */
-export type Layer = 'dns' | 'tcp' | 'tls' | 'http' | 'pool' | 'circuit';
+/**
+ * The layer of the stack in which a failure happened, outermost last. `call` is the generic
+ * policies' own (`wrap(...)` around any async function): a timeout there has no network phase.
+ */
+export type Layer = 'dns' | 'tcp' | 'tls' | 'http' | 'pool' | 'circuit' | 'call';
 
 /** Every layer, in the order a request crosses them. */
-export const LAYERS: readonly Layer[] = Object.freeze(['dns', 'tcp', 'tls', 'http', 'pool', 'circuit']);
+export const LAYERS: readonly Layer[] = Object.freeze([
+  'dns',
+  'tcp',
+  'tls',
+  'http',
+  'pool',
+  'circuit',
+  'call',
+]);
 
 /** What Bulwark knows about one error code. */
 export interface CodeInfo {
@@ -212,6 +223,13 @@ export const ERROR_CODES = Object.freeze({
     summary: 'the circuit breaker for this origin is open; no request was sent',
     examples: 'the cause is the failure that opened it',
   },
+  CALL_TIMEOUT: {
+    layer: 'call',
+    retryable: true,
+    mayHaveExecuted: true,
+    summary: 'a function wrapped in policy.timeout did not settle in time',
+    examples: 'policy.timeout around an SDK or gRPC call',
+  },
 } as const satisfies Record<string, CodeInfo>);
 
 /** One literal union of every error code Bulwark raises. */
@@ -241,6 +259,7 @@ export const TIMEOUT_CODE_OF_LAYER = Object.freeze({
   tls: 'TLS_TIMEOUT',
   http: 'HTTP_HEADERS_TIMEOUT',
   pool: 'POOL_ACQUIRE_TIMEOUT',
+  call: 'CALL_TIMEOUT',
 } as const satisfies Partial<Record<Layer, ErrorCode>>);
 
 /** `true` when `code` is one of Bulwark's error codes. */
