@@ -16,6 +16,8 @@ import {
 import { TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
 import { pathHintOf } from '../errors/path-hint.ts';
 import { pathOf } from '../errors/redact.ts';
+import type { Breaker } from '../policy/breaker.ts';
+import type { Bulkhead } from '../policy/bulkhead.ts';
 import type { Deadlines, Expirable } from '../policy/deadline-scheduler.ts';
 import type { Done, Handler } from '../policy/pipeline.ts';
 import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
@@ -46,6 +48,10 @@ export class Call implements AttemptLink, Expirable {
   readonly signal: AbortSignal | undefined;
   readonly config: CallConfig;
   readonly state: OriginState;
+  /** The breaker the call samples: its origin's, or its key's (`breaker.key`, set by the client). */
+  breaker: Breaker | undefined;
+  /** The bulkhead that admits the call: its origin's, or its key's (`bulkhead.key`, set by the client). */
+  bulkhead: Bulkhead | undefined;
   readonly clock: Clock;
   /** The deadline propagation header's name, or `false`. */
   readonly deadlineHeader: string | false;
@@ -143,6 +149,8 @@ export class Call implements AttemptLink, Expirable {
     this.signal = signal;
     this.config = config;
     this.state = state;
+    this.breaker = state.breaker;
+    this.bulkhead = state.bulkhead;
     this.clock = clock;
     this.deadlineHeader = deadlineHeader;
     this.input = input;

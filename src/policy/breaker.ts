@@ -179,7 +179,7 @@ export class Breaker {
   run<A, T>(
     action: (arg: A) => Promise<T>,
     arg: A,
-    requestOf?: (arg: A) => RequestInfo,
+    requestOf?: (arg: A) => RequestInfo | undefined,
     now = this.#clock.now(),
   ): Promise<T> {
     if (this.closedAt(now)) {
@@ -360,13 +360,16 @@ export class Breaker {
 
 /** What the breaker stage reads of a call. */
 export interface BreakerCall {
-  /** The breaker of the call's origin (`undefined`: none). */
-  readonly state: { readonly breaker: Breaker | undefined };
+  /**
+   * The breaker this call samples (`undefined`: none): its origin's, its key's (`breaker.key`), or
+   * a generic policy's.
+   */
+  readonly breaker: Breaker | undefined;
   /** Attempts started so far (the first one's time is the call's start: no clock read). */
   readonly attempts: number;
   readonly startedAt: number;
-  /** For `CIRCUIT_OPEN` errors. */
-  readonly request: RequestInfo;
+  /** For `CIRCUIT_OPEN` errors (`undefined` for a generic call, which has no request). */
+  readonly request: RequestInfo | undefined;
 }
 
 /** The breaker stage: each attempt is one sample of its origin's breaker; an open one answers at once. */
@@ -374,10 +377,10 @@ export function breakerStage<C extends BreakerCall, R>(clock: Clock): Stage<C, R
   return (next) => {
     const attempt = promised(next);
     const counted = continuation<C, R>(
-      (done) => (call, err, result) => (call.state.breaker as Breaker).settle(call, err, result, done),
+      (done) => (call, err, result) => (call.breaker as Breaker).settle(call, err, result, done),
     );
     return (call, done) => {
-      const breaker = call.state.breaker;
+      const breaker = call.breaker;
       if (breaker === undefined) {
         next(call, done);
         return;
@@ -393,6 +396,6 @@ export function breakerStage<C extends BreakerCall, R>(clock: Clock): Stage<C, R
   };
 }
 
-function requestOf(call: BreakerCall): RequestInfo {
+function requestOf(call: BreakerCall): RequestInfo | undefined {
   return call.request;
 }

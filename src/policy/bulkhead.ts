@@ -188,25 +188,28 @@ export class Bulkhead {
 
 /** What the bulkhead stage reads of a call. */
 export interface BulkheadCall {
-  /** The bulkhead of the call's origin (`undefined`: none). */
-  readonly state: { readonly bulkhead: Bulkhead | undefined };
+  /**
+   * The bulkhead this call is admitted by (`undefined`: none): its origin's, its key's
+   * (`bulkhead.key`), or a generic policy's.
+   */
+  readonly bulkhead: Bulkhead | undefined;
   /** Clock time the call's total budget runs out: it waits for a slot no longer. */
   readonly deadline: number;
   /** The caller's signal: an abort leaves the queue with its reason. */
   readonly signal: AbortSignal | undefined;
-  /** For the errors it sheds the call with. */
-  readonly request: RequestInfo;
+  /** For the errors it sheds the call with (`undefined` for a generic call). */
+  readonly request: RequestInfo | undefined;
 }
 
 /** The bulkhead stage: admission per origin before the retry loop, held until the call settles. */
 export function bulkheadStage<C extends BulkheadCall, R>(): Stage<C, R> {
   return (next) => {
     const releasing = continuation<C, R>((done) => (call, err, result) => {
-      (call.state.bulkhead as Bulkhead).release();
+      (call.bulkhead as Bulkhead).release();
       done(call, err, result);
     });
     return (call, done) => {
-      const bulkhead = call.state.bulkhead;
+      const bulkhead = call.bulkhead;
       if (bulkhead === undefined) {
         next(call, done);
         return;

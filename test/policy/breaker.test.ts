@@ -284,7 +284,7 @@ describe('breaker stage (fake call)', () => {
     const once = (): Promise<unknown> =>
       new Promise((resolve) => {
         const call: FakeCall = {
-          state: { breaker },
+          breaker,
           attempts: 0,
           startedAt: clock.now(),
           request: { method: 'GET', path: '/x' },
@@ -306,7 +306,7 @@ describe('breaker stage (fake call)', () => {
   it('an origin without a breaker passes straight through', () => {
     const seen: unknown[] = [];
     breakerStage<BreakerCall, string>(new VirtualClock())((call, done) => done(call, OK, 'direct'))(
-      { state: { breaker: undefined }, attempts: 0, startedAt: 0, request: { method: 'GET', path: '/' } },
+      { breaker: undefined, attempts: 0, startedAt: 0, request: { method: 'GET', path: '/' } },
       (_c, err, result) => seen.push(err, result),
     );
     assert.deepEqual(seen, [OK, 'direct']);

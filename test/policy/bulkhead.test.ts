@@ -28,7 +28,7 @@ function setup(limit: number, queue: number) {
   const start = (deadlineIn = 10_000, signal?: AbortSignal): FakeCall => {
     const call: FakeCall = {
       id: ++ids,
-      state: { bulkhead },
+      bulkhead,
       deadline: clock.now() + deadlineIn,
       signal,
       request: { method: 'GET', path: '/x' },
@@ -94,7 +94,7 @@ describe('bulkhead stage (fake call)', () => {
     const handler = bulkheadStage<BulkheadCall, string>()((call, done) => done(call, OK, 'direct'));
     handler(
       {
-        state: { bulkhead: undefined },
+        bulkhead: undefined,
         deadline: 0,
         signal: undefined,
         request: { method: 'GET', path: '/' },
