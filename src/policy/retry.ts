@@ -46,8 +46,14 @@ const retryChannel = channel('bulwark:retry:attempt');
 
 /** What the retry stage reads and writes of a call. */
 export interface RetryCall {
-  /** The call's retry options (`false`: one attempt). */
-  readonly config: { readonly retry: ResolvedRetry | false };
+  /**
+   * The call's retry options (`false`: one attempt), and for a generic call (policy.retry) the
+   * classifier that says which errors are failures worth retrying; without one, the taxonomy says.
+   */
+  readonly config: {
+    readonly retry: ResolvedRetry | false;
+    readonly isFailure?: ((err: unknown) => boolean) | undefined;
+  };
   /** The caller's signal: it ends the loop and its sleeps with its reason. */
   readonly signal: AbortSignal | undefined;
   /** Whether the body can be sent again. */
@@ -70,7 +76,7 @@ export interface RetryCall {
   notRetried: NotRetriedReason | undefined;
   /** For diagnostics. */
   readonly origin: string;
-  readonly request: RequestInfo;
+  readonly request: RequestInfo | undefined;
   /** The origin's retry budget and its counters. */
   readonly state: {
     readonly budget: RetryBudget | undefined;
@@ -101,9 +107,11 @@ export function decideRetry(
     if (!requested) retryAfter = parseRetryAfter(err.retryAfter, Date.now());
   } else {
     const c = classify(err);
-    // The caller's own failures (a hook, an abort reason) are never retried, nor an open breaker.
-    if (c.layer === 'app') return NO('not-retryable');
-    retryable = c.retryable;
+    const isFailure = call.config.isFailure;
+    // The caller's own failures (a hook, an abort reason) are never retried, nor an open breaker;
+    // a generic call's classifier (policy.retry's isFailure) says instead which failures count.
+    if (isFailure === undefined ? c.layer === 'app' : !isFailure(err)) return NO('not-retryable');
+    retryable = c.layer === 'app' || c.retryable;
     mayHaveExecuted = c.mayHaveExecuted;
     if (c.layer === 'circuit' && !retryable) return NO('not-retryable');
   }
