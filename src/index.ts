@@ -76,12 +76,31 @@ export type { BreakerOptions, BreakerState, ResolvedBreaker } from './policy/bre
 export { BREAKER_DEFAULTS } from './policy/breaker.ts';
 export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
 export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
+export type { FallbackValue } from './policy/fallback.ts';
+export type { PolicyContext, PolicyFunction } from './policy/policy-call.ts';
 export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
 export type { RetryOptions } from './policy/retry-options.ts';
 export { RETRY_DEFAULTS } from './policy/retry-options.ts';
+export type { TimeoutBudget } from './policy/timeout-stage.ts';
 export type { ResolvedTimeouts, TimeoutOptions } from './policy/timeouts.ts';
 export { TIMEOUT_DEFAULTS } from './policy/timeouts.ts';
+export type {
+  BreakerPolicy,
+  BreakerPolicyOptions,
+  BulkheadPolicy,
+  BulkheadPolicyOptions,
+  ClockedPolicyOptions,
+  FailureClassifier,
+  FallbackPolicyOptions,
+  Policies,
+  Policy,
+  RetryPolicy,
+  RetryPolicyOptions,
+  TimeoutPolicyOptions,
+} from './policy/wrap.ts';
+// Generic policies: the same retry, breaker, bulkhead (and a timeout, a fallback) around any async function.
+export { isFailure, policy, wrap } from './policy/wrap.ts';
 export type {
   AcquireOptions,
   CheckFailure,
