@@ -4,13 +4,27 @@
  * with every policy on (the defaults), one with every policy off, and straight to the fake. Prints
  * median ns per call over interleaved rounds and the two differences that matter — "full client −
  * raw" and "policies on − policies off" (target ≤ 1 µs) — and writes `bench/results/policy-cpu.json`.
+ * In the same rounds: the generic `wrap(timeout, retry, breaker)` around a resolved promise, and
+ * cockatiel's comparable `wrap(timeout, retry, circuitBreaker)`, each minus the bare promise
+ * (target ≤ 1 µs for Bulwark's).
  *
  *   node bench/overhead/policy-cpu.ts [--rounds 8] [--calls 200000]
  */
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  retry as cockatielRetry,
+  timeout as cockatielTimeout,
+  wrap as cockatielWrap,
+  ExponentialBackoff,
+  handleAll,
+  TimeoutStrategy,
+} from 'cockatiel';
 import type { Dispatcher } from 'undici';
 import { type BulwarkClient, createClient } from '../../src/client/client.ts';
 import { withInternals } from '../../src/client/internals.ts';
 import type { ClientOptions } from '../../src/client/options.ts';
+import { policy, wrap } from '../../src/policy/wrap.ts';
 import { type Command, main } from '../lib/args.ts';
 import { memoryDispatcher } from '../lib/memory-dispatcher.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
@@ -101,6 +115,16 @@ async function times(n: number, call: () => Promise<number>): Promise<void> {
   }
 }
 
+/** The generic policies as a user would combine them around an SDK call: 30 s, 2 retries, a breaker. */
+const GENERIC = wrap(policy.timeout(30_000), policy.retry({ limit: 2 }), policy.breaker());
+/** cockatiel's comparable combination (its cooperative timeout: the function gets the signal). */
+const COCKATIEL = cockatielWrap(
+  cockatielTimeout(30_000, TimeoutStrategy.Cooperative),
+  cockatielRetry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+  circuitBreaker(handleAll, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(5) }),
+);
+const answer = (): Promise<number> => Promise.resolve(1);
+
 const cases: Case[] = [
   {
     id: 'raw',
@@ -117,6 +141,21 @@ const cases: Case[] = [
     id: 'on',
     label: 'client.request, all policies on (defaults)',
     run: (n) => times(n, async () => (await ON.request(URL_STRING)).statusCode),
+  },
+  {
+    id: 'promise',
+    label: 'a resolved promise alone',
+    run: (n) => times(n, async () => await answer()),
+  },
+  {
+    id: 'wrap',
+    label: 'wrap(timeout, retry, breaker) around it',
+    run: (n) => times(n, async () => await GENERIC.execute(answer)),
+  },
+  {
+    id: 'cockatiel',
+    label: "cockatiel's wrap(timeout, retry, circuitBreaker) around it",
+    run: (n) => times(n, async () => await COCKATIEL.execute(answer)),
   },
 ];
 
@@ -145,6 +184,8 @@ await main(cmd, async (v) => {
     spread(samples.get(a)!.map((x, i) => x - samples.get(b)![i]!));
   const fullMinusRaw = diff('on', 'raw');
   const onMinusOff = diff('on', 'off');
+  const wrapMinusPromise = diff('wrap', 'promise');
+  const cockatielMinusPromise = diff('cockatiel', 'promise');
   console.log(
     `policy CPU per call, no I/O, ${v.rounds} interleaved rounds × ${v.calls} calls, node ${process.version}`,
   );
@@ -179,12 +220,30 @@ await main(cmd, async (v) => {
           fmt(onMinusOff.max, 0),
           '',
         ],
+        [
+          'wrap(timeout, retry, breaker) − promise',
+          fmt(wrapMinusPromise.median, 0),
+          fmt(wrapMinusPromise.min, 0),
+          fmt(wrapMinusPromise.max, 0),
+          '',
+        ],
+        [
+          'cockatiel wrap − promise',
+          fmt(cockatielMinusPromise.median, 0),
+          fmt(cockatielMinusPromise.min, 0),
+          fmt(cockatielMinusPromise.max, 0),
+          '',
+        ],
       ],
     ),
   );
   const met = onMinusOff.median <= 1000;
   console.log(
     `target: policy CPU ≤ 1000 ns per call — policies on − off ${fmt(onMinusOff.median, 0)} ns: ${met ? 'met' : 'MISSED'}`,
+  );
+  const wrapMet = wrapMinusPromise.median <= 1000;
+  console.log(
+    `target: generic wrap(timeout, retry, breaker) ≤ 1000 ns per call — ${fmt(wrapMinusPromise.median, 0)} ns: ${wrapMet ? 'met' : 'MISSED'} (cockatiel's: ${fmt(cockatielMinusPromise.median, 0)} ns)`,
   );
   const json = writeResults('policy-cpu', {
     rounds: v.rounds,
@@ -194,6 +253,9 @@ await main(cmd, async (v) => {
     fullMinusRaw,
     onMinusOff,
     target: { ns: 1000, met },
+    wrapMinusPromise,
+    cockatielMinusPromise,
+    wrapTarget: { ns: 1000, met: wrapMet },
     sink,
   });
   console.log(`wrote ${json}`);
