@@ -167,6 +167,8 @@ export class PolicyCall extends AbortScope {
   staleRetried = false;
   /** No response end time: the budget reads the clock. */
   readonly endedAt = 0;
+  /** No HTTP method: the generic retry has no `shouldRetry` to show one to. */
+  readonly method = 'CALL';
   readonly origin = 'call';
   readonly request = undefined;
   /** Settles the caller's promise (set by `execute`, `undefined` once settled). */
