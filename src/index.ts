@@ -9,6 +9,7 @@
 export { BulwarkClient, createClient } from './client/client.ts';
 export type { ClientOptions, KeepAliveOptions, ResolvedKeepAlive, TlsOptions } from './client/options.ts';
 export { CONNECTIONS_DEFAULT, KEEP_ALIVE_DEFAULTS } from './client/options.ts';
+export type { ProxyOptions } from './client/proxy-options.ts';
 export type { Clock, TimerHandle } from './clock/clock.ts';
 // Time: the injectable clock, and a virtual one for tests and simulations.
 export { systemClock } from './clock/clock.ts';

@@ -22,7 +22,6 @@ import {
 } from 'cockatiel';
 import type { Dispatcher } from 'undici';
 import { type BulwarkClient, createClient } from '../../src/client/client.ts';
-import { withInternals } from '../../src/client/internals.ts';
 import type { ClientOptions } from '../../src/client/options.ts';
 import { policy, wrap } from '../../src/policy/wrap.ts';
 import { type Command, main } from '../lib/args.ts';
@@ -79,7 +78,7 @@ const OPTS: Dispatcher.DispatchOptions = {
 };
 
 function bulwark(options: ClientOptions): BulwarkClient {
-  return withInternals({ dispatcher: fake }, () => createClient({ dns: false, ...options }));
+  return createClient({ dns: false, ...options, dispatcher: fake });
 }
 
 const ON = bulwark({});

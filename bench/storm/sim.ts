@@ -90,9 +90,8 @@ export async function simulate(
   // so thousands of sleepers in one client cost O(n) each (bench/README.md, "Simulator cost").
   const shard = options.shard ?? 1;
   const clients = Array.from({ length: Math.ceil(s.clients / shard) }, () =>
-    withInternals(
-      { dispatcher: upstream as unknown as Dispatcher, ...(budget && { budget: budget.factory }) },
-      () => createClient({ ...strategy.options, clock, dns: false }),
+    withInternals({ ...(budget && { budget: budget.factory }) }, () =>
+      createClient({ ...strategy.options, clock, dns: false, dispatcher: upstream as unknown as Dispatcher }),
     ),
   );
   const urls = Array.from({ length: s.clients }, (_, i) => `http://c${i}.sim/`);

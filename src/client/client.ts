@@ -7,7 +7,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Dispatcher, Pool, RequestInit as UndiciRequestInit } from 'undici';
 import { BulwarkError, isBulwarkError } from '../errors/bulwark-error.ts';
-import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { redactUrl } from '../errors/redact.ts';
 import { attemptHandler, type ResultAdapter, type Transport } from '../http/attempt.ts';
 import { hasHeader, isReplayableBody } from '../http/body.ts';
@@ -32,7 +31,7 @@ import {
   requestAdapter,
   requestTransport,
 } from '../http/request.ts';
-import { checkObject } from '../options/validate.ts';
+import { checkDispatcher, checkObject } from '../options/validate.ts';
 import { Breaker, type BreakerState, breakerStage } from '../policy/breaker.ts';
 import { Bulkhead, bulkheadStage } from '../policy/bulkhead.ts';
 import { Deadlines } from '../policy/deadline-scheduler.ts';
@@ -46,6 +45,7 @@ import { createAgent } from './create-agent.ts';
 import { takeInternals } from './internals.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { Origins } from './origin.ts';
+import { createProxyAgent } from './proxy-agent.ts';
 import { UrlResolver } from './url-resolver.ts';
 
 const breakerChannel = channel('bulwark:breaker:state');
@@ -66,6 +66,10 @@ export class BulwarkClient {
   readonly dns: DnsCache | undefined;
   readonly #options: ResolvedClientOptions;
   readonly #agent: BulwarkAgent;
+  /** The dispatcher every call goes out on unless it brings its own: `dispatcher`, `proxy`'s, or none (the agent). */
+  readonly #dispatcher: Dispatcher | undefined;
+  /** The dispatcher the client built (for `proxy`) and closes; never the caller's. */
+  readonly #owned: Dispatcher | undefined;
   readonly #origins: Origins;
   readonly #fetch: CallHandler<FetchResponse>;
   readonly #request: CallHandler<RequestResult>;
@@ -91,6 +95,8 @@ export class BulwarkClient {
     const clock = o.clock;
     this.#deadlines = new Deadlines(clock);
     this.dns = o.dns === false ? undefined : o.dns;
+    this.#owned = o.proxy === undefined ? undefined : createProxyAgent(o.proxy, o);
+    this.#dispatcher = o.dispatcher ?? this.#owned;
     // The origins observe the agent's connections (connect times, certificates) for stats().
     this.#agent = createAgent(o, {
       connected: (rec) => this.#origins.connected(rec),
@@ -137,20 +143,17 @@ export class BulwarkClient {
         ],
         attemptHandler<R>(adapter, clock, this.#deadlines, transport),
       );
-    const fixed = internal?.dispatcher;
     const agent = this.#agent;
-    const poolOf =
-      fixed === undefined
-        ? (call: Call): Dispatcher => {
-            let pool = call.state.pool as Pool | undefined;
-            if (pool === undefined || pool.closed || pool.destroyed) {
-              pool = agent.pool(call.origin);
-              call.state.pool = pool;
-            }
-            return pool;
-          }
-        : (): Dispatcher => fixed;
-    this.#fetch = pipeline(fetchAdapter, fetchTransport(fixed ?? agent));
+    // A call that brought no dispatcher (call.dispatcher) goes to its origin's pool on the agent.
+    const poolOf = (call: Call): Dispatcher => {
+      let pool = call.state.pool as Pool | undefined;
+      if (pool === undefined || pool.closed || pool.destroyed) {
+        pool = agent.pool(call.origin);
+        call.state.pool = pool;
+      }
+      return pool;
+    };
+    this.#fetch = pipeline(fetchAdapter, fetchTransport(agent));
     this.#request = pipeline(requestAdapter, requestTransport(poolOf));
     this.#fetchEnd = (call, err, result) => this.#end(fetchAdapter, call, err, result);
     this.#requestEnd = (call, err, result) => this.#end(requestAdapter, call, err, result);
@@ -194,13 +197,10 @@ export class BulwarkClient {
       if (fi.signal != null && !(fi.signal instanceof AbortSignal)) {
         return undiciOnly(url, fi as UndiciRequestInit);
       }
-      if ((fi as { dispatcher?: unknown }).dispatcher !== undefined) {
-        throw new InvalidOptionError(
-          'init.dispatcher',
-          'left to Bulwark (each client has its own agent)',
-          'a dispatcher',
-        );
-      }
+      const dispatcher =
+        fi.dispatcher === undefined
+          ? undefined
+          : checkDispatcher<Dispatcher>(fi.dispatcher, 'init.dispatcher');
       call = this.#newCall(
         url,
         fi.method,
@@ -208,6 +208,7 @@ export class BulwarkClient {
         fi.headers,
         normal.oneShot ? false : isReplayableBody(fi.body),
         fi.signal ?? undefined,
+        dispatcher,
       );
       // Not http(s): a data: URL and the like, which no policy applies to.
       if (call === undefined) return undiciOnly(url, fi as UndiciRequestInit);
@@ -236,7 +237,17 @@ export class BulwarkClient {
         options === undefined
           ? EMPTY
           : (checkObject(options, 'options', REQUEST_OPTION_KEYS) as RequestOptions);
-      call = this.#newCall(url, opts.method, opts, opts.headers, isReplayableBody(opts.body), opts.signal);
+      call = this.#newCall(
+        url,
+        opts.method,
+        opts,
+        opts.headers,
+        isReplayableBody(opts.body),
+        opts.signal,
+        opts.dispatcher === undefined
+          ? undefined
+          : checkDispatcher<Dispatcher>(opts.dispatcher, 'options.dispatcher'),
+      );
       if (call === undefined) {
         throw new TypeError(
           `client.request supports http: and https: URLs only; received ${redactUrl(String(url))}`,
@@ -275,6 +286,7 @@ export class BulwarkClient {
     for (const state of this.#origins.values()) state.bulkhead?.close();
     if (this.#active > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await this.#agent.close();
+    await this.#owned?.close();
     this.#deadlines.stop();
     for (const state of this.#origins.values()) state.breaker?.shutdown();
     if (this.dns !== undefined && this.#onDnsChange !== undefined) this.dns.off('change', this.#onDnsChange);
@@ -289,6 +301,7 @@ export class BulwarkClient {
     headers: unknown,
     replayable: boolean,
     signal: AbortSignal | undefined,
+    dispatcher: Dispatcher | undefined,
   ): Call | undefined {
     const urls = this.#urls;
     if (!urls.resolve(input)) return undefined;
@@ -298,7 +311,7 @@ export class BulwarkClient {
     const config = resolveCallConfig(init, this.#options);
     // `retry.methods`: the methods retried after they may have executed (the idempotent ones by default).
     const methods = config.retry === false ? IDEMPOTENT_METHODS : config.retry.methods;
-    return new Call(
+    const call = new Call(
       method,
       state.origin,
       urls.href,
@@ -313,6 +326,8 @@ export class BulwarkClient {
       init,
       clock.now(),
     );
+    call.dispatcher = dispatcher ?? this.#dispatcher;
+    return call;
   }
 
   /** Runs `call` through `pipeline`: the one promise of a call, settled with its result or failure. */

@@ -1,18 +1,13 @@
 /**
  * Seams for Bulwark's own benches and tests, outside the public API (the package exports neither
  * this module nor anything of it). A client constructed inside {@link withInternals} takes them:
- * - `dispatcher` is used instead of the agent (the policy-overhead bench answers from memory
- *   through it, the storm bench simulates an upstream); it drives each request's handler as undici
- *   does, and an abort reaches it through the controller it hands the handler as the request starts;
  * - `directFetch: false` sends every `fetch` through undici's fetch (the direct path's reference);
  * - `budget` builds each origin's retry budget (the storm bench's candidate budgets).
  */
-import type { Dispatcher } from 'undici';
 import type { RetryBudgetFactory } from '../policy/retry-budget.ts';
 
 /** The seams a client can be given. */
 export interface ClientInternals {
-  dispatcher?: Dispatcher;
   directFetch?: boolean;
   budget?: RetryBudgetFactory;
 }

@@ -4,12 +4,14 @@
  * `createClient` (each policy validates its own part: timeouts, retry, breaker, bulkhead).
  */
 import type { ConnectionOptions } from 'node:tls';
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import type { CallConfig } from '../http/call-config.ts';
 import {
   checkBoolean,
   checkClock,
+  checkDispatcher,
   checkDuration,
   checkNumber,
   checkObject,
@@ -20,6 +22,7 @@ import { type BulkheadOptions, type ResolvedBulkhead, resolveBulkhead } from '..
 import { type RetryOptions, resolveRetry } from '../policy/retry-options.ts';
 import { resolveTimeouts, TIMEOUT_DEFAULTS, TIMEOUT_KEYS, type TimeoutOptions } from '../policy/timeouts.ts';
 import { DnsCache, type DnsOptions } from '../transport/dns-cache.ts';
+import { type ProxyOptions, type ResolvedProxy, resolveProxy } from './proxy-options.ts';
 
 /**
  * Connection reuse options.
@@ -120,6 +123,33 @@ export interface ClientOptions {
    * @default systemClock
    */
   clock?: Clock;
+  /**
+   * An undici dispatcher to send every call on, in place of Bulwark's own agent: a `ProxyAgent`,
+   * `EnvHttpProxyAgent`, `MockAgent`, an `Agent` with interceptors (`agent.compose(...)`). Every
+   * policy (deadline, bulkhead, retry, budget, breaker, stats, error tagging) still applies; of the
+   * transport, what applies is in docs/dispatchers.md. The client never closes it. A call may bring
+   * its own (`fetch`'s `init.dispatcher`, `request`'s `options.dispatcher`).
+   *
+   * @example
+   * ```ts
+   * const mock = new MockAgent(); mock.disableNetConnect();
+   * const client = createClient({ dispatcher: mock });
+   * ```
+   */
+  dispatcher?: Dispatcher;
+  /**
+   * A forward proxy for every call: its URL, {@link ProxyOptions}, or `'env'` to follow
+   * HTTP_PROXY, HTTPS_PROXY and NO_PROXY (read when the client is created). The client builds
+   * undici's `ProxyAgent` (`EnvHttpProxyAgent`) with its own connector for the connections to the
+   * proxy, and closes it on `close()`. Not together with `dispatcher`.
+   *
+   * @example
+   * ```ts
+   * createClient({ proxy: 'http://proxy.corp:3128' });
+   * createClient({ proxy: 'env' });
+   * ```
+   */
+  proxy?: string | URL | ProxyOptions | 'env';
 }
 
 /** The client's options after validation. */
@@ -133,6 +163,8 @@ export interface ResolvedClientOptions extends CallConfig {
   readonly tls: Readonly<TlsOptions>;
   readonly deadlineHeader: string | false;
   readonly clock: Clock;
+  readonly dispatcher: Dispatcher | undefined;
+  readonly proxy: ResolvedProxy | undefined;
 }
 
 /** Connections per origin by default: enough for the bulkhead's share of a busy upstream. */
@@ -158,6 +190,8 @@ const CLIENT_KEYS = [
   'throwHttpErrors',
   'deadlineHeader',
   'clock',
+  'dispatcher',
+  'proxy',
 ] as const;
 const TLS_FORBIDDEN = ['socket', 'host', 'port', 'path', 'lookup', 'ALPNProtocols'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -166,6 +200,16 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export function resolveClientOptions(input: unknown): ResolvedClientOptions {
   const o = checkObject(input, '', CLIENT_KEYS);
   const clock = checkClock(o.clock, 'clock');
+  const dispatcher = checkDispatcher<Dispatcher>(o.dispatcher, 'dispatcher');
+  const proxy = resolveProxy(o.proxy);
+  if (dispatcher !== undefined && proxy !== undefined) {
+    // (The proxy is not shown: its URL may carry credentials.)
+    throw new InvalidOptionError(
+      'proxy',
+      'left out when dispatcher is given (a dispatcher brings its own proxy)',
+      'a proxy',
+    );
+  }
   const timeout = resolveTimeouts(o.timeout, 'timeout', TIMEOUT_DEFAULTS, TIMEOUT_KEYS);
   const retry = o.retry === false ? false : resolveRetry(o.retry, 'retry', undefined);
   const breaker = o.breaker === false ? false : resolveBreaker(o.breaker, 'breaker');
@@ -206,6 +250,8 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     tls,
     deadlineHeader,
     clock,
+    dispatcher,
+    proxy,
   });
 }
 

@@ -208,6 +208,9 @@ function classifyAt(err: unknown, depth: number): Classification {
   }
   const name = read(e, 'name');
   const code = read(e, 'code');
+  // Before the abort rule: undici's ProxyAgent reports a refused CONNECT as a RequestAbortedError.
+  const proxy = proxyFailure(e, code);
+  if (proxy !== undefined) return proxy;
   if (
     name === 'AbortError' ||
     code === 'ABORT_ERR' ||
@@ -272,6 +275,26 @@ function classifyOwn(
     for (const [pattern, rule] of MESSAGES) if (pattern.test(message)) return fromRule(rule);
   }
   return undefined;
+}
+
+/** undici's ProxyAgent: a CONNECT answered with another status than 200, or a 407 to a forwarded request. */
+const PROXY_STATUS = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling/;
+const PROXY_AUTH = /^Proxy Authentication Required \(407\)/;
+
+/**
+ * A forward proxy's refusal (`HTTP_PROXY`): never reached the server; worth a retry when the proxy
+ * itself failed (5xx, or it closed the tunnel being set up), not when it wants credentials (407)
+ * or refuses the target (403 and other 4xx).
+ */
+function proxyFailure(e: Record<string, unknown>, code: unknown): LayerClassification | undefined {
+  if (code === 'UND_ERR_PRX_CONN') return fromRule({ code: 'HTTP_PROXY' });
+  if (code !== 'UND_ERR_ABORTED' && code !== 'UND_ERR_INVALID_ARG') return undefined;
+  const message = read(e, 'message');
+  if (typeof message !== 'string') return undefined;
+  if (PROXY_AUTH.test(message)) return fromRule({ code: 'HTTP_PROXY', retryable: false });
+  const status = PROXY_STATUS.exec(message)?.[1];
+  if (status === undefined) return undefined;
+  return fromRule({ code: 'HTTP_PROXY', retryable: Number(status) >= 500 || status === '429' });
 }
 
 /** Where the code alone is ambiguous, the syscall or undici's socket info settles it. */

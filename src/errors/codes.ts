@@ -181,6 +181,14 @@ export const ERROR_CODES = Object.freeze({
       "a redirect could not be followed (too many, a scheme other than http(s), an invalid Location, or redirect: 'error')",
     examples: "redirect count exceeded, Location 'mailto:…', redirect: 'error'",
   },
+  HTTP_PROXY: {
+    layer: 'http',
+    retryable: true,
+    mayHaveExecuted: false,
+    summary:
+      'the forward proxy refused or failed the request before it reached the server (CONNECT answered with a status other than 200, 407 Proxy Authentication Required, or the proxy closed the tunnel being set up)',
+    examples: 'Proxy response (407) !== 200 when HTTP Tunneling, UND_ERR_PRX_CONN',
+  },
   POOL_ACQUIRE_TIMEOUT: {
     layer: 'pool',
     retryable: true,

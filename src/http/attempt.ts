@@ -138,7 +138,8 @@ function timingsOf(call: Call, started: number, end: number): Timings {
     return new AttemptTimings(0, 0, 0, ttfb, true);
   }
   const rec = call.client?.current;
-  if (rec === undefined) return { ttfb, total: ttfb, reused: false };
+  // No connection of Bulwark's agent (a dispatcher the caller brought): whether one was reused is unknown.
+  if (rec === undefined) return { ttfb, total: ttfb };
   rec.served++;
   return new AttemptTimings(rec.dns, rec.connect, rec.tls, ttfb, false);
 }

@@ -6,6 +6,7 @@
  * the request's handler leaves its controller.
  */
 
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import {
   BulwarkError,
@@ -60,6 +61,11 @@ export class Call implements AttemptLink, Expirable {
    * fetch front-end's direct path prepared from it when the call starts).
    */
   input: unknown;
+  /**
+   * The dispatcher the caller brought for this call (per call, or the client's `dispatcher` or
+   * `proxy`); `undefined` sends it on the client's own agent.
+   */
+  dispatcher: Dispatcher | undefined = undefined;
   /** Clock time the call started. */
   readonly startedAt: number;
   /** Clock time the total budget runs out (the call's deadline, fixed when it starts). */
@@ -103,6 +109,11 @@ export class Call implements AttemptLink, Expirable {
   /** Settles the call's promise (set when the call starts running, `undefined` once it has settled). */
   resolve: ((result: unknown) => void) | undefined = undefined;
   reject: ((err: unknown) => void) | undefined = undefined;
+  /**
+   * Whether the current attempt's request has started (its dispatcher handed it a controller): on
+   * a dispatcher that is not Bulwark's agent, the one sign that a connection took it.
+   */
+  sent = false;
   /** Whether the current attempt was aborted (deadline, caller's signal, close). */
   aborted = false;
   /** Why the current attempt was aborted: any value a caller's signal carries, `null` included. */
@@ -182,6 +193,7 @@ export class Call implements AttemptLink, Expirable {
     else if (this.aborted) controller.abort(this.abortError as Error);
     else {
       this.controller = controller;
+      this.sent = true;
       this.#armHeadersTimeout();
     }
   }
@@ -233,13 +245,16 @@ export class Call implements AttemptLink, Expirable {
     this.controller = undefined;
     this.settleAttempt = undefined;
     this.expired = undefined;
+    this.sent = false;
   }
 
   /**
    * The error for a budget that ran out during the current attempt. Its layer is the phase the
    * attempt was in: still waiting for a connection (pool), resolving (dns), connecting (tcp),
    * handshaking (tls), or waiting for the response headers (http); with evidence about the path
-   * (an MTU blackhole, SYN loss) as its hint when the timeout fits one.
+   * (an MTU blackhole, SYN loss) as its hint when the timeout fits one. On a dispatcher that is
+   * not Bulwark's agent no connection is seen: the request not started yet reads as `pool`, one
+   * started as `http`.
    */
   timeoutError(budget: 'phase' | 'attempt' | 'total'): BulwarkError {
     const client = this.client;
@@ -248,7 +263,9 @@ export class Call implements AttemptLink, Expirable {
       rec?.address === undefined ? this.state.target : { ...this.state.target, address: rec.address };
     const layer =
       client === undefined || rec === undefined
-        ? 'pool'
+        ? client === undefined && this.sent
+          ? 'http'
+          : 'pool'
         : rec.phase === 'dns' || rec.phase === 'tcp' || rec.phase === 'tls'
           ? rec.phase
           : 'http';

@@ -9,8 +9,11 @@ import type {
 } from 'undici';
 import type { CallOptions } from './call-config.ts';
 
-/** The `init` of `client.fetch`: a standard `RequestInit` plus Bulwark's per-call overrides. */
-export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & CallOptions;
+/**
+ * The `init` of `client.fetch`: a standard `RequestInit` (its `dispatcher` too: the call goes out
+ * on it, every policy still on) plus Bulwark's per-call overrides.
+ */
+export type FetchInit = UndiciRequestInit & CallOptions;
 
 /** What `client.fetch` accepts as its first argument: a URL, or a `Request` (the global one or undici's). */
 export type FetchInput = string | URL | Request | UndiciRequest;

@@ -85,15 +85,16 @@ function abortOnStart(handler: FetchHandler, reason: Error): void {
 
 const EMPTY_INIT: FetchInit = Object.freeze({});
 
-/** What the fetch transport dispatches to: the agent, or any undici dispatcher. */
+/** What the fetch transport dispatches to: the agent, or the dispatcher the caller brought. */
 export type DispatchTarget = Pick<Dispatcher, 'dispatch'>;
 
 /**
  * The transport: a call the direct path prepared goes out through it (http/fetch-direct.ts);
  * any other, one undici `fetch` per attempt.
  */
-export function fetchTransport(dispatcher: DispatchTarget): Transport<FetchResponse> {
+export function fetchTransport(agent: DispatchTarget): Transport<FetchResponse> {
   return (call, done) => {
+    const dispatcher = call.dispatcher ?? agent;
     if (call.input instanceof DirectRequest) {
       sendDirect(dispatcher, call);
       return;

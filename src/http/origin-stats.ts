@@ -102,7 +102,7 @@ export interface OriginStatsSnapshot {
     readonly ttfb: Percentiles;
     readonly total: Percentiles;
   };
-  /** New connections made and reused ones, over all attempts with a response. */
+  /** New connections made and reused ones, over all attempts with a response (on Bulwark's own agent: a dispatcher the caller brought shows neither). */
   readonly connections: { readonly opened: number; readonly reused: number };
   /** The network path: connect times of every TCP handshake and the SYN retransmits among them. */
   readonly path: PathStatsSnapshot;
@@ -177,8 +177,8 @@ export class OriginStats implements LossEvidence {
     this.#total.add(total);
     if (t === undefined) return;
     if (t.ttfb !== undefined) this.#ttfb.add(t.ttfb);
-    if (t.reused) this.reused++;
-    else {
+    if (t.reused === true) this.reused++;
+    else if (t.reused === false) {
       this.opened++;
       if (t.dns !== undefined) this.#dns.add(t.dns);
       if (t.connect !== undefined) this.#connect.add(t.connect);

@@ -45,6 +45,11 @@ export interface RequestOptions extends CallOptions {
   body?: string | Uint8Array | Readable | AsyncIterable<Uint8Array> | null;
   /** Aborts the call; it rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The undici dispatcher for this call (every policy still applies), in place of the client's
+   * agent or its `dispatcher`. See docs/dispatchers.md for what of the transport applies then.
+   */
+  dispatcher?: Dispatcher;
 }
 
 /** What `client.request` resolves with. */
@@ -75,10 +80,12 @@ export const REQUEST_OPTION_KEYS = [
   'timeout',
   'retry',
   'throwHttpErrors',
+  'dispatcher',
 ] as const;
 
 /**
- * The transport: one undici dispatch per attempt, straight to the origin's pool (`poolOf`), with
+ * The transport: one undici dispatch per attempt, straight to the origin's pool (`poolOf`) or to
+ * the dispatcher the caller brought (`call.dispatcher`), with
  * the attempt itself as the request's dispatch handler ({@link AttemptRequest}). The call's
  * deadline and its caller's signal abort the request through the controller undici hands the
  * handler.
@@ -90,7 +97,7 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
       done(call, signal.reason);
       return;
     }
-    const dispatcher = poolOf(call);
+    const dispatcher = call.dispatcher ?? poolOf(call);
     const opts = call.input as RequestOptions;
     const attempt = new AttemptRequest(call, withDeadline(opts.headers ?? null, call), opts.body ?? null);
     call.attemptOptions = attempt;

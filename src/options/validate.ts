@@ -134,6 +134,26 @@ export function checkClock(value: unknown, path: string): Clock {
   return value as Clock;
 }
 
+/**
+ * An undici dispatcher (anything with a `dispatch(options, handler)` method, as undici's own
+ * `fetch` accepts: an `Agent`, `ProxyAgent`, `MockAgent`, a `compose`d one, another copy of
+ * undici's), or `undefined`. Typed structurally so this layer needs nothing of undici.
+ */
+export function checkDispatcher<D extends { dispatch: Function }>(
+  value: unknown,
+  path: string,
+): D | undefined {
+  if (value === undefined) return undefined;
+  if (
+    (typeof value !== 'object' && typeof value !== 'function') ||
+    value === null ||
+    typeof (value as { dispatch?: unknown }).dispatch !== 'function'
+  ) {
+    throw new InvalidOptionError(path, 'an undici Dispatcher (an object with a dispatch method)', value);
+  }
+  return value as D;
+}
+
 /** Throws unless `ok`, with the given path and expectation. */
 export function checkThat(ok: boolean, path: string, expected: string, received: unknown): void {
   if (!ok) throw new InvalidOptionError(path, expected, received);

@@ -6,7 +6,6 @@ import { channel } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { memoryDispatcher } from '../../bench/lib/memory-dispatcher.ts';
 import { createClient } from '../../src/client/client.ts';
-import { withInternals } from '../../src/client/internals.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
@@ -63,9 +62,11 @@ describe('lifecycle', () => {
       if (statusCode === 0) throw new RangeError('thrown by the dispatcher');
       return statusCode;
     });
-    const client = withInternals({ dispatcher: sync }, () =>
-      createClient({ dns: false, retry: { limit: 2, backoff: { base: 1, cap: 1 } } }),
-    );
+    const client = createClient({
+      dns: false,
+      dispatcher: sync,
+      retry: { limit: 2, backoff: { base: 1, cap: 1 } },
+    });
     for (let i = 0; i < 50; i++) {
       const res = await client.request('http://sync.test/a');
       assert.equal(res.statusCode, 200);

@@ -1,0 +1,82 @@
+/**
+ * The dispatcher the client builds for its `proxy` option: undici's `ProxyAgent` or
+ * `EnvHttpProxyAgent`, whose connections to the proxy are made by Bulwark's connector (DNS cache,
+ * phase timeouts, TCP keepalive, errors tagged dns/tcp/tls), as the client's own agent's are.
+ */
+import type { ConnectionOptions } from 'node:tls';
+import { Client, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
+import { undiciHeadersTimeout } from '../http/undici-timeouts.ts';
+import { type Connector, createConnector } from '../transport/connect.ts';
+import { systemResolver } from '../transport/system-resolver.ts';
+import type { ResolvedClientOptions } from './options.ts';
+import type { ResolvedProxy } from './proxy-options.ts';
+
+/**
+ * The dispatcher for `proxy`: undici's `ProxyAgent` (or `EnvHttpProxyAgent` for `'env'`), with the
+ * client's pool settings. Every connection to the proxy — the one CONNECT goes over, or the one
+ * plain requests are forwarded on — is made by Bulwark's connector; so are, with `'env'`, the direct
+ * connections to the hosts NO_PROXY names. Through a tunnel, the TLS handshake with the target is
+ * undici's (with the client's `tls` options). The client owns it and closes it on `close()`.
+ */
+export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions): Dispatcher {
+  const connector = (tls: Readonly<ConnectionOptions>): Connector =>
+    createConnector({
+      resolver: o.dns === false ? systemResolver : o.dns,
+      timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
+      tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
+      tls,
+    });
+  const toProxy = connector(proxy.kind === 'uri' ? proxy.tls : {});
+  const proxies = new Set<string>();
+  for (const url of proxy.kind === 'uri' ? [proxy.uri] : [proxy.http, proxy.https]) {
+    if (url !== undefined) proxies.add(url.href);
+  }
+  const pool: Pool.Options = {
+    connections: o.connections,
+    pipelining: 1,
+    keepAliveTimeout: o.keepAlive.idleTimeout,
+    keepAliveMaxTimeout: o.keepAlive.idleTimeout,
+    headersTimeout: undiciHeadersTimeout(o.timeout),
+    bodyTimeout: o.timeout.body,
+  };
+  // undici's ProxyAgent calls `factory` for each target origin (its `connect` then opens the
+  // tunnel) and, for requests it forwards without a tunnel, with the proxy's own URL (its `connect`
+  // then dials the proxy): that one gets Bulwark's connector. Pinned by test/client/proxy.test.ts.
+  const factory = (origin: string | URL, opts: object): Dispatcher => {
+    const connect = proxies.has(String(origin)) ? toProxy : (opts as { connect?: unknown }).connect;
+    const options = { ...pool, ...opts, connect } as Pool.Options;
+    return options.connections === 1
+      ? new Client(origin, options as Client.Options)
+      : new Pool(origin, options);
+  };
+  const common = {
+    ...pool,
+    factory,
+    // The proxy client CONNECT requests go through (documented: ProxyAgent's `clientFactory`).
+    clientFactory: (origin: URL, opts: object): Dispatcher =>
+      new Pool(origin, {
+        ...pool,
+        ...opts,
+        connect: toProxy as unknown as NonNullable<Pool.Options['connect']>,
+      }),
+    requestTls: o.tls,
+    // The TLS handshake with the target inside a tunnel: undici's connector, under `timeout.tls`.
+    connectTimeout: o.timeout.tls,
+  } as unknown as ProxyAgent.Options;
+  if (proxy.kind === 'env') {
+    return new EnvHttpProxyAgent({
+      ...(common as EnvHttpProxyAgent.Options),
+      // The hosts NO_PROXY names are reached directly, through Bulwark's connector.
+      connect: connector(o.tls) as unknown as NonNullable<Pool.Options['connect']>,
+      ...(proxy.http === undefined ? {} : { httpProxy: proxy.http.href }),
+      ...(proxy.https === undefined ? {} : { httpsProxy: proxy.https.href }),
+    });
+  }
+  return new ProxyAgent({
+    ...(common as ProxyAgent.Options),
+    uri: proxy.uri.href,
+    ...(proxy.token === undefined ? {} : { token: proxy.token }),
+    headers: { ...proxy.headers },
+    proxyTunnel: proxy.tunnel,
+  });
+}
