@@ -161,8 +161,9 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     this.#urlList = urlList;
     this.#list = list;
     this.#body = body;
-    if (request.ownTimeouts) {
-      // A per-call override of the connection-level timeouts (the pools have the client's).
+    if (request.ownTimeouts || call.dispatcher !== undefined) {
+      // A per-call override of the connection-level timeouts (the pools have the client's), or a
+      // dispatcher that is not the client's agent, which knows nothing of them.
       this.headersTimeout = undiciHeadersTimeout(call.config.timeout);
       this.bodyTimeout = call.config.timeout.body;
     }

@@ -101,8 +101,9 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
     const opts = call.input as RequestOptions;
     const attempt = new AttemptRequest(call, withDeadline(opts.headers ?? null, call), opts.body ?? null);
     call.attemptOptions = attempt;
-    if (opts.timeout !== undefined) {
-      // A per-call override of the connection-level timeouts (the pool has the client's).
+    if (opts.timeout !== undefined || call.dispatcher !== undefined) {
+      // A per-call override of the connection-level timeouts (the pool has the client's), or a
+      // dispatcher that is not the client's agent, which knows nothing of them.
       attempt.headersTimeout = undiciHeadersTimeout(call.config.timeout);
       attempt.bodyTimeout = call.config.timeout.body;
     }

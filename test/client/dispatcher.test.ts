@@ -153,6 +153,28 @@ describe('a dispatcher the caller brings', () => {
     assert.equal(await still.body.text(), 'interceptor');
   });
 
+  it("the client's timeout.body reaches a dispatcher of the caller's (undici's own default is 300 s)", async (t) => {
+    const server = cleanup(
+      t,
+      await startHttpServer({
+        handler: (_q, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('first chunk, then nothing');
+        },
+      }),
+    );
+    const agent = new Agent();
+    t.after(() => agent.destroy());
+    const client = createClient({ dispatcher: agent, retry: false, timeout: { body: 100 } });
+    t.after(() => client.close());
+    const r = await client.request(server.url);
+    const body = await bulwarkFailure(r.body.text());
+    assert.equal(body.code, 'HTTP_BODY_TIMEOUT');
+    const f = await client.fetch(server.url);
+    const fetched = await bulwarkFailure(f.text());
+    assert.equal(fetched.code, 'HTTP_BODY_TIMEOUT');
+  });
+
   it('the global dispatcher, when asked for (setGlobalDispatcher(new MockAgent()) in a test)', async (t) => {
     const previous = getGlobalDispatcher();
     const mock = mockAgent();
