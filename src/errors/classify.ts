@@ -286,7 +286,7 @@ const PROXY_AUTH = /^Proxy Authentication Required \(407\)/;
  * itself failed (5xx, or it closed the tunnel being set up), not when it wants credentials (407)
  * or refuses the target (403 and other 4xx).
  */
-function proxyFailure(e: Record<string, unknown>, code: unknown): LayerClassification | undefined {
+function proxyFailure(e: Record<string, unknown>, code: unknown): LayerClassificationOf | undefined {
   if (code === 'UND_ERR_PRX_CONN') return fromRule({ code: 'HTTP_PROXY' });
   if (code !== 'UND_ERR_ABORTED' && code !== 'UND_ERR_INVALID_ARG') return undefined;
   const message = read(e, 'message');
