@@ -19,6 +19,7 @@ export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObser
       timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
       tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
       tls: o.tls,
+      allowH2: o.allowH2,
       ...(observer === undefined ? {} : { observer }),
     }),
     connections: o.connections,
@@ -28,5 +29,7 @@ export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObser
     headersTimeout: undiciHeadersTimeout(o.timeout),
     bodyTimeout: o.timeout.body,
     random: () => clock.random(),
+    allowH2: o.allowH2,
+    maxConcurrentStreams: o.maxConcurrentStreams,
   });
 }

@@ -107,6 +107,21 @@ export interface ClientOptions {
   /** Options for `tls.connect`. */
   tls?: TlsOptions;
   /**
+   * Offer HTTP/2 on HTTPS connections (ALPN `h2`, then `http/1.1`): a server that picks `h2` gets
+   * every request to its origin multiplexed on one connection, one that does not gets HTTP/1.1 as
+   * before. Plain `http:` stays HTTP/1.1 (no cleartext h2). Timeouts, retries, tags and timings
+   * are the same on both; see the README's "HTTP/2" section for what differs.
+   * @default false
+   */
+  allowH2?: boolean;
+  /**
+   * With {@link ClientOptions.allowH2}: the most requests in flight on one HTTP/2 connection (the
+   * server's `SETTINGS_MAX_CONCURRENT_STREAMS` can lower it, never raise it). Past it, a request
+   * opens another connection, up to {@link ClientOptions.connections}.
+   * @default 100
+   */
+  maxConcurrentStreams?: number;
+  /**
    * Make a final 5xx or 429 response reject with an `HTTP_STATUS` {@link BulwarkError} instead of
    * resolving (fetch's own behaviour is to resolve; this is off by default).
    * @default false
@@ -161,6 +176,8 @@ export interface ResolvedClientOptions extends CallConfig {
   readonly keepAlive: ResolvedKeepAlive;
   readonly connections: number;
   readonly tls: Readonly<TlsOptions>;
+  readonly allowH2: boolean;
+  readonly maxConcurrentStreams: number;
   readonly deadlineHeader: string | false;
   readonly clock: Clock;
   readonly dispatcher: Dispatcher | undefined;
@@ -169,6 +186,9 @@ export interface ResolvedClientOptions extends CallConfig {
 
 /** Connections per origin by default: enough for the bulkhead's share of a busy upstream. */
 export const CONNECTIONS_DEFAULT = 256;
+
+/** Streams per HTTP/2 connection by default (undici's own default, and Node's server's limit). */
+export const MAX_CONCURRENT_STREAMS_DEFAULT = 100;
 
 /** The keep-alive defaults. */
 export const KEEP_ALIVE_DEFAULTS: ResolvedKeepAlive = Object.freeze({
@@ -187,6 +207,8 @@ const CLIENT_KEYS = [
   'keepAlive',
   'connections',
   'tls',
+  'allowH2',
+  'maxConcurrentStreams',
   'throwHttpErrors',
   'deadlineHeader',
   'clock',
@@ -220,6 +242,14 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     integer: true,
   });
   const tls = resolveTls(o.tls);
+  const allowH2 = checkBoolean(o.allowH2, 'allowH2', false);
+  // 2^31-1: what an HTTP/2 SETTINGS value holds (and far past any server's limit).
+  const maxConcurrentStreams = checkNumber(
+    o.maxConcurrentStreams,
+    'maxConcurrentStreams',
+    MAX_CONCURRENT_STREAMS_DEFAULT,
+    { min: 1, max: 2 ** 31 - 1, integer: true },
+  );
   const throwHttpErrors = checkBoolean(o.throwHttpErrors, 'throwHttpErrors', false);
   const deadlineHeader =
     o.deadlineHeader === false || o.deadlineHeader === undefined
@@ -248,6 +278,8 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     keepAlive,
     connections,
     tls,
+    allowH2,
+    maxConcurrentStreams,
     deadlineHeader,
     clock,
     dispatcher,

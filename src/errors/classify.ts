@@ -166,6 +166,16 @@ const MESSAGES: ReadonlyArray<readonly [RegExp, Rule]> = Object.freeze([
   ],
 ]);
 
+/** RST_STREAM / GOAWAY error code REFUSED_STREAM (RFC 9113 §7): the stream was not processed. */
+const REFUSED_STREAM = 7;
+/**
+ * undici's errors for a stream of an HTTP/2 connection (lib/dispatcher/client-h2.js, pinned by
+ * test/client/h2.test.ts): it gives the GOAWAY error only to requests whose stream is above the
+ * GOAWAY's last stream id (the server never processed them), after its own one replay.
+ */
+const H2_GOAWAY = /^HTTP\/2: "GOAWAY" frame received with code \d+$/;
+const H2_STREAM_ENDED = /^HTTP\/2: stream (closed before the response was complete|half-closed \(remote\))$/;
+
 /** Node's ECONNRESET when the peer went away during the TLS handshake: no request byte was sent. */
 const TLS_DISCONNECT = /^Client network socket disconnected before secure TLS connection was established/;
 
@@ -261,6 +271,8 @@ function classifyOwn(
       const sql = SQLSTATES[code];
       return sql === undefined ? undefined : fromRule(sql);
     }
+    const h2 = h2Rule(e, code);
+    if (h2 !== undefined) return fromRule(h2);
     const rule = CODES[code];
     if (rule !== undefined) return fromRule(refine(rule, code, syscall, e));
     if (code.startsWith('HPE_')) return fromRule({ code: 'HTTP_PROTOCOL' });
@@ -295,6 +307,26 @@ function proxyFailure(e: Record<string, unknown>, code: unknown): LayerClassific
   const status = PROXY_STATUS.exec(message)?.[1];
   if (status === undefined) return undefined;
   return fromRule({ code: 'HTTP_PROXY', retryable: Number(status) >= 500 || status === '429' });
+}
+
+/** An HTTP/2 stream's failure: refused (never processed) or reset after the request was sent. */
+function h2Rule(e: Record<string, unknown>, code: string): Rule | undefined {
+  if (code === 'ERR_HTTP2_STREAM_ERROR') {
+    // undici copies the stream's RST_STREAM code to http2ErrorCode; Node's message names it too.
+    const refused =
+      read(e, 'http2ErrorCode') === REFUSED_STREAM ||
+      String(read(e, 'message')).endsWith('NGHTTP2_REFUSED_STREAM');
+    return { code: refused ? 'HTTP_STREAM_REFUSED' : 'HTTP_STREAM_RESET' };
+  }
+  if (code === 'ERR_HTTP2_SESSION_ERROR' || code === 'ERR_HTTP2_STREAM_CANCEL') {
+    return { code: 'HTTP_STREAM_RESET' };
+  }
+  if (code === 'UND_ERR_INFO' || code === 'UND_ERR_SOCKET') {
+    const message = String(read(e, 'message'));
+    if (H2_GOAWAY.test(message)) return { code: 'HTTP_STREAM_REFUSED' };
+    if (H2_STREAM_ENDED.test(message)) return { code: 'HTTP_STREAM_RESET' };
+  }
+  return undefined;
 }
 
 /** Where the code alone is ambiguous, the syscall or undici's socket info settles it. */

@@ -173,6 +173,21 @@ export const ERROR_CODES = Object.freeze({
     summary: 'the server sent something that is not valid HTTP',
     examples: 'HPE_*, UND_ERR_RES_CONTENT_LENGTH_MISMATCH, UND_ERR_HEADERS_OVERFLOW',
   },
+  HTTP_STREAM_REFUSED: {
+    layer: 'http',
+    retryable: true,
+    mayHaveExecuted: false,
+    summary:
+      'the HTTP/2 server refused the stream before processing it (REFUSED_STREAM, or a GOAWAY whose last stream id is below it); safe to retry for any method',
+    examples: 'NGHTTP2_REFUSED_STREAM, HTTP/2 "GOAWAY" frame received',
+  },
+  HTTP_STREAM_RESET: {
+    layer: 'http',
+    retryable: true,
+    mayHaveExecuted: true,
+    summary: 'the HTTP/2 stream was reset, or its connection went away, after the request was sent',
+    examples: 'NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL, ERR_HTTP2_SESSION_ERROR',
+  },
   HTTP_REDIRECT: {
     layer: 'http',
     retryable: false,

@@ -39,6 +39,7 @@ import { withDeadline } from './deadline-header.ts';
 import { type DirectBody, DirectRequest, firstHopHeaders, hopHeaders } from './direct-request.ts';
 import { DirectResponse } from './fetch-response.ts';
 import type { FetchResponse } from './fetch-types.ts';
+import { isPseudoHeader } from './h2-headers.ts';
 import { HeaderList } from './header-list.ts';
 import { leftOrigin, sameOrigin } from './origin-checks.ts';
 import { locationUrl } from './redirect-location.ts';
@@ -540,6 +541,7 @@ function responseFields(
     return;
   }
   for (const name of Object.keys(headers)) {
+    if (isPseudoHeader(name)) continue; // HTTP/2's framing (undici removes `:status` itself)
     const value = headers[name];
     for (const v of Array.isArray(value) ? value : [value]) {
       names.push(name);

@@ -17,6 +17,7 @@ import { BodyReadable } from './body-readable.ts';
 import { AbortReason, type Call, type CallDone } from './call.ts';
 import type { CallOptions } from './call-config.ts';
 import { withDeadline } from './deadline-header.ts';
+import { plainHeaders } from './h2-headers.ts';
 import { undiciHeadersTimeout } from './undici-timeouts.ts';
 
 /**
@@ -239,7 +240,7 @@ class AttemptRequest extends AsyncResource implements Dispatcher.DispatchHandler
       null,
       this[kAttempt],
       OK,
-      new Result(statusCode, headers, res, this.#trailers),
+      new Result(statusCode, plainHeaders(headers), res, this.#trailers),
     );
   }
 

@@ -37,6 +37,10 @@ export interface AgentOptions {
   readonly bodyTimeout: number;
   /** Randomness for the lifetime jitter. */
   readonly random: () => number;
+  /** Speak HTTP/2 on connections whose TLS handshake chose it (the connector offers it). */
+  readonly allowH2?: boolean;
+  /** The most streams in flight on one HTTP/2 connection. @default 100 */
+  readonly maxConcurrentStreams?: number;
 }
 
 /** An undici `Client` (one connection, no pipelining) that records its connection and requests. */
@@ -94,10 +98,27 @@ export class TrackedClient extends Client {
           : undefined;
     }
     if (current !== undefined && current.phase === 'open' && current.retired) {
+      if (current.protocol === 'h2') return this.#dispatchRetiredH2(current, opts, handler);
       // Past its lifetime or retired: this request is the connection's last (`reset` closes it
       // after the response) and the next one on this client connects afresh, through DNS.
-      current.retired = true;
       return super.dispatch({ ...opts, reset: true }, handler);
+    }
+    return super.dispatch(opts, handler);
+  }
+
+  /**
+   * A retired HTTP/2 connection: undici ignores `reset` on h2 and has no public way to send a
+   * GOAWAY, so it is closed the first time a request finds it with no stream in flight (undici
+   * then holds the request until a new connection is up, through DNS); while streams are in
+   * flight the request joins them, as cutting them off would fail requests that were fine.
+   */
+  #dispatchRetiredH2(
+    current: ConnectionRecord,
+    opts: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+  ): boolean {
+    if (this.stats.running === 0 && current.socket !== undefined && !current.socket.destroyed) {
+      current.socket.destroy();
     }
     return super.dispatch(opts, handler);
   }
@@ -141,6 +162,9 @@ export class BulwarkAgent {
       keepAliveMaxTimeout: options.idleTimeout,
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
+      // Always said: undici's own connector would offer h2 when left unset.
+      allowH2: options.allowH2 === true,
+      ...(options.allowH2 === true ? { maxConcurrentStreams: options.maxConcurrentStreams ?? 100 } : {}),
     };
   }
 

@@ -47,6 +47,8 @@ export interface ConnectorOptions {
   readonly attemptTimeout?: number;
   /** Told of each completed TCP and TLS handshake (the client's per-origin statistics). */
   readonly observer?: ConnectionObserver;
+  /** Offer HTTP/2 in the TLS handshake (ALPN `h2`, then `http/1.1`). @default false */
+  readonly allowH2?: boolean;
 }
 
 type ConnectPhase = 'dns' | 'tcp' | 'tls';
@@ -56,11 +58,15 @@ const PHASE_FALLBACK: Record<ConnectPhase, ErrorCode> = {
   tls: 'TLS_HANDSHAKE_FAILED',
 };
 const MAX_SESSIONS = 100;
+const ALPN_H1 = ['http/1.1'];
+// h2 first: the server picks, and a server that speaks both should pick h2 when it is offered.
+const ALPN_H2 = ['h2', 'http/1.1'];
 
 /** Builds the three-phase connector. */
 export function createConnector(options: ConnectorOptions): Connector {
   const { resolver, timeouts, tcpKeepAliveDelay, attemptTimeout = 250, observer } = options;
   const tlsOptions = options.tls;
+  const alpn = options.allowH2 === true ? ALPN_H2 : ALPN_H1;
   const sessions = new Map<string, Buffer>();
 
   return function connect(params, callback, record) {
@@ -100,7 +106,7 @@ export function createConnector(options: ConnectorOptions): Connector {
         socket: tcpSocket,
         host: hostname,
         ...(servername === undefined ? {} : { servername }),
-        ALPNProtocols: ['http/1.1'],
+        ALPNProtocols: alpn,
         ...(sessions.has(sessionKey) ? { session: sessions.get(sessionKey) } : {}),
       });
       socket = tlsSocket;
@@ -115,6 +121,8 @@ export function createConnector(options: ConnectorOptions): Connector {
       tlsSocket.once('secureConnect', () => {
         tlsSocket.removeListener('error', onError);
         rec.tls = performance.now() - phaseStart;
+        // undici speaks h2 on a socket whose ALPN says so, HTTP/1.1 on any other.
+        rec.protocol = tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1';
         if (observer !== undefined) {
           // A resumed session shows no certificate: the statistics keep the last full handshake's.
           const certificate = certificateOf(tlsSocket);

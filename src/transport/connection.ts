@@ -27,6 +27,8 @@ export interface ConnectionRecord {
   openedAt: number;
   /** `performance.now()` after which the connection takes no new request (max lifetime, jittered). */
   expiresAt: number;
+  /** The protocol the connection speaks: `h2` when the TLS handshake chose it (ALPN). */
+  protocol: 'http/1.1' | 'h2';
   /** Responses that have started on this connection. */
   served: number;
   /** Marked when the connection must not take new requests (max lifetime, DNS change). */
@@ -53,6 +55,7 @@ export function newConnectionRecord(origin: string, host: string, port: number):
     startedAt: performance.now(),
     openedAt: 0,
     expiresAt: Number.POSITIVE_INFINITY,
+    protocol: 'http/1.1',
     served: 0,
     retired: false,
     socket: undefined,
