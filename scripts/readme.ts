@@ -2,7 +2,7 @@
 // the two cannot drift (test/readme.test.ts fails when they have). Run: npm run readme.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CONNECTIONS_DEFAULT, KEEP_ALIVE_DEFAULTS } from '../src/client/options.ts';
+import { CONNECTIONS_DEFAULT, KEEP_ALIVE_DEFAULTS, MAX_CONCURRENT_STREAMS_DEFAULT } from '../src/client/options.ts';
 import { ERROR_CODE_LIST, ERROR_CODES } from '../src/errors/codes.ts';
 import { BACKOFF_DEFAULTS } from '../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../src/policy/breaker.ts';
@@ -66,6 +66,8 @@ export function defaultsTable(): string {
     ['`deadlineHeader`', 'false (name a header to send the remaining total budget in ms)'],
     ['`dns`', 'a cache with the defaults below (`false`: the system resolver on every connect)'],
     ['`tls`', 'Node’s defaults, verification on (passed to `tls.connect`)'],
+    ['`allowH2`', 'false (HTTP/1.1 only; `true` offers h2 by ALPN, falling back to HTTP/1.1)'],
+    ['`maxConcurrentStreams`', `per HTTP/2 connection: ${MAX_CONCURRENT_STREAMS_DEFAULT}`],
     ['`keepAlive.idleTimeout`', ms(KEEP_ALIVE_DEFAULTS.idleTimeout)],
     ['`keepAlive.tcpKeepAliveDelay`', ms(KEEP_ALIVE_DEFAULTS.tcpKeepAliveDelay)],
     [

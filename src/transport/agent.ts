@@ -119,6 +119,9 @@ export class TrackedClient extends Client {
   ): boolean {
     if (this.stats.running === 0 && current.socket !== undefined && !current.socket.destroyed) {
       current.socket.destroy();
+      // The request goes out on the next connection: not a reuse.
+      const link = (opts as { [kAttempt]?: AttemptLink })[kAttempt];
+      if (link !== undefined) link.reusedConnection = undefined;
     }
     return super.dispatch(opts, handler);
   }
