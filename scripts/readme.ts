@@ -2,7 +2,11 @@
 // the two cannot drift (test/readme.test.ts fails when they have). Run: npm run readme.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CONNECTIONS_DEFAULT, KEEP_ALIVE_DEFAULTS, MAX_CONCURRENT_STREAMS_DEFAULT } from '../src/client/options.ts';
+import {
+  CONNECTIONS_DEFAULT,
+  KEEP_ALIVE_DEFAULTS,
+  MAX_CONCURRENT_STREAMS_DEFAULT,
+} from '../src/client/options.ts';
 import { ERROR_CODE_LIST, ERROR_CODES } from '../src/errors/codes.ts';
 import { BACKOFF_DEFAULTS } from '../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../src/policy/breaker.ts';
