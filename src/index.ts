@@ -62,6 +62,19 @@ export { readyHandler } from './health/ready-handler.ts';
 export type { CallOptions } from './http/call-config.ts';
 export type { FetchInit, FetchInput, FetchResponse } from './http/fetch-types.ts';
 export type {
+  AfterResponseContext,
+  AfterResponseHook,
+  BeforeRequestContext,
+  BeforeRequestHook,
+  BeforeRetryContext,
+  BeforeRetryHook,
+  HookHeadersInit,
+  HookRequest,
+  HookResponse,
+  HookRetryRequest,
+  Hooks,
+} from './http/hook-options.ts';
+export type {
   CertificateSnapshot,
   OriginStatsSnapshot,
   PathStatsSnapshot,
@@ -81,7 +94,7 @@ export type { FallbackValue } from './policy/fallback.ts';
 export type { PolicyContext, PolicyFunction } from './policy/policy-call.ts';
 export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
-export type { RetryOptions } from './policy/retry-options.ts';
+export type { RetryOptions, ShouldRetry, ShouldRetryContext } from './policy/retry-options.ts';
 export { RETRY_DEFAULTS } from './policy/retry-options.ts';
 export type { TimeoutBudget } from './policy/timeout-stage.ts';
 export type { ResolvedTimeouts, TimeoutOptions } from './policy/timeouts.ts';

@@ -16,11 +16,14 @@ import { directRequest } from '../http/direct-request.ts';
 import {
   asFetchRejects,
   fetchAdapter,
+  fetchHookFront,
   fetchTransport,
   normaliseFetchInput,
   undiciOnly,
 } from '../http/fetch.ts';
 import type { FetchInit, FetchInput, FetchResponse } from '../http/fetch-types.ts';
+import { HookRun } from '../http/hook-run.ts';
+import { beforeRetryOf, type HookFront, hookStage } from '../http/hooks.ts';
 import { normaliseMethod } from '../http/method.ts';
 import type { OriginState } from '../http/origin-state.ts';
 import type { OriginStatsSnapshot } from '../http/origin-stats.ts';
@@ -29,6 +32,7 @@ import {
   type RequestOptions,
   type RequestResult,
   requestAdapter,
+  requestHookFront,
   requestTransport,
 } from '../http/request.ts';
 import { checkDispatcher, checkObject } from '../options/validate.ts';
@@ -132,13 +136,21 @@ export class BulwarkClient {
     }));
     this.#urls = new UrlResolver((url) => this.#origins.get(url.origin, url));
 
-    // THE ORDER: deadline → bulkhead → retry → breaker → attempt → transport. The
-    // deadline itself is fixed when the call starts (Call), so it needs no stage of its own.
-    const pipeline = <R>(adapter: ResultAdapter<R>, transport: Transport<R>): CallHandler<R> =>
+    // THE ORDER: deadline → bulkhead → retry → hooks → breaker → attempt → transport. The
+    // deadline itself is fixed when the call starts (Call), so it needs no stage of its own. The
+    // hooks run per attempt outside the breaker, so a hook's time or failure is no sample of the
+    // origin's health; a call without hooks passes their stage with one check.
+    const retryHooks = { sleepers: this.#sleepers, beforeRetry: beforeRetryOf(clock) };
+    const pipeline = <R>(
+      adapter: ResultAdapter<R>,
+      transport: Transport<R>,
+      front: HookFront,
+    ): CallHandler<R> =>
       compose<Call, R>(
         [
           ...(o.bulkhead === false ? [] : [bulkheadStage<Call, R>()]),
-          retryStage<Call, R>(clock, { sleepers: this.#sleepers }),
+          retryStage<Call, R>(clock, retryHooks),
+          hookStage<R>(front, adapter, clock),
           ...(o.breaker === false ? [] : [breakerStage<Call, R>(clock)]),
         ],
         attemptHandler<R>(adapter, clock, this.#deadlines, transport),
@@ -153,8 +165,8 @@ export class BulwarkClient {
       }
       return pool;
     };
-    this.#fetch = pipeline(fetchAdapter, fetchTransport(agent));
-    this.#request = pipeline(requestAdapter, requestTransport(poolOf));
+    this.#fetch = pipeline(fetchAdapter, fetchTransport(agent), fetchHookFront(this.#direct));
+    this.#request = pipeline(requestAdapter, requestTransport(poolOf), requestHookFront);
     this.#fetchEnd = (call, err, result) => this.#end(fetchAdapter, call, err, result);
     this.#requestEnd = (call, err, result) => this.#end(requestAdapter, call, err, result);
   }
@@ -327,6 +339,8 @@ export class BulwarkClient {
       clock.now(),
     );
     call.dispatcher = dispatcher ?? this.#dispatcher;
+    // In the caller's async context: the hooks run in it (http/hooks.ts).
+    if (config.hooks !== undefined) call.hookRun = new HookRun(config.hooks, init, call.url, signal);
     return call;
   }
 
@@ -403,8 +417,13 @@ export class BulwarkClient {
       return adapter.finish(err.result as R, call);
     }
     stats.failures++;
-    // The caller's own code failed (a hook, `retry.shouldRetry`): its error, untouched.
-    if (err instanceof CallerFailure) throw err.error;
+    // The caller's own code failed (a hook, `retry.shouldRetry`): its error, untouched. A hook
+    // that outlived the deadline is Bulwark's own error, counted as such.
+    if (err instanceof CallerFailure) {
+      const error = err.error;
+      if (isBulwarkError(error) && error.code === 'HTTP_HOOK_TIMEOUT') stats.recordFailure(error);
+      throw error;
+    }
     if (isBulwarkError(err)) {
       err.attempts = call.attempts;
       // Shed before any attempt counted it (open breaker, full queue, closed client, no time left).

@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import type { CallConfig } from '../http/call-config.ts';
+import { type Hooks, resolveHooks } from '../http/hook-options.ts';
 import {
   checkBoolean,
   checkClock,
@@ -165,6 +166,8 @@ export interface ClientOptions {
    * ```
    */
   proxy?: string | URL | ProxyOptions | 'env';
+  /** Hooks run on every call (`beforeRequest`, `afterResponse`, `beforeRetry`): see {@link Hooks}. */
+  hooks?: Hooks;
 }
 
 /** The client's options after validation. */
@@ -214,6 +217,7 @@ const CLIENT_KEYS = [
   'clock',
   'dispatcher',
   'proxy',
+  'hooks',
 ] as const;
 const TLS_FORBIDDEN = ['socket', 'host', 'port', 'path', 'lookup', 'ALPNProtocols'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -251,6 +255,7 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     { min: 1, max: 2 ** 31 - 1, integer: true },
   );
   const throwHttpErrors = checkBoolean(o.throwHttpErrors, 'throwHttpErrors', false);
+  const hooks = resolveHooks(o.hooks, 'hooks', undefined);
   const deadlineHeader =
     o.deadlineHeader === false || o.deadlineHeader === undefined
       ? false
@@ -271,6 +276,7 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     timeout,
     retry,
     throwHttpErrors,
+    hooks,
     breaker,
     bulkhead,
     dns,

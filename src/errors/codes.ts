@@ -204,6 +204,13 @@ export const ERROR_CODES = Object.freeze({
       'the forward proxy refused or failed the request before it reached the server (CONNECT answered with a status other than 200, 407 Proxy Authentication Required, or the proxy closed the tunnel being set up)',
     examples: 'Proxy response (407) !== 200 when HTTP Tunneling, UND_ERR_PRX_CONN',
   },
+  HTTP_HOOK_TIMEOUT: {
+    layer: 'http',
+    retryable: false,
+    mayHaveExecuted: true,
+    summary: "one of the caller's hooks was still running when the call's total deadline passed",
+    examples: 'a beforeRequest, afterResponse or beforeRetry hook that outlived timeout.total',
+  },
   POOL_ACQUIRE_TIMEOUT: {
     layer: 'pool',
     retryable: true,

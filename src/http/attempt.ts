@@ -87,7 +87,8 @@ export function attemptHandler<R>(
     next(call, OK, result as R);
   });
   return (call, next) => {
-    const first = call.attempts === 0;
+    // (Hooks may have run since the call started: then the clock is read.)
+    const first = call.attempts === 0 && call.hookRun === undefined;
     const now = first ? call.startedAt : clock.now();
     // On the first attempt the remaining budget is the total itself (no floating-point residue).
     const remaining = first ? call.config.timeout.total : call.deadline - now;

@@ -1,6 +1,6 @@
 /**
  * A call's configuration: the per-call options `client.fetch` and `client.request` accept
- * (`timeout`, `retry`, `throwHttpErrors`) and the config a call runs with, resolved over its
+ * (`timeout`, `retry`, `throwHttpErrors`, `hooks`) and the config a call runs with, resolved over its
  * client's.
  */
 import { checkBoolean } from '../options/validate.ts';
@@ -11,6 +11,7 @@ import {
   resolveTimeouts,
   type TimeoutOptions,
 } from '../policy/timeouts.ts';
+import { type Hooks, type ResolvedHooks, resolveHooks } from './hook-options.ts';
 
 /**
  * Per-call options accepted by `client.fetch(input, init)` and `client.request(url, options)`.
@@ -27,6 +28,8 @@ export interface CallOptions {
   retry?: Omit<RetryOptions, 'budget'> | false;
   /** Overrides the client's `throwHttpErrors`. */
   throwHttpErrors?: boolean;
+  /** Hooks for this call, run after the client's (see {@link Hooks}). */
+  hooks?: Hooks;
 }
 
 /** Everything a call needs from the options, resolved. */
@@ -34,6 +37,8 @@ export interface CallConfig {
   readonly timeout: ResolvedTimeouts;
   readonly retry: ResolvedRetry | false;
   readonly throwHttpErrors: boolean;
+  /** The client's hooks and the call's, or `undefined` when there are none. */
+  readonly hooks: ResolvedHooks | undefined;
 }
 
 /**
@@ -42,8 +47,9 @@ export interface CallConfig {
  */
 export function resolveCallConfig(init: CallOptions | undefined, base: CallConfig): CallConfig {
   if (init === undefined) return base;
-  const { timeout, retry, throwHttpErrors } = init;
-  if (timeout === undefined && retry === undefined && throwHttpErrors === undefined) return base;
+  const { timeout, retry, throwHttpErrors, hooks } = init;
+  if (timeout === undefined && retry === undefined && throwHttpErrors === undefined && hooks === undefined)
+    return base;
   return {
     timeout:
       timeout === undefined
@@ -56,5 +62,6 @@ export function resolveCallConfig(init: CallOptions | undefined, base: CallConfi
           ? false
           : resolveRetry(retry, 'retry', base.retry === false ? undefined : base.retry),
     throwHttpErrors: checkBoolean(throwHttpErrors, 'throwHttpErrors', base.throwHttpErrors),
+    hooks: resolveHooks(hooks, 'hooks', base.hooks),
   };
 }

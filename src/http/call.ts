@@ -24,6 +24,7 @@ import type { Done, Handler } from '../policy/pipeline.ts';
 import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
 import type { ConnectionRecord } from '../transport/connection.ts';
 import type { CallConfig } from './call-config.ts';
+import type { HookRun } from './hook-run.ts';
 import type { OriginState } from './origin-state.ts';
 
 /** The pipeline's completion callback for a {@link Call}. */
@@ -37,10 +38,10 @@ export class Call implements AttemptLink, Expirable {
   readonly method: string;
   /** `scheme://host[:port]`. */
   readonly origin: string;
-  /** The URL as given (for fetch). */
-  readonly url: string;
-  /** Path and query (for undici's request API). */
-  readonly path: string;
+  /** The URL as given (for fetch), or as a `beforeRequest` hook changed it for this attempt. */
+  url: string;
+  /** Path and query (for undici's request API); a `beforeRequest` hook may change it. */
+  path: string;
   /** Whether the request may be repeated after it could have reached the server. */
   readonly idempotent: boolean;
   /** Whether the body can be sent again (no body, or a buffered one). */
@@ -130,6 +131,8 @@ export class Call implements AttemptLink, Expirable {
    * (client.request), or the fetch transport's attempt (client.fetch).
    */
   controller: { abort(reason: Error): void } | undefined = undefined;
+  /** The hooks' state, when the call has hooks (http/hooks.ts). */
+  hookRun: HookRun | undefined = undefined;
   deadlineList: unknown = undefined;
   deadlinePrev: Expirable | undefined = undefined;
   deadlineNext: Expirable | undefined = undefined;

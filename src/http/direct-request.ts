@@ -100,6 +100,7 @@ const DIRECT_INIT: Readonly<Record<string, true | readonly unknown[]>> = Object.
   timeout: true,
   retry: true,
   throwHttpErrors: true,
+  hooks: true,
 });
 
 const DIRECT_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);

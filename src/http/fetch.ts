@@ -25,8 +25,10 @@ import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
 import type { Call } from './call.ts';
 import { withDeadline } from './deadline-header.ts';
+import { directRequest } from './direct-request.ts';
 import { DirectRequest, sendDirect } from './fetch-direct.ts';
 import type { FetchInit, FetchInput, FetchResponse } from './fetch-types.ts';
+import type { HookFront } from './hooks.ts';
 import { setResponseInfo } from './response-info.ts';
 
 type FetchHandler = Dispatcher.DispatchHandler & {
@@ -119,6 +121,21 @@ export function fetchTransport(agent: DispatchTarget): Transport<FetchResponse> 
         if (call.controller === attempt) done(call, err);
       },
     );
+  };
+}
+
+/**
+ * How hooks read and rewrite a `client.fetch` call's init (http/hooks.ts): a rewritten request
+ * takes the direct path again when it can (`direct`: the client's direct path is on).
+ */
+export function fetchHookFront(direct: boolean): HookFront {
+  return {
+    headersOf: (input) => (input as FetchInit).headers,
+    rewrite(call, input, href, headers) {
+      const init = { ...(input as FetchInit), headers } as unknown as FetchInit;
+      call.url = href;
+      call.input = direct ? (directRequest(href, call.method, init) ?? init) : init;
+    },
   };
 }
 

@@ -18,6 +18,7 @@ import { AbortReason, type Call, type CallDone } from './call.ts';
 import type { CallOptions } from './call-config.ts';
 import { withDeadline } from './deadline-header.ts';
 import { plainHeaders } from './h2-headers.ts';
+import type { HookFront } from './hooks.ts';
 import { undiciHeadersTimeout } from './undici-timeouts.ts';
 
 /**
@@ -82,7 +83,23 @@ export const REQUEST_OPTION_KEYS = [
   'retry',
   'throwHttpErrors',
   'dispatcher',
+  'hooks',
 ] as const;
+
+/** How hooks read and rewrite a `client.request` call's options (http/hooks.ts). */
+export const requestHookFront: HookFront = {
+  headersOf: (input) => (input as RequestOptions).headers,
+  rewrite(call, input, href, headers) {
+    const url = new URL(href);
+    call.url = href;
+    call.path = url.pathname + url.search;
+    const flat: string[] = [];
+    headers.forEach((value, name) => {
+      flat.push(name, value);
+    });
+    call.input = { ...(input as RequestOptions), headers: flat };
+  },
+};
 
 /**
  * The transport: one undici dispatch per attempt, straight to the origin's pool (`poolOf`) or to

@@ -249,6 +249,8 @@ async function retryAfterFirst<C extends RetryCall, R>(
     minTimeout: 0,
     ...(call.signal === undefined ? {} : { signal: call.signal }),
     shouldConsumeRetry: ({ error, retriesLeft }) => {
+      // The caller's own code ended the attempt (a hook): the retry it was is given back.
+      if (error instanceof CallerFailure) refund(call, retry, decision);
       decision = decideRetry(call, retry, error, retriesLeft, clock, previousDelay);
       return decision.consume;
     },

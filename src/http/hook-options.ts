@@ -1,0 +1,154 @@
+/**
+ * The hooks' public types (`beforeRequest`, `afterResponse`, `beforeRetry` and what they get)
+ * and their validation: per client and per call, each a function or an array, the client's first.
+ */
+import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+import { checkObject } from '../options/validate.ts';
+
+/**
+ * The request an attempt is about to send, as hooks see and change it. It starts from the call's
+ * own request for every attempt (plus the headers an `afterResponse` hook asked for), so changes
+ * do not pile up over attempts.
+ */
+export interface HookRequest {
+  /** The URL; a hook may change it (assign a `URL` or a string, or change this one) within the call's origin. */
+  url: URL | string;
+  /** The method (fixed for the call: its idempotency and retries were decided on it). */
+  readonly method: string;
+  /** The headers; a hook may change them (or assign any `HookHeadersInit`). */
+  headers: Headers | HookHeadersInit;
+}
+
+/** Whatever the global `Headers` constructor takes: a `Headers`, a record, pairs. */
+export type HookHeadersInit = NonNullable<ConstructorParameters<typeof Headers>[0]>;
+
+/** The response of an attempt: fetch's `Response`, or what `client.request` resolves with. */
+export type HookResponse = unknown;
+
+/** What `beforeRequest` hooks get. */
+export interface BeforeRequestContext {
+  readonly request: HookRequest;
+  /** The attempt about to be made (1 for the first). */
+  readonly attempt: number;
+  /** Aborted when the caller's signal aborts or the call's deadline passes while a hook runs. */
+  readonly signal: AbortSignal;
+}
+
+/** What `afterResponse` hooks get. */
+export interface AfterResponseContext {
+  /** The request the attempt sent. */
+  readonly request: HookRequest;
+  /** The `Response` (fetch) or `{ statusCode, headers, body }` (request). Its body is yours to read. */
+  readonly response: HookResponse;
+  readonly status: number;
+  /** The attempt that got it (1 for the first). */
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * An `afterResponse` hook's request for one more attempt: its `headers` are set on every later
+ * attempt's request (before the `beforeRequest` hooks run), e.g. a refreshed token.
+ */
+export interface HookRetryRequest {
+  readonly retry: true;
+  readonly headers?: HookHeadersInit;
+}
+
+/** What `beforeRetry` hooks get. */
+export interface BeforeRetryContext {
+  /** The request the failed attempt sent. */
+  readonly request: HookRequest;
+  /** The failure, or `undefined` when the attempt got a response whose status is retried. */
+  readonly error: unknown;
+  /** That response, or `undefined`. It is discarded if the retry goes ahead. */
+  readonly response: HookResponse;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  /** Milliseconds the retry will wait (the backoff, `Retry-After`) once the hooks are done. */
+  readonly delay: number;
+  readonly signal: AbortSignal;
+}
+
+/** Runs before each attempt; may change the request's headers and URL. */
+export type BeforeRequestHook = (context: BeforeRequestContext) => void | Promise<void>;
+/** Runs after each attempt that got a response; may ask for one retry (`{ retry: true }`). */
+export type AfterResponseHook = (context: AfterResponseContext) => MaybePromise<HookRetryRequest | Nothing>;
+/** Runs before each retry; `false` cancels it (the call ends with the failure or response). */
+export type BeforeRetryHook = (context: BeforeRetryContext) => MaybePromise<false | Nothing>;
+
+/** What a hook returns when it has nothing to say: a plain `() => {}` returns `void`. */
+// biome-ignore lint/suspicious/noConfusingVoidType: so that hooks returning nothing type-check.
+type Nothing = undefined | void;
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Hooks, on `createClient` (every call) and per call (`client.fetch(url, { hooks })`,
+ * `client.request(url, { hooks })`); each a function or an array of them, run in order, the
+ * client's before the call's. Each may be async; each runs in the call's async context, within
+ * its total deadline. A hook that throws fails the call with its error, untouched.
+ *
+ * @example
+ * ```ts
+ * let token = await login();
+ * const client = createClient({
+ *   hooks: {
+ *     beforeRequest: ({ request }) => {
+ *       (request.headers as Headers).set('authorization', `Bearer ${token}`);
+ *     },
+ *     afterResponse: async ({ status }) => {
+ *       if (status !== 401) return undefined;
+ *       token = await login(); // the retry below still obeys the deadline, the budget and idempotency
+ *       return { retry: true };
+ *     },
+ *   },
+ * });
+ * ```
+ */
+export interface Hooks {
+  beforeRequest?: BeforeRequestHook | readonly BeforeRequestHook[];
+  afterResponse?: AfterResponseHook | readonly AfterResponseHook[];
+  beforeRetry?: BeforeRetryHook | readonly BeforeRetryHook[];
+}
+
+/** Hooks after validation: arrays, the client's first. */
+export interface ResolvedHooks {
+  readonly beforeRequest: readonly BeforeRequestHook[];
+  readonly afterResponse: readonly AfterResponseHook[];
+  readonly beforeRetry: readonly BeforeRetryHook[];
+}
+
+const HOOK_KEYS = ['beforeRequest', 'afterResponse', 'beforeRetry'] as const;
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * Validates `input` (at `path`) and appends its hooks to `base`'s. `undefined` when there are
+ * none at all, so a call without hooks carries nothing.
+ */
+export function resolveHooks(
+  input: unknown,
+  path: string,
+  base: ResolvedHooks | undefined,
+): ResolvedHooks | undefined {
+  if (input === undefined) return base;
+  const o = checkObject(input, path, HOOK_KEYS);
+  const lists = HOOK_KEYS.map((key) => {
+    const given = o[key];
+    const own: unknown[] = given === undefined ? [] : Array.isArray(given) ? given : [given];
+    own.forEach((fn, i) => {
+      if (typeof fn !== 'function') {
+        const at = Array.isArray(given) ? `${path}.${key}[${i}]` : `${path}.${key}`;
+        throw new InvalidOptionError(at, 'a function or an array of functions', fn);
+      }
+    });
+    const before = base?.[key] ?? NONE;
+    return own.length === 0 ? before : Object.freeze([...before, ...own]);
+  });
+  const [beforeRequest, afterResponse, beforeRetry] = lists as [
+    BeforeRequestHook[],
+    AfterResponseHook[],
+    BeforeRetryHook[],
+  ];
+  if (beforeRequest.length + afterResponse.length + beforeRetry.length === 0) return undefined;
+  return Object.freeze({ beforeRequest, afterResponse, beforeRetry });
+}
