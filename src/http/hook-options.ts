@@ -73,14 +73,15 @@ export interface BeforeRetryContext {
 /** Runs before each attempt; may change the request's headers and URL. */
 export type BeforeRequestHook = (context: BeforeRequestContext) => void | Promise<void>;
 /** Runs after each attempt that got a response; may ask for one retry (`{ retry: true }`). */
-export type AfterResponseHook = (context: AfterResponseContext) => MaybePromise<HookRetryRequest | Nothing>;
+export type AfterResponseHook = (
+  context: AfterResponseContext,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (`() => {}`) must type-check.
+) => HookRetryRequest | undefined | void | Promise<HookRetryRequest | undefined | void>;
 /** Runs before each retry; `false` cancels it (the call ends with the failure or response). */
-export type BeforeRetryHook = (context: BeforeRetryContext) => MaybePromise<false | Nothing>;
-
-/** What a hook returns when it has nothing to say: a plain `() => {}` returns `void`. */
-// biome-ignore lint/suspicious/noConfusingVoidType: so that hooks returning nothing type-check.
-type Nothing = undefined | void;
-type MaybePromise<T> = T | Promise<T>;
+export type BeforeRetryHook = (
+  context: BeforeRetryContext,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (`() => {}`) must type-check.
+) => false | undefined | void | Promise<false | undefined | void>;
 
 /**
  * Hooks, on `createClient` (every call) and per call (`client.fetch(url, { hooks })`,
