@@ -7,6 +7,7 @@
 
 // The client: fetch and request, made resilient.
 export { BulwarkClient, createClient } from './client/client.ts';
+export type { KeyRequest, PolicyKeyOptions } from './client/keyed-policies.ts';
 export type { ClientOptions, KeepAliveOptions, ResolvedKeepAlive, TlsOptions } from './client/options.ts';
 export { CONNECTIONS_DEFAULT, KEEP_ALIVE_DEFAULTS } from './client/options.ts';
 export type { ProxyOptions } from './client/proxy-options.ts';
@@ -91,6 +92,8 @@ export { BREAKER_DEFAULTS } from './policy/breaker.ts';
 export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
 export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
 export type { FallbackValue } from './policy/fallback.ts';
+export type { ResolvedKeyLimits } from './policy/keyed.ts';
+export { KEY_LIMIT_DEFAULTS } from './policy/keyed.ts';
 export type { PolicyContext, PolicyFunction } from './policy/policy-call.ts';
 export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';

@@ -6,7 +6,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Dispatcher, Pool, RequestInit as UndiciRequestInit } from 'undici';
-import { BulwarkError, isBulwarkError } from '../errors/bulwark-error.ts';
+import { BulwarkError, isBulwarkError, type Target } from '../errors/bulwark-error.ts';
 import { redactUrl } from '../errors/redact.ts';
 import { attemptHandler, type ResultAdapter, type Transport } from '../http/attempt.ts';
 import { hasHeader, isReplayableBody } from '../http/body.ts';
@@ -36,7 +36,7 @@ import {
   requestTransport,
 } from '../http/request.ts';
 import { checkDispatcher, checkObject } from '../options/validate.ts';
-import { Breaker, type BreakerState, breakerStage } from '../policy/breaker.ts';
+import { Breaker, type BreakerState, breakerStage, type ResolvedBreaker } from '../policy/breaker.ts';
 import { Bulkhead, bulkheadStage } from '../policy/bulkhead.ts';
 import { Deadlines } from '../policy/deadline-scheduler.ts';
 import { CallerFailure, FailedResponse, IDEMPOTENT_METHODS, isBreakerFailure } from '../policy/failure.ts';
@@ -47,6 +47,7 @@ import type { BulwarkAgent } from '../transport/agent.ts';
 import type { DnsCache } from '../transport/dns-cache.ts';
 import { createAgent } from './create-agent.ts';
 import { takeInternals } from './internals.ts';
+import { breakerSnapshot, bulkheadSnapshot, KeyedPolicies, type KeyRequest } from './keyed-policies.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { Origins } from './origin.ts';
 import { createProxyAgent } from './proxy-agent.ts';
@@ -75,6 +76,10 @@ export class BulwarkClient {
   /** The dispatcher the client built (for `proxy`) and closes; never the caller's. */
   readonly #owned: Dispatcher | undefined;
   readonly #origins: Origins;
+  /** Breakers per `breaker.key` (`undefined`: per origin). */
+  readonly #breakers: KeyedPolicies<Breaker> | undefined;
+  /** Bulkheads per `bulkhead.key` (`undefined`: per origin). */
+  readonly #bulkheads: KeyedPolicies<Bulkhead> | undefined;
   readonly #fetch: CallHandler<FetchResponse>;
   readonly #request: CallHandler<RequestResult>;
   readonly #fetchEnd: CallDone<FetchResponse>;
@@ -113,27 +118,59 @@ export class BulwarkClient {
       };
       this.dns.on('change', this.#onDnsChange);
     }
+    const makeBreaker = (
+      breakerOptions: ResolvedBreaker,
+      origin: string,
+      target: Target,
+      key?: string,
+    ): Breaker =>
+      new Breaker(breakerOptions, clock, {
+        isFailure: isBreakerFailure,
+        target,
+        describeCause: (failure: unknown) =>
+          failure instanceof FailedResponse
+            ? new BulwarkError({ layer: 'http', code: 'HTTP_STATUS', status: failure.status, target })
+            : failure,
+        onStateChange: (state: BreakerState, cause: unknown) => {
+          if (breakerChannel.hasSubscribers) {
+            breakerChannel.publish(
+              key === undefined ? { origin, state, cause } : { origin, key, state, cause },
+            );
+          }
+        },
+      });
     this.#origins = new Origins((origin, target) => ({
+      // With `breaker.key` / `bulkhead.key` the origin has none of its own: each key has one (below).
       breaker:
-        o.breaker === false
+        o.breaker === false || o.breakerKey !== undefined
           ? undefined
-          : new Breaker(o.breaker, clock, {
-              isFailure: isBreakerFailure,
-              target,
-              describeCause: (failure: unknown) =>
-                failure instanceof FailedResponse
-                  ? new BulwarkError({ layer: 'http', code: 'HTTP_STATUS', status: failure.status, target })
-                  : failure,
-              onStateChange: (state: BreakerState, cause: unknown) => {
-                if (breakerChannel.hasSubscribers) breakerChannel.publish({ origin, state, cause });
-              },
-            }),
+          : makeBreaker(o.breaker, origin, target),
       budget:
         o.retry !== false && o.retry.budget !== false
           ? (internal?.budget?.(o.retry.budget, clock, origin) ?? new RetryBudget(o.retry.budget, clock))
           : undefined,
-      bulkhead: o.bulkhead === false ? undefined : new Bulkhead(o.bulkhead, clock, target),
+      bulkhead:
+        o.bulkhead === false || o.bulkheadKey !== undefined
+          ? undefined
+          : new Bulkhead(o.bulkhead, clock, target),
     }));
+    const breakerOptions = o.breaker;
+    this.#breakers =
+      breakerOptions === false || o.breakerKey === undefined
+        ? undefined
+        : new KeyedPolicies<Breaker>(o.breakerKey, 'breaker', clock, {
+            create: (state, key) => makeBreaker(breakerOptions, state.origin, state.target, key),
+            dispose: (breaker) => breaker.shutdown(),
+          });
+    const bulkheadOptions = o.bulkhead;
+    this.#bulkheads =
+      bulkheadOptions === false || o.bulkheadKey === undefined
+        ? undefined
+        : new KeyedPolicies<Bulkhead>(o.bulkheadKey, 'bulkhead', clock, {
+            create: (state) => new Bulkhead(bulkheadOptions, clock, state.target),
+            busy: (bulkhead) => bulkhead.inFlight > 0 || bulkhead.queued > 0,
+            dispose: (bulkhead) => bulkhead.close(),
+          });
     this.#urls = new UrlResolver((url) => this.#origins.get(url.origin, url));
 
     // THE ORDER: deadline → bulkhead → retry → hooks → breaker → attempt → transport. The
@@ -274,7 +311,18 @@ export class BulwarkClient {
   /** Statistics per origin: requests, failures by layer and code, retries, budget, breaker, latency percentiles. */
   stats(): Record<string, OriginStatsSnapshot> {
     const out: Record<string, OriginStatsSnapshot> = {};
-    for (const s of this.#origins.snapshot()) out[s.origin] = s;
+    const breakers = this.#breakers?.byOrigin(breakerSnapshot);
+    const bulkheads = this.#bulkheads?.byOrigin(bulkheadSnapshot);
+    for (const s of this.#origins.snapshot()) {
+      out[s.origin] =
+        breakers === undefined && bulkheads === undefined
+          ? s
+          : {
+              ...s,
+              ...(breakers === undefined ? {} : { breakers: breakers.get(s.origin) ?? {} }),
+              ...(bulkheads === undefined ? {} : { bulkheads: bulkheads.get(s.origin) ?? {} }),
+            };
+    }
     return out;
   }
 
@@ -296,11 +344,13 @@ export class BulwarkClient {
   async #shutdown(): Promise<void> {
     this.#sleepers.close(new BulwarkError({ layer: 'pool', code: 'POOL_CLOSED' }));
     for (const state of this.#origins.values()) state.bulkhead?.close();
+    for (const bulkhead of this.#bulkheads?.values() ?? []) bulkhead.close();
     if (this.#active > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await this.#agent.close();
     await this.#owned?.close();
     this.#deadlines.stop();
     for (const state of this.#origins.values()) state.breaker?.shutdown();
+    for (const breaker of this.#breakers?.values() ?? []) breaker.shutdown();
     if (this.dns !== undefined && this.#onDnsChange !== undefined) this.dns.off('change', this.#onDnsChange);
     if (this.#options.ownsDns && this.dns !== undefined) await this.dns.close();
   }
@@ -323,6 +373,7 @@ export class BulwarkClient {
     const config = resolveCallConfig(init, this.#options);
     // `retry.methods`: the methods retried after they may have executed (the idempotent ones by default).
     const methods = config.retry === false ? IDEMPOTENT_METHODS : config.retry.methods;
+    const now = clock.now();
     const call = new Call(
       method,
       state.origin,
@@ -336,11 +387,17 @@ export class BulwarkClient {
       clock,
       this.#options.deadlineHeader,
       init,
-      clock.now(),
+      now,
     );
     call.dispatcher = dispatcher ?? this.#dispatcher;
     // In the caller's async context: the hooks run in it (http/hooks.ts).
     if (config.hooks !== undefined) call.hookRun = new HookRun(config.hooks, init, call.url, signal);
+    if (this.#breakers !== undefined || this.#bulkheads !== undefined) {
+      // `breaker.key` / `bulkhead.key`: the call's breaker and bulkhead are its key's.
+      const request: KeyRequest = { url: call.url, method, origin: state.origin, path: call.path, headers };
+      if (this.#breakers !== undefined) call.breaker = this.#breakers.of(state, request, now);
+      if (this.#bulkheads !== undefined) call.bulkhead = this.#bulkheads.of(state, request, now);
+    }
     return call;
   }
 

@@ -18,11 +18,22 @@ import {
   checkObject,
   checkString,
 } from '../options/validate.ts';
-import { type BreakerOptions, type ResolvedBreaker, resolveBreaker } from '../policy/breaker.ts';
-import { type BulkheadOptions, type ResolvedBulkhead, resolveBulkhead } from '../policy/bulkhead.ts';
+import {
+  BREAKER_OPTION_NAMES,
+  type BreakerOptions,
+  type ResolvedBreaker,
+  resolveBreaker,
+} from '../policy/breaker.ts';
+import {
+  BULKHEAD_OPTION_NAMES,
+  type BulkheadOptions,
+  type ResolvedBulkhead,
+  resolveBulkhead,
+} from '../policy/bulkhead.ts';
 import { type RetryOptions, resolveRetry } from '../policy/retry-options.ts';
 import { resolveTimeouts, TIMEOUT_DEFAULTS, TIMEOUT_KEYS, type TimeoutOptions } from '../policy/timeouts.ts';
 import { DnsCache, type DnsOptions } from '../transport/dns-cache.ts';
+import { type PolicyKeyOptions, type ResolvedPolicyKey, splitKeyOptions } from './keyed-policies.ts';
 import { type ProxyOptions, type ResolvedProxy, resolveProxy } from './proxy-options.ts';
 
 /**
@@ -88,10 +99,10 @@ export interface ClientOptions {
   timeout?: TimeoutOptions | number;
   /** Retry policy, or `false` for a single attempt. */
   retry?: RetryOptions | false;
-  /** Per-origin circuit breaker, or `false` for none. */
-  breaker?: BreakerOptions | false;
-  /** Per-origin in-flight limit and queue, or `false` for none. */
-  bulkhead?: BulkheadOptions | false;
+  /** Circuit breaker per origin (or per `breaker.key`), or `false` for none. */
+  breaker?: (BreakerOptions & PolicyKeyOptions) | false;
+  /** In-flight limit and queue per origin (or per `bulkhead.key`), or `false` for none. */
+  bulkhead?: (BulkheadOptions & PolicyKeyOptions) | false;
   /**
    * DNS cache options, an existing {@link DnsCache} to share, or `false` to ask the system
    * resolver (`dns.lookup`) on every new connection.
@@ -173,7 +184,11 @@ export interface ClientOptions {
 /** The client's options after validation. */
 export interface ResolvedClientOptions extends CallConfig {
   readonly breaker: ResolvedBreaker | false;
+  /** `breaker.key` and its limits (`undefined`: one breaker per origin). */
+  readonly breakerKey: ResolvedPolicyKey | undefined;
   readonly bulkhead: ResolvedBulkhead | false;
+  /** `bulkhead.key` and its limits (`undefined`: one bulkhead per origin). */
+  readonly bulkheadKey: ResolvedPolicyKey | undefined;
   readonly dns: DnsCache | false;
   readonly ownsDns: boolean;
   readonly keepAlive: ResolvedKeepAlive;
@@ -238,8 +253,12 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
   }
   const timeout = resolveTimeouts(o.timeout, 'timeout', TIMEOUT_DEFAULTS, TIMEOUT_KEYS);
   const retry = o.retry === false ? false : resolveRetry(o.retry, 'retry', undefined);
-  const breaker = o.breaker === false ? false : resolveBreaker(o.breaker, 'breaker');
-  const bulkhead = o.bulkhead === false ? false : resolveBulkhead(o.bulkhead, 'bulkhead');
+  const breakerSplit =
+    o.breaker === false ? undefined : splitKeyOptions(o.breaker, 'breaker', BREAKER_OPTION_NAMES);
+  const breaker = breakerSplit === undefined ? false : resolveBreaker(breakerSplit.rest, 'breaker');
+  const bulkheadSplit =
+    o.bulkhead === false ? undefined : splitKeyOptions(o.bulkhead, 'bulkhead', BULKHEAD_OPTION_NAMES);
+  const bulkhead = bulkheadSplit === undefined ? false : resolveBulkhead(bulkheadSplit.rest, 'bulkhead');
   const keepAlive = resolveKeepAlive(o.keepAlive);
   const connections = checkNumber(o.connections, 'connections', CONNECTIONS_DEFAULT, {
     min: 1,
@@ -278,7 +297,9 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     throwHttpErrors,
     hooks,
     breaker,
+    breakerKey: breakerSplit?.keyed,
     bulkhead,
+    bulkheadKey: bulkheadSplit?.keyed,
     dns,
     ownsDns,
     keepAlive,

@@ -94,6 +94,15 @@ export interface OriginStatsSnapshot {
   readonly breaker: 'closed' | 'open' | 'half-open' | null;
   /** Calls in flight and waiting in the bulkhead, and calls it shed. */
   readonly bulkhead: { readonly inFlight: number; readonly queued: number; readonly rejected: number } | null;
+  /**
+   * With `breaker.key`: the state of each live key's breaker to this origin (and `breaker` is
+   * `null`: the origin has none of its own).
+   */
+  readonly breakers?: Readonly<Record<string, 'closed' | 'open' | 'half-open'>>;
+  /** With `bulkhead.key`: each live key's bulkhead to this origin (and `bulkhead` is `null`). */
+  readonly bulkheads?: Readonly<
+    Record<string, { readonly inFlight: number; readonly queued: number; readonly rejected: number }>
+  >;
   /** Latency percentiles: dns, connect and tls over new connections; ttfb and total over responses. */
   readonly latency: {
     readonly dns: Percentiles;

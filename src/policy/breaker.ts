@@ -73,9 +73,18 @@ export const BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
   resetTimeout: 5_000,
 });
 
+/** The names of the breaker's own options. */
+export const BREAKER_OPTION_NAMES: readonly string[] = Object.freeze([
+  'threshold',
+  'minimumCalls',
+  'window',
+  'buckets',
+  'resetTimeout',
+]);
+
 /** Validates breaker options; `path` prefixes the option names in errors. */
 export function resolveBreaker(input: unknown, path = 'breaker'): ResolvedBreaker {
-  const o = checkObject(input, path, ['threshold', 'minimumCalls', 'window', 'buckets', 'resetTimeout']);
+  const o = checkObject(input, path, BREAKER_OPTION_NAMES);
   const d = BREAKER_DEFAULTS;
   return Object.freeze({
     threshold: checkNumber(o.threshold, `${path}.threshold`, d.threshold, { min: 0, max: 100 }),

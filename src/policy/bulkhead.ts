@@ -38,9 +38,12 @@ export interface ResolvedBulkhead {
 /** 1 000 in flight (Microsoft.Extensions.Http.Resilience's rate limiter) and a queue of the same size. */
 export const BULKHEAD_DEFAULTS: ResolvedBulkhead = Object.freeze({ limit: 1000, queue: 1000 });
 
+/** The names of the bulkhead's own options. */
+export const BULKHEAD_OPTION_NAMES: readonly string[] = Object.freeze(['limit', 'queue']);
+
 /** Validates bulkhead options. */
 export function resolveBulkhead(input: unknown, path = 'bulkhead'): ResolvedBulkhead {
-  const o = checkObject(input, path, ['limit', 'queue']);
+  const o = checkObject(input, path, BULKHEAD_OPTION_NAMES);
   return Object.freeze({
     limit: checkNumber(o.limit, `${path}.limit`, BULKHEAD_DEFAULTS.limit, { min: 1, integer: true }),
     queue: checkNumber(o.queue, `${path}.queue`, BULKHEAD_DEFAULTS.queue, { min: 0, integer: true }),
