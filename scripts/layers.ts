@@ -18,6 +18,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = Object.freez
   pool: ['policy', 'transport', 'errors', 'clock', 'options'],
   probe: ['transport', 'errors', 'clock', 'options'],
   health: ['client', 'http', 'pool', 'errors', 'clock', 'options'],
+  otel: ['client', 'http', 'pool', 'transport', 'errors', 'clock', 'options'],
   bin: ['probe'],
 });
 

@@ -163,6 +163,7 @@ export type {
 export type { AllCallback, AnyCallback, OneCallback } from './transport/dns/lookup.ts';
 export type {
   DnsCacheEvents,
+  DnsCacheStats,
   DnsChangeEvent,
   DnsEntry,
   DnsFailureEvent,

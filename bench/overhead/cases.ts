@@ -26,6 +26,7 @@ import { createAgent } from '../../src/client/create-agent.ts';
 import { type ClientOptions, resolveClientOptions } from '../../src/client/options.ts';
 import { type AttemptLink, type BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { usageCheck } from '../lib/args.ts';
+import { otelClientCase } from './otel.ts';
 
 /**
  * Where the node:http case counts the body it reads, exported so the count stays observable and
@@ -186,6 +187,12 @@ export const CASES: readonly Case[] = [
       };
     },
   },
+  otelClientCase(
+    'bulwark-request-otel',
+    'Bulwark client.request, OpenTelemetry on (bulwark/otel)',
+    'request',
+  ),
+  otelClientCase('bulwark-fetch-otel', 'Bulwark client.fetch, OpenTelemetry on (bulwark/otel)', 'fetch'),
   clientCase('bulwark-request-bare', 'Bulwark client.request, policies off', 'request', createClient, {
     retry: false,
     breaker: false,

@@ -30,6 +30,7 @@ import { type Command, main } from '../lib/args.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { medianInterval, type Spread, spread } from '../lib/stats.ts';
 import { baselineCases, CASES, type Case, DECOMPOSITION, measure, type Turn } from './cases.ts';
+import { OTEL_CASES } from './otel.ts';
 
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
@@ -65,7 +66,7 @@ const knobs = {
   },
   cases: {
     type: 'list',
-    default: CASES.map((c) => c.id).filter((id) => !DECOMPOSITION.includes(id)),
+    default: CASES.map((c) => c.id).filter((id) => !DECOMPOSITION.includes(id) && !OTEL_CASES.includes(id)),
     choices: CASES.map((c) => c.id),
     help: 'cases to run',
   },
@@ -335,6 +336,17 @@ await main(cmd, async (v) => {
         shapeRatio('stream'),
         1.0,
       ),
+      // bulwark/otel: traces and metrics on the real SDK may cost at most 10 % throughput.
+      target(
+        'client.request with OpenTelemetry × without',
+        ratioTo('bulwark-request-otel', 'bulwark-request'),
+        0.9,
+      ),
+      target(
+        'client.fetch with OpenTelemetry × without',
+        ratioTo('bulwark-fetch-otel', 'bulwark-fetch'),
+        0.9,
+      ),
     ].filter((t) => t !== undefined);
     if (targets.length > 0) {
       console.log('targets, median of the per-round ratios [95 % interval]:');
@@ -371,6 +383,8 @@ await main(cmd, async (v) => {
         bulwarkFetchOverUndiciFetch: fetchRatio,
         bulwarkFetchHeadersOverUndiciFetchHeaders: shapeRatio('headers') ?? null,
         bulwarkFetchStreamOverUndiciFetchStream: shapeRatio('stream') ?? null,
+        bulwarkRequestOtelOverBulwarkRequest: ratioTo('bulwark-request-otel', 'bulwark-request') ?? null,
+        bulwarkFetchOtelOverBulwarkFetch: ratioTo('bulwark-fetch-otel', 'bulwark-fetch') ?? null,
       },
       targets,
     });

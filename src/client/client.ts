@@ -12,6 +12,7 @@ import { attemptHandler, type ResultAdapter, type Transport } from '../http/atte
 import { hasHeader, isReplayableBody } from '../http/body.ts';
 import { Call, type CallDone, type CallHandler } from '../http/call.ts';
 import { type CallOptions, resolveCallConfig } from '../http/call-config.ts';
+import { callStartChannel, startTrace } from '../http/call-trace.ts';
 import { directRequest } from '../http/direct-request.ts';
 import {
   asFetchRejects,
@@ -419,6 +420,8 @@ export class BulwarkClient {
     const promise = new Promise<R>(capture);
     call.resolve = captured.resolve as (result: unknown) => void;
     call.reject = captured.reject;
+    // A tracer (bulwark/otel) subscribed: the call gets its trace, in the caller's async context.
+    if (callStartChannel.hasSubscribers) startTrace(call, this);
     try {
       pipeline(call, end);
     } catch (err) {
@@ -435,8 +438,10 @@ export class BulwarkClient {
     call.reject = undefined;
     try {
       resolve(err === OK ? this.#succeeded(adapter, call, result as R) : this.#failed(adapter, call, err));
+      call.trace?.ended(false, undefined);
     } catch (failure) {
       reject(failure);
+      call.trace?.ended(true, failure);
     } finally {
       if (--this.#active === 0) this.#drained?.();
     }

@@ -58,6 +58,7 @@ export function attemptHandler<R>(
     deadlines.cancel(call);
     if (err !== OK) {
       if (call.signal?.aborted && err === call.signal.reason) {
+        call.trace?.attemptEnded(call.attempts, undefined, err);
         next(call, err);
         return;
       }
@@ -65,6 +66,7 @@ export function attemptHandler<R>(
       call.state.stats.recordFailure(failure);
       call.counted = failure;
       if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
+      call.trace?.attemptEnded(call.attempts, undefined, failure);
       next(call, failure);
       return;
     }
@@ -73,6 +75,7 @@ export function attemptHandler<R>(
     call.timings = timingsOf(call, call.attemptStartedAt, end);
     const status = adapter.status(result as R);
     if (attemptChannel.hasSubscribers) publish(call, status, undefined);
+    call.trace?.attemptEnded(call.attempts, status, undefined);
     if (
       status >= 500 ||
       status === 429 ||
@@ -105,6 +108,7 @@ export function attemptHandler<R>(
     call.staleSocket = false;
     call.resetAbort();
     call.attemptStartedAt = realTime ? now : performance.now();
+    call.trace?.attemptStarted();
     const done = settling(next);
     call.settleAttempt = done as CallDone<unknown>;
     const due = budget === 'attempt' ? attemptBudget : remaining;

@@ -25,6 +25,7 @@ import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
 import type { ConnectionRecord } from '../transport/connection.ts';
 import type { CallConfig } from './call-config.ts';
 import type { HookRun } from './hook-run.ts';
+import type { CallTrace } from './call-trace.ts';
 import type { OriginState } from './origin-state.ts';
 
 /** The pipeline's completion callback for a {@link Call}. */
@@ -133,6 +134,8 @@ export class Call implements AttemptLink, Expirable {
   controller: { abort(reason: Error): void } | undefined = undefined;
   /** The hooks' state, when the call has hooks (http/hooks.ts). */
   hookRun: HookRun | undefined = undefined;
+  /** The call's trace, when `bulwark:call:start` had subscribers as it started (http/call-trace.ts). */
+  trace: CallTrace | undefined = undefined;
   deadlineList: unknown = undefined;
   deadlinePrev: Expirable | undefined = undefined;
   deadlineNext: Expirable | undefined = undefined;

@@ -24,18 +24,30 @@ export function withDeadline<H>(headers: H, call: DeadlineHeaderCall): H {
   const name = call.deadlineHeader;
   if (name === false) return headers;
   const value = String(Math.max(0, Math.floor(call.deadline - call.clock.now())));
-  if (headers === undefined || headers === null) return { [name]: value } as H;
+  return withHeaderValues(headers, { [name]: value });
+}
+
+/**
+ * `headers` (any shape a caller may give) with `extra` added, without touching the caller's
+ * object: a record gets the keys, a flat `[name, value, …]` list (undici's request API) or a list
+ * of pairs more items, and a `Headers` object is copied into undici's `Headers` (where a name
+ * already set is replaced).
+ */
+export function withHeaderValues<H>(headers: H, extra: Readonly<Record<string, string>>): H {
+  if (headers === undefined || headers === null) return { ...extra } as H;
   if (Array.isArray(headers)) {
-    return (
-      headers.length > 0 && Array.isArray(headers[0])
-        ? [...headers, [name, value]]
-        : [...headers, name, value]
-    ) as H;
+    const out: unknown[] = [...headers];
+    const pairs = headers.length > 0 && Array.isArray(headers[0]);
+    for (const name in extra) {
+      if (pairs) out.push([name, extra[name]]);
+      else out.push(name, extra[name]);
+    }
+    return out as H;
   }
   if (typeof (headers as { forEach?: unknown }).forEach === 'function') {
     const merged = new UndiciHeaders(headers as unknown as ConstructorParameters<typeof UndiciHeaders>[0]);
-    merged.set(name, value);
+    for (const name in extra) merged.set(name, extra[name] as string);
     return merged as H;
   }
-  return { ...(headers as object), [name]: value } as H;
+  return { ...(headers as object), ...extra } as H;
 }

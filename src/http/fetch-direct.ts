@@ -34,6 +34,7 @@ import { OK } from '../policy/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import { bodyFailure } from './attempt.ts';
 import { AbortReason, type Call, type CallDone } from './call.ts';
+import { withTraceHeaders } from './call-trace.ts';
 import { decodersFor, MAX_CONTENT_ENCODINGS } from './content-decoding.ts';
 import { withDeadline } from './deadline-header.ts';
 import { type DirectBody, DirectRequest, firstHopHeaders, hopHeaders } from './direct-request.ts';
@@ -170,10 +171,10 @@ class DirectHop extends AsyncResource implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** Sends this hop with `headers` (plus the deadline header), as the call's open request. */
+  /** Sends this hop with `headers` (plus the deadline and trace headers), as the call's open request. */
   send(headers: Record<string, string>): void {
     const call = this[kAttempt];
-    this.headers = withDeadline(headers, call);
+    this.headers = withTraceHeaders(withDeadline(headers, call), call.trace);
     call.attemptOptions = this;
     const signal = call.signal;
     if (signal !== undefined) {

@@ -24,6 +24,7 @@ import { OK } from '../policy/pipeline.ts';
 import { kAttempt } from '../transport/agent.ts';
 import type { ResultAdapter, Transport } from './attempt.ts';
 import type { Call } from './call.ts';
+import { withTraceHeaders } from './call-trace.ts';
 import { withDeadline } from './deadline-header.ts';
 import { directRequest } from './direct-request.ts';
 import { DirectRequest, sendDirect } from './fetch-direct.ts';
@@ -105,7 +106,7 @@ export function fetchTransport(agent: DispatchTarget): Transport<FetchResponse> 
     const init = call.input as FetchInit;
     const fetchInit = {
       ...init,
-      headers: withDeadline(init.headers, call),
+      headers: withTraceHeaders(withDeadline(init.headers, call), call.trace),
       dispatcher: attempt as unknown as Dispatcher,
       signal: call.signal ?? null,
     };

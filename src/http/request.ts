@@ -16,6 +16,7 @@ import { bodyFailure, type ResultAdapter, type Transport } from './attempt.ts';
 import { BodyReadable } from './body-readable.ts';
 import { AbortReason, type Call, type CallDone } from './call.ts';
 import type { CallOptions } from './call-config.ts';
+import { withTraceHeaders } from './call-trace.ts';
 import { withDeadline } from './deadline-header.ts';
 import { plainHeaders } from './h2-headers.ts';
 import type { HookFront } from './hooks.ts';
@@ -117,7 +118,11 @@ export function requestTransport(poolOf: (call: Call) => Dispatcher): Transport<
     }
     const dispatcher = call.dispatcher ?? poolOf(call);
     const opts = call.input as RequestOptions;
-    const attempt = new AttemptRequest(call, withDeadline(opts.headers ?? null, call), opts.body ?? null);
+    const attempt = new AttemptRequest(
+      call,
+      withTraceHeaders(withDeadline(opts.headers ?? null, call), call.trace),
+      opts.body ?? null,
+    );
     call.attemptOptions = attempt;
     if (opts.timeout !== undefined || call.dispatcher !== undefined) {
       // A per-call override of the connection-level timeouts (the pool has the client's), or a

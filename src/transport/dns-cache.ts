@@ -28,7 +28,14 @@ import { type DnsOptions, type ResolvedDnsOptions, resolveDnsOptions } from './d
 import type { Failure, Outcome } from './dns/query.ts';
 import { RefreshTimer } from './dns/refresh-timer.ts';
 import { Resolutions, unref } from './dns/resolutions.ts';
-import type { DnsCacheEvents, DnsEntry, DnsResolveOptions, DnsResult, ResolvedAddress } from './dns/types.ts';
+import type {
+  DnsCacheEvents,
+  DnsCacheStats,
+  DnsEntry,
+  DnsResolveOptions,
+  DnsResult,
+  ResolvedAddress,
+} from './dns/types.ts';
 
 export { DNS_CHANNELS } from './dns/channels.ts';
 export type { DnsLookupFunction } from './dns/lookup.ts';
@@ -36,6 +43,7 @@ export type { DnsOptions, ResolvedDnsOptions } from './dns/options.ts';
 export { DNS_DEFAULTS, resolveDnsOptions } from './dns/options.ts';
 export type {
   DnsCacheEvents,
+  DnsCacheStats,
   DnsChangeEvent,
   DnsEntry,
   DnsFailureEvent,
@@ -92,6 +100,11 @@ export class DnsCache extends EventEmitter<DnsCacheEvents> {
   readonly #recheck: number;
   /** Insertion order is recency: the first entry is the least recently used. */
   readonly #entries = new Map<string, Entry>();
+  // What stats() reports: answers served from the cache and the lookups that had to wait for a query.
+  #hits = 0;
+  #staleHits = 0;
+  #negativeHits = 0;
+  #misses = 0;
   readonly #inflight = new Map<string, Query>();
   #mru: Entry | undefined;
   /** Counts moves to the most recent end; an entry's `lru` says how far from it the entry is. */
@@ -136,13 +149,16 @@ export class DnsCache extends EventEmitter<DnsCacheEvents> {
     const e = this.#entries.get(key);
     if (e?.negative !== undefined && now < e.expiresAt) {
       this.#bump(e);
+      this.#negativeHits++;
       return Promise.reject(dnsError({ layer: 'dns', ...e.negative }, host, options));
     }
     // RFC 8767: while a failed refresh is remembered, serve stale at once instead of asking again.
     if (e?.hit !== undefined && e.failure !== undefined && now < e.staleUntil && now < e.refreshAt) {
       this.#bump(e);
+      this.#staleHits++;
       return Promise.resolve(this.#stale(e));
     }
+    this.#misses++;
     return this.#wait(this.#inflight.get(key) ?? this.#start(key), host, options);
   }
 
@@ -163,10 +179,21 @@ export class DnsCache extends EventEmitter<DnsCacheEvents> {
     const now = this.#clock.now();
     if (e.hit === undefined || now >= e.expiresAt) return undefined;
     this.#bump(e);
+    this.#hits++;
     if (this.#ahead) this.#timer.markHot(e);
     // The timer may be late (a busy loop, a virtual clock): a use past the refresh point starts it.
     if (now >= e.refreshAt && !this.#inflight.has(e.host)) this.#start(e.host);
     return e.hit;
+  }
+
+  /**
+   * Lookups since the cache was made: `hits` answered fresh from the cache (by `resolve`, `peek`,
+   * `lookup` or a client's connects; IP literals not counted), `stale` answered with a stale answer
+   * after a failed refresh, `negative` answered with a cached NXDOMAIN/NODATA, and `misses` that
+   * waited for a query (a new one, or one already in flight).
+   */
+  stats(): DnsCacheStats {
+    return { hits: this.#hits, stale: this.#staleHits, negative: this.#negativeHits, misses: this.#misses };
   }
 
   /** Snapshots of the cached names, least recently used first. */

@@ -52,6 +52,18 @@ export interface DnsResolveOptions {
   origin?: string | undefined;
 }
 
+/** Lookup counts since the cache was made, from `DnsCache#stats`. */
+export interface DnsCacheStats {
+  /** Answered fresh from the cache. */
+  readonly hits: number;
+  /** Answered with a stale answer after a failed refresh (RFC 8767). */
+  readonly stale: number;
+  /** Answered with a cached NXDOMAIN / NODATA (RFC 2308). */
+  readonly negative: number;
+  /** Waited for a query (a new one, or one already in flight). */
+  readonly misses: number;
+}
+
 /** A snapshot of one cached name, from `DnsCache#entries`. */
 export interface DnsEntry {
   readonly host: string;

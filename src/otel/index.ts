@@ -1,0 +1,7 @@
+/**
+ * OpenTelemetry for Bulwark: `instrument(client)` and `instrumentPool(pool)`. Needs
+ * `@opentelemetry/api` (an optional peer dependency: only this entry point loads it).
+ *
+ * @module bulwark/otel
+ */
+export { type Disposer, DURATION_BUCKETS, type InstrumentOptions, instrument } from './instrument.ts';

@@ -1,0 +1,382 @@
+/**
+ * `instrument(client)`: a client's calls as OpenTelemetry spans and metrics, and its trace context
+ * on the wire. It subscribes to the call channels (http/call-trace.ts) while at least one client
+ * is instrumented, so an uninstrumented process pays nothing beyond the channels' boolean checks.
+ */
+import {
+  type Attributes,
+  type BatchObservableResult,
+  type Context,
+  context,
+  defaultTextMapSetter,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type ObservableCounter,
+  type ObservableGauge,
+  propagation,
+  type Span,
+  SpanStatusCode,
+  type TextMapPropagator,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import { BulwarkClient } from '../client/client.ts';
+import { isBulwarkError } from '../errors/bulwark-error.ts';
+import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+import { type CallTrace, callAttemptChannel, callEndChannel, callStartChannel } from '../http/call-trace.ts';
+import type { OriginStatsSnapshot } from '../http/origin-stats.ts';
+import { checkObject } from '../options/validate.ts';
+import { errorTypeOf, type RouteAttributes, Routes } from './call-attributes.ts';
+import { SCOPE, VERSION } from './scope.ts';
+
+/** Where {@link instrument} sends what it records. Each defaults to OpenTelemetry's global one. */
+export interface InstrumentOptions {
+  /** Where the metrics go; `false`: no metrics. @default metrics.getMeterProvider() */
+  meterProvider?: MeterProvider | false | undefined;
+  /** Where the spans go; `false`: no spans (and no trace context sent). @default trace.getTracerProvider() */
+  tracerProvider?: TracerProvider | false | undefined;
+  /**
+   * What writes the trace context into each attempt's request headers (W3C `traceparent` with the
+   * usual setup); `false`: nothing is sent. @default the global propagator (propagation.inject)
+   */
+  propagator?: TextMapPropagator | false | undefined;
+}
+
+/** Stops what {@link instrument} or {@link instrumentPool} started (idempotent); also `using`. */
+export interface Disposer {
+  (): void;
+  [Symbol.dispose](): void;
+}
+
+const OPTION_KEYS = ['meterProvider', 'tracerProvider', 'propagator'] as const;
+
+/** The `http.client.request.duration` buckets the semantic conventions advise (seconds). */
+export const DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+]);
+
+/** A breaker's state as the `bulwark.client.breaker.state` gauge reports it. */
+const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/** What one instrumented client records with. */
+class ClientInstrumentation {
+  readonly #client: BulwarkClient;
+  readonly #tracer: Tracer | undefined;
+  readonly #propagator: TextMapPropagator | undefined;
+  readonly #duration: Histogram | undefined;
+  readonly #routes = new Routes();
+  readonly #meter: Meter | undefined;
+  readonly #observables: (ObservableCounter | ObservableGauge)[] = [];
+  readonly #originAttributes = new Map<string, Attributes>();
+  readonly #observe = (result: BatchObservableResult): void => this.#observeStats(result);
+  readonly #instruments:
+    | {
+        retries: ObservableCounter;
+        exhausted: ObservableCounter;
+        budget: ObservableGauge;
+        breaker: ObservableGauge;
+        inFlight: ObservableGauge;
+        queued: ObservableGauge;
+        dns: ObservableCounter;
+      }
+    | undefined;
+
+  constructor(
+    client: BulwarkClient,
+    tracer: Tracer | undefined,
+    propagator: TextMapPropagator | undefined,
+    meter: Meter | undefined,
+  ) {
+    this.#client = client;
+    this.#tracer = tracer;
+    this.#propagator = propagator;
+    this.#meter = meter;
+    if (meter === undefined) return;
+    this.#duration = meter.createHistogram('http.client.request.duration', {
+      description: 'Duration of HTTP client requests (a call, its retries included).',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+    });
+    const i = {
+      retries: meter.createObservableCounter('bulwark.client.retries', {
+        description: 'Attempts after the first, per origin.',
+        unit: '{retry}',
+      }),
+      exhausted: meter.createObservableCounter('bulwark.client.retry_budget.exhausted', {
+        description: 'Retries refused because the origin’s retry budget was empty.',
+        unit: '{retry}',
+      }),
+      budget: meter.createObservableGauge('bulwark.client.retry_budget.level', {
+        description: 'Tokens left in the origin’s retry budget.',
+        unit: '{token}',
+      }),
+      breaker: meter.createObservableGauge('bulwark.client.breaker.state', {
+        description: 'The origin’s circuit breaker: 0 closed, 1 half-open, 2 open.',
+        unit: '1',
+      }),
+      inFlight: meter.createObservableGauge('bulwark.client.bulkhead.in_flight', {
+        description: 'Calls in flight through the origin’s bulkhead.',
+        unit: '{call}',
+      }),
+      queued: meter.createObservableGauge('bulwark.client.bulkhead.queued', {
+        description: 'Calls waiting in the origin’s bulkhead queue.',
+        unit: '{call}',
+      }),
+      dns: meter.createObservableCounter('bulwark.dns.cache.lookups', {
+        description: 'Lookups of the client’s DNS cache by result (hit, stale, negative, miss).',
+        unit: '{lookup}',
+      }),
+    };
+    this.#instruments = i;
+    this.#observables.push(i.retries, i.exhausted, i.budget, i.breaker, i.inFlight, i.queued, i.dns);
+    meter.addBatchObservableCallback(this.#observe, this.#observables);
+  }
+
+  #route(t: CallTrace): RouteAttributes {
+    return this.#routes.get(t.origin, t.method, t.host, t.port);
+  }
+
+  /** A call starts: its span, a child of the caller's active context, and the headers to send. */
+  start(t: CallTrace): void {
+    const tracer = this.#tracer;
+    if (tracer === undefined) return;
+    const parent = context.active();
+    const route = this.#route(t);
+    const span = tracer.startSpan(route.name, route.spanOptions, parent);
+    span.setAttribute('url.full', t.origin + t.path);
+    t.context = span;
+    const propagator = this.#propagator;
+    if (propagator === undefined) return;
+    const carrier: Record<string, string> = {};
+    propagator.inject(trace.setSpan(parent, span), carrier, defaultTextMapSetter);
+    for (const _ in carrier) {
+      t.headers = carrier;
+      break;
+    }
+  }
+
+  /** An attempt ended: one event on the call's span. */
+  attempt(t: CallTrace): void {
+    const span = t.context as Span | undefined;
+    if (span === undefined) return;
+    const { attempt, status } = t;
+    if (attempt === 1 && status !== undefined) {
+      span.addEvent('bulwark.attempt', this.#route(t).firstAttempt(status));
+      return;
+    }
+    const a: Attributes = { 'bulwark.attempt': attempt };
+    if (t.delay > 0) a['bulwark.attempt.delay_ms'] = t.delay;
+    if (status !== undefined) a['http.response.status_code'] = status;
+    else a['error.type'] = errorTypeOf(t.error);
+    span.addEvent('bulwark.attempt', a);
+  }
+
+  /** The call settled: its duration recorded, its span ended. */
+  end(t: CallTrace): void {
+    const route = this.#route(t);
+    const err = t.error;
+    let attributes: Attributes;
+    let status: number | undefined;
+    if (t.failed) {
+      status = isBulwarkError(err) ? err.status : undefined;
+      attributes = route.failure(errorTypeOf(err), status);
+    } else {
+      status = t.status;
+      attributes = status === undefined ? route.failure('_OTHER', undefined) : route.response(status);
+    }
+    this.#duration?.record(t.duration / 1000, attributes);
+    const span = t.context as Span | undefined;
+    if (span === undefined) return;
+    if (status !== undefined) span.setAttribute('http.response.status_code', status);
+    const errorType = attributes['error.type'];
+    if (errorType !== undefined) {
+      span.setAttribute('error.type', errorType);
+      span.setStatus(
+        t.failed && err instanceof Error
+          ? { code: SpanStatusCode.ERROR, message: err.message }
+          : { code: SpanStatusCode.ERROR },
+      );
+    }
+    if (t.attempt > 1) span.setAttribute('http.request.resend_count', t.attempt - 1);
+    span.end();
+  }
+
+  #attributesOf(origin: string): Attributes {
+    let a = this.#originAttributes.get(origin);
+    if (a === undefined) {
+      const url = new URL(origin);
+      a = Object.freeze({
+        'server.address': url.hostname.replace(/^\[|\]$/g, ''),
+        'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      });
+      this.#originAttributes.set(origin, a);
+    }
+    return a;
+  }
+
+  /** The metrics read from `client.stats()` and the DNS cache, at each collection. */
+  #observeStats(result: BatchObservableResult): void {
+    const i = this.#instruments;
+    if (i === undefined) return;
+    const stats: Record<string, OriginStatsSnapshot> = this.#client.stats();
+    for (const origin in stats) {
+      const s = stats[origin] as OriginStatsSnapshot;
+      const a = this.#attributesOf(origin);
+      result.observe(i.retries, s.retries, a);
+      result.observe(i.exhausted, s.budgetExhausted, a);
+      if (s.budgetLevel !== null) result.observe(i.budget, s.budgetLevel, a);
+      if (s.breaker !== null) result.observe(i.breaker, BREAKER_VALUE[s.breaker], a);
+      if (s.bulkhead !== null) {
+        result.observe(i.inFlight, s.bulkhead.inFlight, a);
+        result.observe(i.queued, s.bulkhead.queued, a);
+      }
+    }
+    const dns = this.#client.dns?.stats();
+    if (dns !== undefined) {
+      result.observe(i.dns, dns.hits, DNS_RESULT.hit);
+      result.observe(i.dns, dns.stale, DNS_RESULT.stale);
+      result.observe(i.dns, dns.negative, DNS_RESULT.negative);
+      result.observe(i.dns, dns.misses, DNS_RESULT.miss);
+    }
+  }
+
+  dispose(): void {
+    this.#meter?.removeBatchObservableCallback(this.#observe, this.#observables);
+  }
+}
+
+const DNS_RESULT = Object.freeze({
+  hit: Object.freeze({ 'bulwark.dns.result': 'hit' }),
+  stale: Object.freeze({ 'bulwark.dns.result': 'stale' }),
+  negative: Object.freeze({ 'bulwark.dns.result': 'negative' }),
+  miss: Object.freeze({ 'bulwark.dns.result': 'miss' }),
+});
+
+/** The instrumented clients; the channels are subscribed while there is one. */
+const instrumented = new WeakMap<object, ClientInstrumentation>();
+let count = 0;
+
+function onStart(message: unknown): void {
+  const t = message as CallTrace;
+  instrumented.get(t.client)?.start(t);
+}
+function onAttempt(message: unknown): void {
+  const t = message as CallTrace;
+  instrumented.get(t.client)?.attempt(t);
+}
+function onEnd(message: unknown): void {
+  const t = message as CallTrace;
+  const i = instrumented.get(t.client);
+  if (i !== undefined) i.end(t);
+  else (t.context as Span | undefined)?.end(); // instrumentation stopped while the call ran
+}
+
+/**
+ * Reports `client`'s calls to OpenTelemetry: a span per call (kind CLIENT, named by the method,
+ * with an event per attempt), the trace context sent with every attempt, the
+ * `http.client.request.duration` histogram with `error.type` = the Bulwark code, and Bulwark's
+ * own metrics read from `client.stats()` at each collection (retries, retry-budget level, breaker
+ * state, bulkhead occupancy, DNS cache lookups). Each provider defaults to OpenTelemetry's global
+ * one. Returns the function that stops it.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'bulwark';
+ * import { instrument } from 'bulwark/otel';
+ *
+ * const client = createClient();
+ * const stop = instrument(client); // the global tracer, meter and propagator
+ * // ...
+ * stop();
+ * ```
+ * @throws InvalidOptionError for a client that is not a Bulwark client, one already instrumented,
+ *   or a bad option.
+ */
+export function instrument(client: BulwarkClient, options?: InstrumentOptions): Disposer {
+  if (!(client instanceof BulwarkClient)) {
+    throw new InvalidOptionError('client', 'a client made by createClient()', client);
+  }
+  if (instrumented.has(client)) {
+    throw new InvalidOptionError('client', 'a client not instrumented yet (stop the first first)', client);
+  }
+  const o = (options === undefined ? {} : checkObject(options, 'options', OPTION_KEYS)) as InstrumentOptions;
+  const tracerProvider = provider(o.tracerProvider, 'options.tracerProvider', 'getTracer', () =>
+    trace.getTracerProvider(),
+  );
+  const meterProvider = provider(o.meterProvider, 'options.meterProvider', 'getMeter', () =>
+    metrics.getMeterProvider(),
+  );
+  const propagator =
+    o.propagator === false || tracerProvider === undefined
+      ? undefined
+      : o.propagator === undefined
+        ? GLOBAL_PROPAGATOR
+        : checkPropagator(o.propagator);
+  const i = new ClientInstrumentation(
+    client,
+    tracerProvider?.getTracer(SCOPE, VERSION),
+    propagator,
+    meterProvider?.getMeter(SCOPE, VERSION),
+  );
+  instrumented.set(client, i);
+  if (count++ === 0) {
+    callStartChannel.subscribe(onStart);
+    callAttemptChannel.subscribe(onAttempt);
+    callEndChannel.subscribe(onEnd);
+  }
+  let stopped = false;
+  return disposer(() => {
+    if (stopped) return;
+    stopped = true;
+    instrumented.delete(client);
+    i.dispose();
+    if (--count === 0) {
+      callStartChannel.unsubscribe(onStart);
+      callAttemptChannel.unsubscribe(onAttempt);
+      callEndChannel.unsubscribe(onEnd);
+    }
+  });
+}
+
+/** The global propagator, read at each call (it may be set after `instrument`). */
+const GLOBAL_PROPAGATOR: TextMapPropagator = {
+  inject: (ctx: Context, carrier: unknown, setter) => propagation.inject(ctx, carrier, setter),
+  extract: (ctx: Context) => ctx,
+  fields: () => propagation.fields(),
+};
+
+/** A provider option: `false` is none, `undefined` the global one. */
+export function provider<P>(
+  value: P | false | undefined,
+  path: string,
+  method: string,
+  global: () => P,
+): P | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return global();
+  if (typeof (value as Record<string, unknown> | null)?.[method] !== 'function') {
+    throw new InvalidOptionError(path, `an OpenTelemetry provider (with ${method}()), or false`, value);
+  }
+  return value;
+}
+
+function checkPropagator(value: unknown): TextMapPropagator {
+  if (typeof (value as { inject?: unknown } | null)?.inject !== 'function') {
+    throw new InvalidOptionError(
+      'options.propagator',
+      'a TextMapPropagator (with inject()), or false',
+      value,
+    );
+  }
+  return value as TextMapPropagator;
+}
+
+/** `stop` as a {@link Disposer}. */
+export function disposer(stop: () => void): Disposer {
+  const d = (() => stop()) as Disposer;
+  d[Symbol.dispose] = stop;
+  return d;
+}
