@@ -74,7 +74,7 @@ export class CallTrace {
 
   /** An attempt starts: its delay after the previous one is noted. */
   attemptStarted(): void {
-    this.delay = this.#attemptEndedAt === 0 ? 0 : performance.now() - this.#attemptEndedAt;
+    if (this.#attemptEndedAt !== 0) this.delay = performance.now() - this.#attemptEndedAt;
   }
 
   /** An attempt ended with a response status or a failure. */

@@ -45,6 +45,7 @@ export class Creator<T> {
   readonly #factory: PoolFactory<T>;
   readonly #o: CreatorOptions;
   readonly #onLost: (conn: T, reason: unknown) => void;
+  readonly #onCreated: ((ms: number) => void) | undefined;
   readonly #breaker: Breaker | undefined;
   readonly #controllers = new Set<AbortController>();
   #openedAt = 0;
@@ -60,10 +61,17 @@ export class Creator<T> {
   #idle: Array<() => void> = [];
   #closed = false;
 
-  constructor(factory: PoolFactory<T>, options: CreatorOptions, onLost: (conn: T, reason: unknown) => void) {
+  /** `onCreated` gets how long each successful connect took (ms on the clock). */
+  constructor(
+    factory: PoolFactory<T>,
+    options: CreatorOptions,
+    onLost: (conn: T, reason: unknown) => void,
+    onCreated?: (ms: number) => void,
+  ) {
     this.#factory = factory;
     this.#o = options;
     this.#onLost = onLost;
+    this.#onCreated = onCreated;
     if (options.breaker !== false) {
       this.#breaker = new Breaker(options.breaker, options.clock, {
         isFailure: () => true,
@@ -219,6 +227,7 @@ export class Creator<T> {
   #createWithTimeout(context: CreateContext, controller: AbortController): Promise<T> {
     const { clock, createTimeout, target } = this.#o;
     this.#attempts++;
+    const started = clock.now();
     return new Promise<T>((resolve, reject) => {
       let done = false;
       const timer = clock.setTimeout(
@@ -247,6 +256,7 @@ export class Creator<T> {
           done = true;
           clock.clearTimeout(timer);
           controller.signal.removeEventListener('abort', onAbort);
+          this.#onCreated?.(clock.now() - started);
           resolve(conn);
         },
         (err: unknown) => {

@@ -5,6 +5,7 @@
  * timeout, pinged, retired at a jittered maximum lifetime, and replaced when the driver reports them
  * dead; a `use()` has a deadline of its own, and only a connection that broke is destroyed.
  */
+
 import type { Clock } from '../clock/clock.ts';
 import type { BulwarkError, Target } from '../errors/bulwark-error.ts';
 import { checkDuration, checkObject, checkThat } from '../options/validate.ts';
@@ -19,6 +20,7 @@ import { reviewIdle, Ticker, tickPeriod } from './housekeeper.ts';
 import type { IdleStack } from './idle-stack.ts';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.ts';
 import { Supply } from './supply.ts';
+import { type PoolTiming, poolCreateChannel, poolUseChannel, poolWaitChannel } from './timings.ts';
 import type { AcquireOptions, CloseOptions, PoolStats, UseOptions } from './types.ts';
 import { Waiter } from './waiter.ts';
 import { PRIORITY, type WaiterQueue } from './waiter-queue.ts';
@@ -74,7 +76,14 @@ export class Pool<T> implements AsyncDisposable {
     this.#validates = typeof factory.validate === 'function';
     this.#now = this.#clock.now();
     this.#ticker = new Ticker(this.#clock, tickPeriod(this.#o, this.#validates), () => this.#tick());
-    this.#creator = new Creator(factory, this.#o, (conn, reason) => this.#onLost(conn, reason));
+    this.#creator = new Creator(
+      factory,
+      this.#o,
+      (conn, reason) => this.#onLost(conn, reason),
+      (ms) => {
+        if (poolCreateChannel.hasSubscribers) poolCreateChannel.publish(this.#timing(ms));
+      },
+    );
     this.#supply = new Supply(
       this.#creator,
       this.#clock,
@@ -132,6 +141,7 @@ export class Pool<T> implements AsyncDisposable {
       if (state.fresh && !state.lost) {
         const granted = this.#gp.acquire(PRIORITY.normal);
         this.#lend(top, state, stack);
+        if (poolWaitChannel.hasSubscribers) poolWaitChannel.publish(this.#timing(0));
         return granted;
       }
     }
@@ -148,6 +158,7 @@ export class Pool<T> implements AsyncDisposable {
       (w) => this.#expire(w),
       (w) => this.#fail(w, w.signal?.reason),
     );
+    if (poolWaitChannel.hasSubscribers) waiter.startedAt = this.#now;
     if (!waiter.settled) {
       this.#pending.add(waiter);
       this.#enqueue(waiter, PRIORITY.normal);
@@ -332,6 +343,9 @@ export class Pool<T> implements AsyncDisposable {
   #answer(waiter: Waiter<T>, conn: T, state: ConnState): void {
     this.#pending.delete(waiter);
     this.#lend(conn, state, waiter.stack);
+    if (poolWaitChannel.hasSubscribers && !Number.isNaN(waiter.startedAt)) {
+      poolWaitChannel.publish(this.#timing(this.#read() - waiter.startedAt));
+    }
     waiter.resolve(conn);
   }
 
@@ -357,8 +371,9 @@ export class Pool<T> implements AsyncDisposable {
     state.borrowed = true;
     this.#borrowed++;
     const threshold = this.#o.leakDetectionThreshold;
+    // Read by the leak timer and by bulwark:pool:use; NaN when neither will.
+    state.borrowedAt = threshold > 0 || poolUseChannel.hasSubscribers ? this.#read() : Number.NaN;
     if (threshold > 0) {
-      state.borrowedAt = this.#read();
       state.leakTimer = this.#clock.setTimeout(() => {
         state.leakTimer = undefined;
         if (this.#conns.get(conn) !== state || !state.borrowed) return;
@@ -372,6 +387,9 @@ export class Pool<T> implements AsyncDisposable {
   #unlend(state: ConnState): void {
     state.borrowed = false;
     this.#borrowed--;
+    if (poolUseChannel.hasSubscribers && !Number.isNaN(state.borrowedAt)) {
+      poolUseChannel.publish(this.#timing(this.#read() - state.borrowedAt));
+    }
     if (state.leakTimer !== undefined) {
       this.#clock.clearTimeout(state.leakTimer);
       state.leakTimer = undefined;
@@ -607,6 +625,11 @@ export class Pool<T> implements AsyncDisposable {
         void this.#take(conn)?.then((c) => this.#retire(c, state, verdict === 'idle'));
       }
     });
+  }
+
+  /** A timing channel's message. */
+  #timing(ms: number): PoolTiming {
+    return { source: this, pool: this.#o.name, ms };
   }
 
   /** Reads the clock (and keeps the coarse time current). */

@@ -13,6 +13,8 @@ export class Waiter<T> {
   readonly stack: string | undefined;
   /** generic-pool's request while the waiter is queued there. */
   request: object | undefined;
+  /** When the acquire started (pool clock), for `bulwark:pool:wait`; `NaN` when nobody measures it. */
+  startedAt = Number.NaN;
   #resolve!: (conn: T) => void;
   #reject!: (err: unknown) => void;
   #settled = false;
