@@ -168,7 +168,7 @@ class ClientInstrumentation {
       return;
     }
     const a: Attributes = { 'bulwark.attempt': attempt };
-    if (t.delay > 0) a['bulwark.attempt.delay_ms'] = t.delay;
+    if (t.delay > 0) a['bulwark.attempt.delay_ms'] = Math.round(t.delay * 1000) / 1000;
     if (status !== undefined) a['http.response.status_code'] = status;
     else a['error.type'] = errorTypeOf(t.error);
     span.addEvent('bulwark.attempt', a);
