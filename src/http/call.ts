@@ -24,8 +24,8 @@ import type { Done, Handler } from '../policy/pipeline.ts';
 import type { AttemptLink, TrackedClient } from '../transport/agent.ts';
 import type { ConnectionRecord } from '../transport/connection.ts';
 import type { CallConfig } from './call-config.ts';
-import type { HookRun } from './hook-run.ts';
 import type { CallTrace } from './call-trace.ts';
+import type { HookRun } from './hook-run.ts';
 import type { OriginState } from './origin-state.ts';
 
 /** The pipeline's completion callback for a {@link Call}. */
