@@ -248,9 +248,8 @@ export class BulwarkClient {
         return undiciOnly(url, fi as UndiciRequestInit);
       }
       const dispatcher =
-        fi.dispatcher === undefined
-          ? undefined
-          : checkDispatcher<Dispatcher>(fi.dispatcher, 'init.dispatcher');
+        // `null` is no dispatcher, as undici's fetch reads it (the client's is used).
+        fi.dispatcher == null ? undefined : checkDispatcher<Dispatcher>(fi.dispatcher, 'init.dispatcher');
       call = this.#newCall(
         url,
         fi.method,
@@ -294,7 +293,7 @@ export class BulwarkClient {
         opts.headers,
         isReplayableBody(opts.body),
         opts.signal,
-        opts.dispatcher === undefined
+        opts.dispatcher == null
           ? undefined
           : checkDispatcher<Dispatcher>(opts.dispatcher, 'options.dispatcher'),
       );

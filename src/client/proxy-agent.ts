@@ -5,6 +5,7 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { Client, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
+import { BulwarkError } from '../errors/bulwark-error.ts';
 import { undiciHeadersTimeout } from '../http/undici-timeouts.ts';
 import { type Connector, createConnector } from '../transport/connect.ts';
 import { systemResolver } from '../transport/system-resolver.ts';
@@ -52,11 +53,13 @@ export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions)
   const common = {
     ...pool,
     factory,
-    // The proxy client CONNECT requests go through (documented: ProxyAgent's `clientFactory`).
+    // The proxy client CONNECT requests go through (documented: ProxyAgent's `clientFactory`). The
+    // proxy's answer to a CONNECT is part of connecting: `timeout.connect` bounds it.
     clientFactory: (origin: URL, opts: object): Dispatcher =>
-      new Pool(origin, {
+      new TunnelPool(origin, {
         ...pool,
         ...opts,
+        headersTimeout: o.timeout.connect,
         connect: toProxy as unknown as NonNullable<Pool.Options['connect']>,
       }),
     requestTls: o.tls,
@@ -79,4 +82,25 @@ export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions)
     headers: { ...proxy.headers },
     proxyTunnel: proxy.tunnel,
   });
+}
+
+/**
+ * The pool CONNECT requests go to the proxy on. A proxy that does not answer a CONNECT within
+ * `timeout.connect` fails the tunnel as `HTTP_PROXY` (the request never left the proxy), rather
+ * than as the headers timeout of a request that may have been served.
+ */
+class TunnelPool extends Pool {
+  override connect(...args: unknown[]): never {
+    const connect = super.connect as (...a: unknown[]) => unknown;
+    if (args.length > 1) return connect.apply(this, args) as never; // the callback form (ProxyAgent awaits)
+    return (connect.apply(this, args) as Promise<unknown>).catch((err: unknown) => {
+      if ((err as { code?: unknown } | null)?.code !== 'UND_ERR_HEADERS_TIMEOUT') throw err;
+      throw new BulwarkError({
+        layer: 'http',
+        code: 'HTTP_PROXY',
+        message: 'the proxy did not answer CONNECT within timeout.connect',
+        cause: err,
+      });
+    }) as never;
+  }
 }

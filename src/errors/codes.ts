@@ -201,7 +201,7 @@ export const ERROR_CODES = Object.freeze({
     retryable: true,
     mayHaveExecuted: false,
     summary:
-      'the forward proxy refused or failed the request before it reached the server (CONNECT answered with a status other than 200, 407 Proxy Authentication Required, or the proxy closed the tunnel being set up)',
+      'the forward proxy refused or failed the request before it reached the server (CONNECT answered with a status other than 200 or not within timeout.connect, 407 Proxy Authentication Required, or the proxy closed the tunnel being set up)',
     examples: 'Proxy response (407) !== 200 when HTTP Tunneling, UND_ERR_PRX_CONN',
   },
   HTTP_HOOK_TIMEOUT: {

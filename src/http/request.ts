@@ -50,9 +50,10 @@ export interface RequestOptions extends CallOptions {
   signal?: AbortSignal;
   /**
    * The undici dispatcher for this call (every policy still applies), in place of the client's
-   * agent or its `dispatcher`. See docs/dispatchers.md for what of the transport applies then.
+   * agent or its `dispatcher` (`null`: the client's, as undici's fetch reads it). See
+   * docs/dispatchers.md for what of the transport applies then.
    */
-  dispatcher?: Dispatcher;
+  dispatcher?: Dispatcher | null;
 }
 
 /** What `client.request` resolves with. */

@@ -130,7 +130,10 @@ describe('a dispatcher the caller brings', () => {
     assert.equal(await (await client.fetch(server.url, { dispatcher: mock })).text(), 'mocked');
     assert.equal(await (await client.request(server.url, { dispatcher: mock })).body.text(), 'mocked');
     assert.equal(await (await client.request(server.url)).body.text(), 'real');
-    assert.equal(server.requests, 2);
+    // null is no dispatcher (undici's fetch reads it so): the client's.
+    assert.equal(await (await client.fetch(server.url, { dispatcher: null as never })).text(), 'real');
+    assert.equal(await (await client.request(server.url, { dispatcher: null })).body.text(), 'real');
+    assert.equal(server.requests, 4);
 
     // An Agent of the caller's, with an interceptor (undici's compose): used, and left open.
     const agent = new Agent();
@@ -210,7 +213,7 @@ describe('a dispatcher the caller brings', () => {
       name: 'InvalidOptionError',
       path: 'init.dispatcher',
     });
-    await assert.rejects(client.request('http://x.test/', { dispatcher: null as unknown as Dispatcher }), {
+    await assert.rejects(client.request('http://x.test/', { dispatcher: 'agent' as unknown as Dispatcher }), {
       name: 'InvalidOptionError',
       path: 'options.dispatcher',
     });

@@ -224,6 +224,69 @@ describe('proxy', () => {
     await waitFor(() => proxy.openSockets === 0, 'every connection to the proxy closed');
     await assert.rejects(client.request(plain.url), { code: 'POOL_CLOSED' });
   });
+  it('an https: proxy, trusted through proxy.tls (the target through the client tls), forwarded and tunnelled', async (t) => {
+    const pki = await getTestPki();
+    const plain = cleanup(t, await startHttpServer({ handler: (_q, res) => void res.end('plain') }));
+    const secure = cleanup(
+      t,
+      await startHttpsServer({ ...pki.valid, handler: (_q, res) => void res.end('secure') }),
+    );
+    const proxy = cleanup(t, await startForwardProxy({ tls: pki.valid }));
+    const client = createClient({
+      proxy: { uri: proxy.url, tls: { ca: pki.ca.cert } },
+      tls: { ca: pki.ca.cert },
+    });
+    t.after(() => client.close());
+    assert.equal(await (await client.fetch(plain.url)).text(), 'plain');
+    assert.equal(await (await client.request(secure.url)).body.text(), 'secure');
+    assert.deepEqual(
+      proxy.seen.map((s) => s.method),
+      ['GET', 'CONNECT'],
+    );
+    // Not trusted: the proxy's certificate fails as the tls layer, from Bulwark's connector.
+    const untrusted = createClient({ proxy: proxy.url, retry: false });
+    t.after(() => untrusted.close());
+    for (const url of [plain.url, secure.url]) {
+      const err = await bulwarkFailure(untrusted.request(url));
+      assert.equal(err.layer, 'tls', url);
+      assert.equal(err.code, 'TLS_UNTRUSTED', url);
+    }
+  });
+
+  it('a proxy that never answers CONNECT: HTTP_PROXY after timeout.connect, or the deadline, or an abort; close() does not wait for it', async (t) => {
+    const pki = await getTestPki();
+    const secure = cleanup(t, await startHttpsServer({ ...pki.valid }));
+    const proxy = cleanup(t, await startForwardProxy());
+    proxy.stall(true);
+    const client = createClient({
+      proxy: proxy.url,
+      tls: { ca: pki.ca.cert },
+      retry: false,
+      timeout: { connect: 200, total: 5_000 },
+    });
+    const err = await bulwarkFailure(client.fetch(secure.url));
+    assert.equal(err.code, 'HTTP_PROXY');
+    assert.equal(err.retryable, true);
+    assert.equal(err.mayHaveExecuted, false);
+    assert.equal(
+      (err.cause as { code?: string }).code,
+      'UND_ERR_HEADERS_TIMEOUT',
+      'the CONNECT got no answer',
+    );
+    // The call's own deadline first: no connection yet, so the layer is pool.
+    const short = await bulwarkFailure(client.request(secure.url, { timeout: { total: 50 } }));
+    assert.equal(short.layer, 'pool');
+    assert.equal(short.budget, 'total');
+    const reason = new Error('caller gave up');
+    const ac = new AbortController();
+    const call = client.request(secure.url, { signal: ac.signal });
+    setTimeout(() => ac.abort(reason), 20);
+    await assert.rejects(call, (e) => e === reason);
+    await client.close(); // bounded by timeout.connect, the tunnel still being set up
+    await waitFor(() => proxy.openSockets === 0, 'no connection to the proxy left open');
+    assert.equal(secure.requests, 0);
+  });
+
   it('rejects a bad proxy with InvalidOptionError naming the option, credentials never shown', (t) => {
     const cases: [unknown, string][] = [
       [null, 'proxy'],

@@ -3,11 +3,14 @@
 // Proxy-Authorization gets 407 with a challenge, and a refusal answers both kinds with its status.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
+import { getTestPki } from './certs.ts';
 import { cleanup } from './cleanup.ts';
 import { startForwardProxy } from './forward-proxy.ts';
 import { startHttpServer } from './http-server.ts';
+import { waitFor } from './wait-for.ts';
 
 /** A request to `proxy` for the absolute `url` (what a client configured with a proxy sends). */
 function viaProxy(proxyPort: number, url: string, headers: http.OutgoingHttpHeaders = {}) {
@@ -110,4 +113,43 @@ test('forward proxy: 407 with a challenge without the credentials it wants; refu
     502,
   );
   assert.equal(server.requests, 1, 'only the authorised, unrefused request reached the server');
+});
+
+test('forward proxy: over TLS, and a stalled CONNECT gets no answer', async (t) => {
+  const pki = await getTestPki();
+  const server = cleanup(t, await startHttpServer());
+  const proxy = cleanup(t, await startForwardProxy({ tls: pki.valid }));
+  assert.match(proxy.url, /^https:/);
+  const status = await new Promise<number>((resolve, reject) => {
+    https
+      .request(
+        { host: '127.0.0.1', port: proxy.port, path: `${server.url}/`, ca: pki.ca.cert, agent: false },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+      .on('error', reject)
+      .end();
+  });
+  assert.equal(status, 200);
+
+  const plain = cleanup(t, await startForwardProxy());
+  plain.stall(true);
+  const req = http.request({
+    host: '127.0.0.1',
+    port: plain.port,
+    method: 'CONNECT',
+    path: `127.0.0.1:${server.port}`,
+    agent: false,
+  });
+  let answered = false;
+  req.on('connect', () => (answered = true));
+  req.on('response', () => (answered = true));
+  req.on('error', () => {});
+  req.end();
+  await waitFor(() => plain.seen.length === 1, 'the CONNECT reached the proxy');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(answered, false);
+  req.destroy();
 });

@@ -1,8 +1,10 @@
 // A real forward proxy on loopback (port 0), as corporate networks have: plain http requests
 // with an absolute URI are forwarded, CONNECT opens a TCP tunnel (what https goes through). It can
-// demand credentials (407 with Proxy-Authenticate) and refuse (any status, for CONNECT and
-// forwarded requests alike), and records what it saw so tests can tell the proxy was used.
+// demand credentials (407 with Proxy-Authenticate), refuse (any status, for CONNECT and forwarded
+// requests alike), leave CONNECTs unanswered, and speak TLS itself (an https: proxy); it records
+// what it saw so tests can tell the proxy was used.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import { hostPort, listen } from './listen.ts';
 import { SocketSet } from './socket-set.ts';
@@ -12,6 +14,8 @@ export interface ForwardProxyOptions {
   authorization?: string;
   /** Loopback address to bind. @default '127.0.0.1' */
   host?: string;
+  /** Serve the proxy itself over TLS (an `https:` proxy) with this certificate and key. */
+  tls?: { cert: string; key: string };
 }
 
 /** One request the proxy took: a CONNECT (`target` is `host:port`) or a forwarded one (an absolute URL). */
@@ -27,13 +31,14 @@ export interface ProxiedRequest {
 
 /** A started forward proxy; see {@link startForwardProxy}. */
 export class ForwardProxy implements AsyncDisposable {
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
   readonly host: string;
   /** Every request taken, in order. */
   readonly seen: ProxiedRequest[] = [];
   #port = 0;
   #authorization: string | undefined;
   #refusal: number | undefined;
+  #stalled = false;
   readonly #sockets = new SocketSet();
   readonly #upstreams = new SocketSet();
   #closing: Promise<void> | undefined;
@@ -47,7 +52,7 @@ export class ForwardProxy implements AsyncDisposable {
   private constructor(opts: ForwardProxyOptions) {
     this.host = opts.host ?? '127.0.0.1';
     this.#authorization = opts.authorization;
-    this.server = http.createServer();
+    this.server = opts.tls === undefined ? http.createServer() : https.createServer(opts.tls);
     this.server.on('connection', (socket: Socket) => this.#sockets.add(socket));
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#forward(req, res));
     this.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) =>
@@ -55,9 +60,9 @@ export class ForwardProxy implements AsyncDisposable {
     );
   }
 
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https:` for a TLS proxy). */
   get url(): string {
-    return `http://${hostPort(this.host, this.#port)}`;
+    return `${this.server instanceof https.Server ? 'https' : 'http'}://${hostPort(this.host, this.#port)}`;
   }
 
   get port(): number {
@@ -77,6 +82,11 @@ export class ForwardProxy implements AsyncDisposable {
   /** Refuse every request from now on with `status` (`undefined`: serve again). */
   refuse(status: number | undefined): void {
     this.#refusal = status;
+  }
+
+  /** Leave every CONNECT unanswered from now on (a proxy that hangs), or answer again. */
+  stall(on: boolean): void {
+    this.#stalled = on;
   }
 
   /** Require this `Proxy-Authorization` from now on (`undefined`: none). */
@@ -106,6 +116,12 @@ export class ForwardProxy implements AsyncDisposable {
 
   #tunnel(req: IncomingMessage, client: Socket, head: Buffer): void {
     client.on('error', () => {});
+    if (this.#stalled) {
+      this.#record(req, 0);
+      // The server's sockets allow half-open: a client that gives up is answered with our FIN.
+      client.once('end', () => client.end());
+      return;
+    }
     const refused = this.#gate(req);
     if (refused !== undefined) {
       this.#record(req, refused);
