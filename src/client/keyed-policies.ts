@@ -147,10 +147,16 @@ export class KeyedPolicies<V extends Breaker | Bulkhead> {
     for (const [, entry] of this.#map.entries()) {
       let keys = out.get(entry.state.origin);
       if (keys === undefined) {
-        keys = Object.create(null) as Record<string, T>; // a key may be any string, '__proto__' too
+        keys = {};
         out.set(entry.state.origin, keys);
       }
-      keys[entry.key] = describe(entry.value);
+      // Defined rather than assigned: a key may be any string, '__proto__' too.
+      Object.defineProperty(keys, entry.key, {
+        value: describe(entry.value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

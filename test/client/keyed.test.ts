@@ -179,3 +179,24 @@ describe('bulkhead.key', () => {
     await (await slow).body.dump();
   });
 });
+
+describe('keys of any string', () => {
+  it("'__proto__', '' and 'constructor' are keys like any other in stats()", async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    server.handle((_req, res) => {
+      res.end('ok');
+    });
+    const client = createClient({ retry: false, breaker: { key: ({ path }) => path.slice(1) } });
+    t.after(() => client.close());
+    for (const path of ['__proto__', '', 'constructor']) {
+      await (await client.request(`${server.origin}/${path}`)).body.dump();
+    }
+    const breakers = client.stats()[server.origin]!.breakers!;
+    assert.deepEqual(Object.keys(breakers).sort(), ['', '__proto__', 'constructor']);
+    assert.equal(Object.getPrototypeOf(breakers), Object.prototype);
+    assert.equal(
+      Object.getOwnPropertyDescriptor(JSON.parse(JSON.stringify(breakers)), '__proto__')?.value,
+      'closed',
+    );
+  });
+});
