@@ -11,6 +11,7 @@ import { ERROR_CODE_LIST, ERROR_CODES } from '../src/errors/codes.ts';
 import { BACKOFF_DEFAULTS } from '../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../src/policy/breaker.ts';
 import { BULKHEAD_DEFAULTS } from '../src/policy/bulkhead.ts';
+import { KEY_LIMIT_DEFAULTS } from '../src/policy/keyed.ts';
 import { RETRY_BUDGET_DEFAULTS } from '../src/policy/retry-budget.ts';
 import { RETRY_DEFAULTS } from '../src/policy/retry-options.ts';
 import { TIMEOUT_DEFAULTS } from '../src/policy/timeouts.ts';
@@ -62,6 +63,10 @@ export function defaultsTable(): string {
       `per origin: open above ${BREAKER_DEFAULTS.threshold} % failures (with 95 % confidence, or all failed) over ${ms(BREAKER_DEFAULTS.window)} with ≥ ${BREAKER_DEFAULTS.minimumCalls} calls; half-open after ${ms(BREAKER_DEFAULTS.resetTimeout)}`,
     ],
     ['`bulkhead`', `per origin: ${BULKHEAD_DEFAULTS.limit} in flight, ${BULKHEAD_DEFAULTS.queue} queued`],
+    [
+      '`breaker.key` / `bulkhead.key`',
+      `none (per origin); with a key: at most ${KEY_LIMIT_DEFAULTS.maxKeys} live keys (\`maxKeys\`), a key idle for ${ms(KEY_LIMIT_DEFAULTS.keyIdleTimeout)} forgotten (\`keyIdleTimeout\`)`,
+    ],
     ['`connections`', `per origin: ${CONNECTIONS_DEFAULT}`],
     [
       '`throwHttpErrors`',
