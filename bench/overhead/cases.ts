@@ -34,12 +34,105 @@ import { otelClientCase } from './otel.ts';
  */
 export let sink = 0;
 
-/** One contender: `setup` makes its client for `url`; `one()` makes one request and reads the body. */
+/** The HTTP/2 upstream (server-h2.ts) the h2 cases talk to: its URL and the CA to trust. */
+export interface H2Upstream {
+  readonly url: string;
+  readonly ca: string;
+}
+
+/**
+ * One contender: `setup` makes its client for `url` (an h2 case: for `h2.url`); `one()` makes one
+ * request and reads the body.
+ */
 export interface Case {
   readonly id: string;
   readonly label: string;
-  setup(url: string, connections: number): Promise<{ one: () => Promise<void>; close: () => Promise<void> }>;
+  setup(
+    url: string,
+    connections: number,
+    h2?: H2Upstream,
+  ): Promise<{ one: () => Promise<void>; close: () => Promise<void> }>;
 }
+
+/** Whether a case talks to the HTTP/2 upstream. */
+export function isH2Case(id: string): boolean {
+  return id.includes('-h2-');
+}
+
+function h2Of(h2: H2Upstream | undefined): H2Upstream {
+  if (h2 === undefined) throw new Error('an h2 case needs the HTTP/2 upstream');
+  return h2;
+}
+
+/**
+ * The HTTP/2 cases: undici's own h2 (Pool.request, and fetch on an Agent) against Bulwark's
+ * client.request and client.fetch with `allowH2`, all on one node:http2 upstream, every request
+ * a stream of one connection (undici's default of 100 streams, as many as the bench keeps in
+ * flight by default).
+ */
+const H2_CASES: readonly Case[] = [
+  {
+    id: 'undici-h2-request',
+    label: 'undici Pool.request over h2 (raw)',
+    async setup(_url, connections, h2) {
+      const { url, ca } = h2Of(h2);
+      const origin = new URL(url).origin;
+      const pool = new Pool(origin, { connections, allowH2: true, connect: { ca } });
+      return {
+        one: async () => {
+          const res = await pool.request({ origin, path: '/', method: 'GET' });
+          await res.body.text();
+        },
+        close: () => pool.close(),
+      };
+    },
+  },
+  {
+    id: 'bulwark-h2-request',
+    label: 'Bulwark client.request over h2',
+    async setup(_url, connections, h2) {
+      const { url, ca } = h2Of(h2);
+      const client = createClient({ connections, allowH2: true, tls: { ca } });
+      return {
+        one: async () => {
+          const res = await client.request(url);
+          await res.body.text();
+        },
+        close: () => client.close(),
+      };
+    },
+  },
+  {
+    id: 'undici-h2-fetch',
+    label: 'undici fetch over h2 (Agent dispatcher)',
+    async setup(_url, connections, h2) {
+      const { url, ca } = h2Of(h2);
+      const dispatcher = new Agent({ connections, allowH2: true, connect: { ca } });
+      return {
+        one: async () => {
+          const res = await undiciFetch(url, { dispatcher });
+          await res.text();
+        },
+        close: () => dispatcher.close(),
+      };
+    },
+  },
+  {
+    id: 'bulwark-h2-fetch',
+    label: 'Bulwark client.fetch over h2',
+    async setup(_url, connections, h2) {
+      const { url, ca } = h2Of(h2);
+      const client = createClient({ connections, allowH2: true, tls: { ca } });
+      return {
+        one: async () => {
+          const res = await client.fetch(url);
+          await res.text();
+        },
+        close: () => client.close(),
+      };
+    },
+  },
+];
 
 /** Raw undici `Pool.request`: the baseline (and its A/A twin). */
 function rawRequestCase(id: string, label: string): Case {
@@ -289,6 +382,7 @@ export const CASES: readonly Case[] = [
       };
     },
   },
+  ...H2_CASES,
   {
     id: 'cockatiel',
     label: 'cockatiel retry+breaker+timeout over undici',

@@ -3,7 +3,9 @@
  * against the peers on the same loopback upstream, which runs in its own process (server.ts):
  * raw undici `Pool.request`, undici `fetch` on undici's own `Agent` and on Bulwark's agent (the
  * dispatcher `client.fetch` uses, which the fetch target names), `node:http` with a keep-alive
- * agent, got, axios, and undici wrapped in cockatiel retry + breaker + timeout. Every
+ * agent, got, axios, and undici wrapped in cockatiel retry + breaker + timeout; and over HTTP/2
+ * (a node:http2 upstream, server-h2.ts), client.request and client.fetch with `allowH2` against
+ * undici's own h2 `Pool.request` and `fetch`, each h2 case judged against its undici twin. Every
  * case keeps `--inflight` requests in flight over as many connections for `--duration` ms per
  * round; rounds are interleaved (a fresh seeded order each round, each turn preceded by an untimed
  * `--settle`) and each case's ratio to raw undici request is taken per round, then the median.
@@ -29,7 +31,16 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { type Command, main } from '../lib/args.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { medianInterval, type Spread, spread } from '../lib/stats.ts';
-import { baselineCases, CASES, type Case, DECOMPOSITION, measure, type Turn } from './cases.ts';
+import {
+  baselineCases,
+  CASES,
+  type Case,
+  DECOMPOSITION,
+  type H2Upstream,
+  isH2Case,
+  measure,
+  type Turn,
+} from './cases.ts';
 import { OTEL_CASES } from './otel.ts';
 
 const knobs = {
@@ -97,6 +108,7 @@ const cmd: Command<typeof knobs> = {
   examples: [
     'npm run bench:overhead -- --rounds 200 --duration 100 --settle 50 --cases undici-request,bulwark-request,undici-fetch-agent,bulwark-fetch',
     'npm run bench:overhead -- --cases undici-request,undici-request-2   # A/A: the method itself',
+    'npm run bench:overhead -- --rounds 40 --duration 300 --cases undici-request,undici-h2-request,bulwark-h2-request,undici-h2-fetch,bulwark-h2-fetch   # HTTP/2',
     'npm run bench:overhead -- --shared --cases undici-request,undici-request-2,bulwark-request   # every case in this one process (the method before)',
     'npm run bench:overhead -- --rounds 20 --count 20000 --settle 0 --cases undici-request,bulwark-request   # fixed request counts per turn',
     'git worktree add /tmp/before HEAD~5 && ln -s "$PWD/node_modules" /tmp/before/ && npm run bench:overhead -- --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch --baseline /tmp/before',
@@ -136,6 +148,21 @@ function startServer(): Promise<{ url: string; child: ChildProcess }> {
   });
 }
 
+/** Forks the HTTP/2 upstream and resolves with its URL and the CA its certificate needs. */
+function startH2Server(): Promise<{ h2: H2Upstream; child: ChildProcess }> {
+  const child = fork(new URL('./server-h2.ts', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => {
+      const { port, ca } = m as { port: number; ca: string };
+      resolve({ h2: { url: `https://127.0.0.1:${port}/`, ca }, child });
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the h2 bench server exited with code ${code}`)));
+  });
+}
+
 /** One case ready to run turns: in this process, or in a worker process of its own. */
 interface Runner {
   turn(inflight: number, ms: number, count: number): Promise<Turn>;
@@ -143,8 +170,8 @@ interface Runner {
 }
 
 /** Runs `c` in this process, beside the other cases. */
-async function inProcess(c: Case, url: string, connections: number): Promise<Runner> {
-  const client = await c.setup(url, connections);
+async function inProcess(c: Case, url: string, connections: number, h2?: H2Upstream): Promise<Runner> {
+  const client = await c.setup(url, connections, h2);
   return {
     turn: (inflight, ms, count) => measure(client.one, inflight, ms, count),
     close: () => client.close(),
@@ -154,7 +181,13 @@ async function inProcess(c: Case, url: string, connections: number): Promise<Run
 type WorkerReply = { ready: true } | { turn: Turn } | { closed: true } | { error: string };
 
 /** Runs `c` alone in a worker process (worker.ts), which exits when the runner closes. */
-async function inWorker(c: Case, url: string, connections: number, baseline: string): Promise<Runner> {
+async function inWorker(
+  c: Case,
+  url: string,
+  connections: number,
+  baseline: string,
+  h2?: H2Upstream,
+): Promise<Runner> {
   const worker = fork(new URL('./worker.ts', import.meta.url), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -178,7 +211,7 @@ async function inWorker(c: Case, url: string, connections: number, baseline: str
       worker.on('message', settle);
       worker.send(message);
     });
-  await ask({ setup: { id: c.id, url, connections, baseline } });
+  await ask({ setup: { id: c.id, url, connections, baseline, ...(h2 === undefined ? {} : { h2 }) } });
   return {
     turn: async (inflight, ms, count) =>
       ((await ask({ turn: { inflight, ms, count } })) as { turn: Turn }).turn,
@@ -195,6 +228,8 @@ await main(cmd, async (v) => {
   const cases = CASES.filter((c) => v.cases.includes(c.id));
   if (v.baseline !== '') cases.push(...(await baselineCases(v.baseline)));
   const { url, child } = await startServer();
+  const h2Server = cases.some((c) => isH2Case(c.id)) ? await startH2Server() : undefined;
+  const h2 = h2Server?.h2;
   const progress = new Progress(v.quiet);
   const runners = new Map<string, Runner>();
   try {
@@ -210,7 +245,9 @@ await main(cmd, async (v) => {
       for (const c of cases) {
         runners.set(
           c.id,
-          !v.shared ? await inWorker(c, url, connections, v.baseline) : await inProcess(c, url, connections),
+          !v.shared
+            ? await inWorker(c, url, connections, v.baseline, h2)
+            : await inProcess(c, url, connections, h2),
         );
       }
       for (const c of cases) {
@@ -299,6 +336,17 @@ await main(cmd, async (v) => {
         `client.request ÷ the mean of the two raw undici pools: ${pairRatio.median.toFixed(3)} [${lo.toFixed(3)}–${hi.toFixed(3)}]`,
       );
     }
+    // Over HTTP/2, each Bulwark front-end against undici's own h2 doing the same.
+    const h2RequestRatio = ratioTo('bulwark-h2-request', 'undici-h2-request');
+    const h2FetchRatio = ratioTo('bulwark-h2-fetch', 'undici-h2-fetch');
+    for (const [name, r] of [
+      ['client.request over h2 ÷ undici Pool.request over h2', h2RequestRatio],
+      ['client.fetch over h2 ÷ undici fetch over h2', h2FetchRatio],
+    ] as const) {
+      if (r === undefined) continue;
+      const { lo, hi } = medianInterval(r.samples);
+      console.log(`${name}: ${r.median.toFixed(3)} [${lo.toFixed(3)}–${hi.toFixed(3)}]`);
+    }
     const reqRatio = ratioTo('bulwark-request', 'undici-request');
     // The fetch target names undici fetch "with the same dispatcher": Bulwark's agent
     // (undici-fetch-agent, in the default set). A run without that case is judged against undici
@@ -385,6 +433,8 @@ await main(cmd, async (v) => {
         bulwarkFetchStreamOverUndiciFetchStream: shapeRatio('stream') ?? null,
         bulwarkRequestOtelOverBulwarkRequest: ratioTo('bulwark-request-otel', 'bulwark-request') ?? null,
         bulwarkFetchOtelOverBulwarkFetch: ratioTo('bulwark-fetch-otel', 'bulwark-fetch') ?? null,
+        bulwarkH2RequestOverUndiciH2Request: h2RequestRatio ?? null,
+        bulwarkH2FetchOverUndiciH2Fetch: h2FetchRatio ?? null,
       },
       targets,
     });
@@ -392,5 +442,6 @@ await main(cmd, async (v) => {
   } finally {
     for (const r of runners.values()) await r.close().catch(() => {});
     child.disconnect();
+    h2Server?.child.disconnect();
   }
 });

@@ -3,16 +3,16 @@
  * `--shared`): its JIT feedback, heap and V8's allocation-site decisions are its own, as they are
  * in a service that uses only that client. The bench drives it over IPC:
  *
- *   { setup: { id, url, connections, baseline } }  →  { ready: true } | { error }
+ *   { setup: { id, url, connections, baseline, h2? } }  →  { ready: true } | { error }
  *   { turn: { inflight, ms, count } }              →  { turn: Turn } | { error }
  *   { close: true }                                →  { closed: true }
  *
  * It exits when the bench disconnects.
  */
-import { baselineCases, CASES, type Case, measure, type Turn } from './cases.ts';
+import { baselineCases, CASES, type Case, type H2Upstream, measure, type Turn } from './cases.ts';
 
 type Message =
-  | { setup: { id: string; url: string; connections: number; baseline: string } }
+  | { setup: { id: string; url: string; connections: number; baseline: string; h2?: H2Upstream } }
   | { turn: { inflight: number; ms: number; count: number } }
   | { close: true };
 
@@ -24,11 +24,11 @@ function reply(message: { ready: true } | { turn: Turn } | { closed: true } | { 
 
 async function handle(m: Message): Promise<void> {
   if ('setup' in m) {
-    const { id, url, connections, baseline } = m.setup;
+    const { id, url, connections, baseline, h2 } = m.setup;
     const cases = baseline === '' ? CASES : [...CASES, ...(await baselineCases(baseline))];
     const c = cases.find((x) => x.id === id);
     if (c === undefined) throw new Error(`no case ${id}`);
-    client = await c.setup(url, connections);
+    client = await c.setup(url, connections, h2);
     reply({ ready: true });
   } else if ('turn' in m) {
     if (client === undefined) throw new Error('turn before setup');

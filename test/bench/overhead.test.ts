@@ -26,14 +26,17 @@ interface Written {
  * Runs the bench for 4 short rounds of raw undici and Bulwark's client.request, with `knobs`
  * added, into a results directory of its own; returns its output and what it wrote.
  */
-function runBench(knobs: string[]): { stdout: string; out: Written } {
+function runBench(
+  knobs: string[],
+  cases = 'undici-request,bulwark-request',
+): { stdout: string; out: Written } {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-overhead-'));
   try {
     const argv = [
       script,
       ...knobs,
       ...['--rounds', '4', '--duration', '100', '--warmup', '100', '--settle', '0', '--inflight', '4'],
-      ...['--quiet', '--cases', 'undici-request,bulwark-request'],
+      ...['--quiet', '--cases', cases],
     ];
     const r = spawnSync(process.execPath, argv, {
       encoding: 'utf8',
@@ -65,6 +68,18 @@ describe('overhead bench', () => {
       assert.equal(c.cpuMicrosPerRequest.samples.length, 4);
     }
     assert.match(stdout, /Bulwark client\.request/);
+  });
+
+  it('runs the HTTP/2 cases against their own h2 upstream, and exits once done', () => {
+    const h2 = ['undici-h2-request', 'bulwark-h2-request', 'undici-h2-fetch', 'bulwark-h2-fetch'];
+    const { stdout, out } = runBench([], h2.join(','));
+    assert.deepEqual(
+      out.cases.map((c) => c.id),
+      h2,
+    );
+    for (const c of out.cases) assert.ok(c.samples.length === 4 && c.samples.every((x) => x > 0), c.id);
+    assert.match(stdout, /client\.request over h2 ÷ undici Pool\.request over h2/);
+    assert.match(stdout, /client\.fetch over h2 ÷ undici fetch over h2/);
   });
 
   it('runs every case in the bench process itself with --shared', () => {
