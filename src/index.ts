@@ -20,13 +20,14 @@ export type {
   Budget,
   BulwarkErrorInit,
   BulwarkErrorOf,
+  ErrorHint,
   NotRetriedReason,
   PathHint,
   RequestInfo,
   Target,
   Timings,
 } from './errors/bulwark-error.ts';
-// Errors: one type, one taxonomy (and the path hints a timeout may carry).
+// Errors: one type, one taxonomy (and the hints a failure may carry: the path's, the scheme's).
 export {
   BULWARK_ERROR_BRAND,
   BulwarkError,
@@ -44,6 +45,8 @@ export { classify } from './errors/classify.ts';
 export type { CodeInfo, CodeOfLayer, CodesByLayer, ErrorCode, Layer } from './errors/codes.ts';
 export { ERROR_CODE_LIST, ERROR_CODES, LAYERS } from './errors/codes.ts';
 export { InvalidOptionError } from './errors/invalid-option-error.ts';
+export type { SchemeHint } from './errors/scheme-hint.ts';
+export { SCHEME_HINTS } from './errors/scheme-hint.ts';
 export type { HealthCheckClient, HealthCheckPool, HttpCheckOptions } from './health/checks.ts';
 export { httpCheck, poolCheck } from './health/checks.ts';
 export { HEALTH_GRACE, healthCheck } from './health/health-check.ts';

@@ -5,6 +5,7 @@
 import { type CodeOfLayer, ERROR_CODES, type ErrorCode, isErrorCode, LAYERS, type Layer } from './codes.ts';
 import { describeValue } from './invalid-option-error.ts';
 import { pathOf, redactError, redactText } from './redact.ts';
+import { SCHEME_HINTS, type SchemeHint } from './scheme-hint.ts';
 
 /** The brand two installed copies of Bulwark both recognise (`instanceof` would not). */
 export const BULWARK_ERROR_BRAND: unique symbol = Symbol.for('bulwark.error');
@@ -56,6 +57,15 @@ export const PATH_HINTS: Readonly<Record<PathHint, string>> = Object.freeze({
   mtu: 'more than one packet went out after the TCP connect and nothing came back: an MTU blackhole on the path?',
   loss: 'recent connects to this origin needed SYN retransmissions: packets are being lost on the path',
 });
+
+/**
+ * What a failure's `hint` may be: evidence about the network path ({@link PathHint}) or a scheme
+ * that does not match the port ({@link SchemeHint}).
+ */
+export type ErrorHint = PathHint | SchemeHint;
+
+/** What each {@link ErrorHint} says, in one line (also appended to the error's message). */
+const HINTS: Readonly<Record<ErrorHint, string>> = Object.freeze({ ...PATH_HINTS, ...SCHEME_HINTS });
 
 /**
  * More bytes than this written after the TCP connect, with no answer, make a timeout carry the
@@ -122,8 +132,8 @@ export interface BulwarkErrorInit<L extends Layer = Layer> {
   timings?: Timings | undefined;
   /** HTTP status, for `HTTP_STATUS`. */
   status?: number | undefined;
-  /** Evidence about the network path (see {@link PathHint}). */
-  hint?: PathHint | undefined;
+  /** Evidence about the network path or the scheme (see {@link ErrorHint}). */
+  hint?: ErrorHint | undefined;
   cause?: unknown;
 }
 
@@ -170,10 +180,11 @@ export class BulwarkError<L extends Layer = Layer> extends Error {
   /** The HTTP status, for `HTTP_STATUS`. */
   declare readonly status?: number;
   /**
-   * Evidence about the network path, when the failure fits a known path fault: `'mtu'` or
-   * `'loss'` (see {@link PathHint}). Never changes `code` or `layer`.
+   * Evidence beside the code, when the failure fits a known cause: a path fault (`'mtu'`,
+   * `'loss'`, see {@link PathHint}) or a scheme that does not match the port (`'use-http'`,
+   * `'use-https'`, see {@link SchemeHint}). Never changes `code` or `layer`.
    */
-  declare readonly hint?: PathHint;
+  declare readonly hint?: ErrorHint;
 
   declare readonly [BULWARK_ERROR_BRAND]: true;
 
@@ -185,7 +196,7 @@ export class BulwarkError<L extends Layer = Layer> extends Error {
     if (info.layer !== layer) {
       throw new TypeError(`BulwarkError: code ${code} belongs to layer ${info.layer}, not ${layer}`);
     }
-    if (init.hint !== undefined && !Object.hasOwn(PATH_HINTS, init.hint)) {
+    if (init.hint !== undefined && !Object.hasOwn(HINTS, init.hint)) {
       throw new TypeError(`BulwarkError: unknown hint ${describeValue(init.hint)}`);
     }
     super(
@@ -274,7 +285,7 @@ function describe(init: BulwarkErrorInit): string {
     text += ` to ${origin}`;
     if (address !== undefined) text += ` (${address.includes(':') ? `[${address}]` : address}:${port})`;
   }
-  if (init.hint !== undefined) text += ` [hint: ${init.hint} — ${PATH_HINTS[init.hint]}]`;
+  if (init.hint !== undefined) text += ` [hint: ${init.hint} — ${HINTS[init.hint]}]`;
   return `${init.code}: ${text}`;
 }
 

@@ -7,8 +7,10 @@ import { channel } from 'node:diagnostics_channel';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-error.ts';
 import { type Classification, classify } from '../errors/classify.ts';
+import type { ErrorCode } from '../errors/codes.ts';
 import { pathHintOf } from '../errors/path-hint.ts';
 import { redactError } from '../errors/redact.ts';
+import { type SchemeHint, schemeHintOf } from '../errors/scheme-hint.ts';
 import type { Deadlines } from '../policy/deadline-scheduler.ts';
 import { FailedResponse } from '../policy/failure.ts';
 import { continuation, OK } from '../policy/pipeline.ts';
@@ -220,9 +222,15 @@ function toBulwarkError(err: unknown, call: Call, started: number): unknown {
     request: call.request,
     attempts: call.attempts,
     timings: reused ? { dns: 0, connect: 0, tls: 0, total: elapsed, reused } : { total: elapsed, reused },
-    hint: pathHintOf(c.code, rec, undefined),
+    hint: pathHintOf(c.code, rec, undefined) ?? schemeHint(call, c.code, original, !reused),
     cause: original,
   });
+}
+
+/** 'use-https' when a plain-HTTP request met a port that speaks TLS (errors/scheme-hint.ts). */
+function schemeHint(call: Call, code: ErrorCode, cause: unknown, fresh: boolean): SchemeHint | undefined {
+  const { origin, port } = call.state.target;
+  return schemeHintOf(origin.slice(0, origin.indexOf(':') + 1), port, code, cause, fresh);
 }
 
 /** undici's fetch rejects with `TypeError('fetch failed', { cause })`; the cause is the failure. */

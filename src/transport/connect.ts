@@ -9,6 +9,7 @@ import { BulwarkError, isBulwarkError, type Timings } from '../errors/bulwark-er
 import { classify } from '../errors/classify.ts';
 import { ERROR_CODES, type ErrorCode, TIMEOUT_CODE_OF_LAYER } from '../errors/codes.ts';
 import { pathHintOf } from '../errors/path-hint.ts';
+import { schemeHintOf } from '../errors/scheme-hint.ts';
 import {
   type ConnectionObserver,
   type ConnectionRecord,
@@ -301,6 +302,8 @@ function phaseError(
     mayHaveExecuted: false,
     target,
     timings,
+    // A handshake answered in plain text: the port speaks HTTP ('use-http').
+    hint: phase === 'tls' ? schemeHintOf('https:', rec.port, code, err, true) : undefined,
     cause: err,
   });
 }
