@@ -24,6 +24,23 @@ export function redactText(text: string): string {
     .replace(PASSWORD_PAIR, '$1$2[redacted]');
 }
 
+// Header names whose values are secrets: credentials, cookies, and the custom ones named like them.
+const SECRET_HEADER_NAME =
+  /^(authorization|proxy-authorization|cookie|set-cookie)$|(^|[-_])(auth|token|secret|password|passwd|session|signature|credentials?)([-_]|$)|api[-_]?key/i;
+
+/**
+ * A header's value as it may be shown: `[redacted]` for a secret header (`Authorization`,
+ * `Cookie`, `X-Api-Key`, `X-Auth-Token`, ...), keeping an `Authorization` scheme (`Bearer
+ * [redacted]`); other values with the URL secrets in them redacted.
+ */
+export function redactHeaderValue(name: string, value: string): string {
+  if (!SECRET_HEADER_NAME.test(name)) return redactText(value);
+  const scheme = /^(authorization|proxy-authorization)$/i.test(name)
+    ? /^([A-Za-z][\w!#$%&'*+.^`|~-]*) +\S/.exec(value)
+    : null;
+  return scheme === null ? '[redacted]' : `${scheme[1]} [redacted]`;
+}
+
 /** The path of a URL without its query string or fragment (what errors record as `request.path`). */
 export function pathOf(url: URL | string): string {
   if (typeof url === 'string') {

@@ -6,9 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+import { redactHeaderValue } from '../errors/redact.ts';
 import { MAX_DURATION } from '../options/validate.ts';
 import { isResolverAddress } from '../transport/dns/options.ts';
-import { DEFAULT_SAMPLES, MAX_SAMPLES, PROBE_TIMEOUT_DEFAULTS, type ProbeOptions } from './options.ts';
+import {
+  DEFAULT_SAMPLES,
+  headerProblem,
+  MAX_SAMPLES,
+  PROBE_TIMEOUT_DEFAULTS,
+  type ProbeOptions,
+} from './options.ts';
 import { parseTarget } from './probe.ts';
 
 /** A mistake on the command line: exit status 2, the message and the usage. */
@@ -53,6 +60,10 @@ Options:
   -k, --insecure           go on past a certificate that fails verification (tls is then
                            suspect, not failed, and the request is still made)
   -X, --method <method>    the HTTP method (default GET)
+  -H, --header <'name: value'>
+                           send this request header too (repeatable), on the http layer's
+                           request and the path layer's; secret values (Authorization, Cookie,
+                           X-Api-Key, ...) are redacted in the output
   --dns-timeout <ms>       each resolver's answer (default ${d.dns})
   --connect-timeout <ms>   each TCP handshake (default ${d.connect})
   --tls-timeout <ms>       the TLS handshake (default ${d.tls})
@@ -63,7 +74,7 @@ Options:
   --path-timeout <ms>      path layer: how long the samples and exchanges may take
                            (default ${d.path}: a connect that lost two SYNs completes after ~3 s)
   --no-path                skip the path layer
-  --json                   print the report as JSON (schema "bulwark.probe/v2")
+  --json                   print the report as JSON (schema "bulwark.probe/v3")
   --strict                 exit 1 when a layer is suspect, too
   -h, --help               print this help
 
@@ -77,6 +88,7 @@ const OPTIONS = {
   ca: { type: 'string', multiple: true },
   insecure: { type: 'boolean', short: 'k' },
   method: { type: 'string', short: 'X' },
+  header: { type: 'string', short: 'H', multiple: true },
   'dns-timeout': { type: 'string' },
   'connect-timeout': { type: 'string' },
   'tls-timeout': { type: 'string' },
@@ -126,6 +138,7 @@ export async function parseProbeArgs(args: readonly string[]): Promise<ProbeComm
       `--method must be an HTTP method name other than CONNECT; received ${JSON.stringify(method)}`,
     );
   }
+  const headers = (values.header ?? []).map(parseHeader);
   const ca = values.ca === undefined ? undefined : await Promise.all(values.ca.map(readCa));
   const options: ProbeOptions = {
     resolvers,
@@ -134,6 +147,7 @@ export async function parseProbeArgs(args: readonly string[]): Promise<ProbeComm
     method,
     path: !values['no-path'],
     samples: samples(values.samples),
+    headers,
     timeouts: {
       dns: timeout(values['dns-timeout'], '--dns-timeout', d.dns),
       connect: timeout(values['connect-timeout'], '--connect-timeout', d.connect),
@@ -158,6 +172,27 @@ function parseUrl(text: string): URL {
       `${JSON.stringify(text)} is not an absolute http(s) URL (for example https://api.example.com/health)`,
     );
   }
+}
+
+/** `-H 'name: value'` as curl takes it: the name, a colon, the value (spaces around it trimmed). */
+function parseHeader(text: string): [string, string] {
+  const colon = text.indexOf(':');
+  if (colon <= 0) {
+    // Only the start is shown: the rest may be a secret (`-H 'Authorization Bearer ...'`).
+    const start = text.trim().split(/\s/)[0] ?? '';
+    throw new UsageError(
+      `--header must be 'name: value' (a colon after the name); received ${colon === 0 ? 'no name before the colon' : `${JSON.stringify(start.slice(0, 40))}${text.trim().length > start.length ? ' ...' : ''} without a colon`}`,
+    );
+  }
+  const name = text.slice(0, colon);
+  const value = text.slice(colon + 1).trim();
+  const problem = headerProblem(name, value);
+  if (problem !== undefined) {
+    throw new UsageError(
+      `--header must be 'name: value' with ${problem}; received ${JSON.stringify(`${name}: ${redactHeaderValue(name, value)}`)}`,
+    );
+  }
+  return [name, value];
 }
 
 function timeout(text: string | undefined, flag: string, fallback: number): number {

@@ -5,14 +5,24 @@
  */
 
 import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
+import tls from 'node:tls';
 import { Client } from 'undici';
 import { BulwarkError } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
-import { redactText } from '../errors/redact.ts';
+import { redactHeaderValue, redactText } from '../errors/redact.ts';
+import { isHttpsPortAnswer, SCHEME_HINTS, type SchemeHint, schemeHintOf } from '../errors/scheme-hint.ts';
 import type { ResolvedProbeOptions } from './options.ts';
-import { type HttpHeadersReport, type HttpReport, ms, okOrSuspect, oneLine, slowWarning } from './report.ts';
+import {
+  type HttpHeadersReport,
+  type HttpReport,
+  ms,
+  okOrSuspect,
+  oneLine,
+  type ProbeHeader,
+  slowWarning,
+} from './report.ts';
 
 /** At most this much of the body is read (and discarded) before the connection is closed. */
 const BODY_LIMIT = 64 * 1024;
@@ -23,10 +33,30 @@ const NO_HEADERS: HttpHeadersReport = Object.freeze({
   contentType: null,
 });
 
+/** The probe's own request headers; the caller's replace them when they name them. */
+const OWN_HEADERS: readonly (readonly [string, string])[] = [
+  ['user-agent', 'bulwark-probe'],
+  ['accept', '*/*'],
+];
+/** At most this much of a 400's body is read to look for an HTTPS server's "use https" answer. */
+const HINT_BODY_LIMIT = 4 * 1024;
+
+/** The request's headers: the probe's own, less those the caller names, then the caller's. */
+export function requestHeaders(o: ResolvedProbeOptions): (readonly [string, string])[] {
+  const named = new Set(o.headers.map(([name]) => name));
+  return [...OWN_HEADERS.filter(([name]) => !named.has(name)), ...o.headers];
+}
+
+/** The caller's headers as the report shows them: secret values redacted. */
+export function shownHeaders(o: ResolvedProbeOptions): ProbeHeader[] {
+  return o.headers.map(([name, value]) => ({ name, value: redactHeaderValue(name, value) }));
+}
+
 /** Sends one request over `socket` (which it takes over and closes). Never rejects. */
 export async function probeHttp(socket: Socket, url: URL, o: ResolvedProbeOptions): Promise<HttpReport> {
   const started = performance.now();
   const timeout = o.timeouts.http;
+  const { remoteAddress, remotePort } = socket;
   const base = {
     method: o.method,
     path: url.pathname,
@@ -35,6 +65,8 @@ export async function probeHttp(socket: Socket, url: URL, o: ResolvedProbeOption
     ttfb: null,
     headers: NO_HEADERS,
     retryAfterSeconds: null,
+    requestHeaders: shownHeaders(o),
+    hint: null,
   };
   let handed = false;
   const client = new Client(url.origin, {
@@ -63,26 +95,33 @@ export async function probeHttp(socket: Socket, url: URL, o: ResolvedProbeOption
     const res = await client.request({
       path,
       method: o.method as 'GET',
-      headers: { 'user-agent': 'bulwark-probe', accept: '*/*' },
+      headers: requestHeaders(o).flat(),
       signal: abort.signal,
     });
     const ttfb = ms(performance.now() - started);
     clearTimeout(timer);
+    // A 400 to plain HTTP may be an HTTPS server saying so in its body (nginx, Go).
+    const body =
+      res.statusCode === 400 && url.protocol === 'http:' ? await head(res.body, HINT_BODY_LIMIT) : '';
     await res.body.dump({ limit: BODY_LIMIT }).catch(ignore);
-    return judge(res.statusCode, res.headers, ttfb, base, timeout);
+    const hint = isHttpsPortAnswer(res.statusCode, body) ? 'use-https' : null;
+    return judge(res.statusCode, res.headers, ttfb, { ...base, hint }, timeout);
   } catch (err) {
     const c = classify(err);
     const code: ErrorCode =
       c.layer === 'http' || c.layer === 'tcp' || c.layer === 'tls' ? c.code : 'HTTP_PROTOCOL';
     const detail =
       code === 'HTTP_HEADERS_TIMEOUT' ? `no response headers within ${timeout} ms` : message(err);
+    const reason = `${ERROR_CODES[code].summary}: ${detail}`;
+    const hint = await plainToTls(url, code, err, remoteAddress, remotePort, o.timeouts.tls);
     return {
       verdict: 'failed',
-      reason: `${ERROR_CODES[code].summary}: ${detail}`,
+      reason: hint === null ? reason : `${SCHEME_HINTS[hint]} (${reason})`,
       code,
       duration: ms(performance.now() - started),
       warnings: [],
       ...base,
+      hint,
     };
   } finally {
     clearTimeout(timer);
@@ -122,6 +161,7 @@ function judge(
   } else if (status >= 300) {
     note = headers.location === null ? '' : ` → ${redactText(headers.location)} (not followed)`;
   }
+  if (base.hint !== null) warnings.push(`${line}: ${SCHEME_HINTS[base.hint]}`);
   const slow = slowWarning('the response', ttfb, timeout);
   if (slow !== undefined) warnings.push(slow);
   return {
@@ -151,6 +191,71 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (/^\d+$/.test(value)) return Number(value);
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/**
+ * `'use-https'` when a plain-HTTP request failed because the port speaks TLS: the answer was a TLS
+ * record, or the server closed without a response and a TLS handshake with it then completes (or
+ * draws a TLS alert). `null` otherwise, and for `https:` URLs.
+ */
+async function plainToTls(
+  url: URL,
+  code: ErrorCode,
+  err: unknown,
+  address: string | undefined,
+  port: number | undefined,
+  timeout: number,
+): Promise<SchemeHint | null> {
+  if (url.protocol !== 'http:') return null;
+  // Any port: the probe checks a close with a handshake rather than trusting the port number.
+  const hint = schemeHintOf('http:', 443, code, err, true);
+  if (hint === undefined || address === undefined || port === undefined) return null;
+  if (code === 'HTTP_PROTOCOL') return hint;
+  return (await speaksTls(address, port, url.hostname, timeout)) ? hint : null;
+}
+
+/** Whether `address:port` answers a TLS handshake in TLS (completing it, or with an alert). */
+function speaksTls(address: string, port: number, host: string, timeout: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const servername = isIP(host) === 0 ? host : undefined;
+    const socket = tls.connect({
+      host: address,
+      port,
+      ...(servername === undefined ? {} : { servername }),
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
+    const done = (answer: boolean): void => {
+      clearTimeout(timer);
+      socket.removeAllListeners('secureConnect');
+      socket.on('error', ignore);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), Math.min(timeout, 2_000));
+    socket.once('secureConnect', () => done(true));
+    // An alert is TLS speaking (ERR_SSL_TLSV1_ALERT_..., ERR_SSL_SSLV3_ALERT_...); a reset, a close
+    // or a plain-text answer is not.
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      done(typeof e.code === 'string' && /_ALERT_/.test(e.code)),
+    );
+  });
+}
+
+/** Up to `limit` bytes of a body, as latin-1 text (a failure reads as what arrived). */
+async function head(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // What arrived is enough to judge.
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('latin1');
 }
 
 function message(err: unknown): string {

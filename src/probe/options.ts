@@ -3,6 +3,7 @@
  * validates them once (naming the option path in every error) and returns a frozen copy.
  */
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
+import { redactHeaderValue } from '../errors/redact.ts';
 import { checkBoolean, checkDuration, checkNumber, checkObject, checkThat } from '../options/validate.ts';
 import { isResolverAddress } from '../transport/dns/options.ts';
 
@@ -101,6 +102,20 @@ export interface ProbeOptions {
   samples?: number;
   /** Per-phase timeouts. */
   timeouts?: ProbeTimeouts;
+  /**
+   * Request headers to send besides the probe's own (`User-Agent: bulwark-probe` and `Accept`,
+   * which these replace when named), on the HTTP layer's request and the path layer's exchanges:
+   * a record, or `[name, value]` pairs (a name may repeat). The report shows them with secret
+   * values (`Authorization`, `Cookie`, `X-Api-Key`, ...) redacted. Headers that frame the
+   * message (`Content-Length`, `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Upgrade`,
+   * `Expect`, `TE`) are refused.
+   * @default []
+   * @example
+   * ```ts
+   * await probe('https://api.internal/health', { headers: { authorization: `Bearer ${token}` } });
+   * ```
+   */
+  headers?: Readonly<Record<string, string>> | readonly (readonly [string, string])[];
 }
 
 /** {@link ProbeOptions} after validation and defaults. */
@@ -113,6 +128,8 @@ export interface ResolvedProbeOptions {
   readonly path: boolean;
   readonly samples: number;
   readonly timeouts: Readonly<Required<ProbeTimeouts>>;
+  /** The caller's headers as `[name, value]` pairs, names lower-cased, in the order given. */
+  readonly headers: readonly (readonly [string, string])[];
 }
 
 /** The phase timeouts: the client's own defaults (TIMEOUT_DEFAULTS), so the probe fails where a call would. */
@@ -142,6 +159,7 @@ export function resolveProbeOptions(input: unknown): ResolvedProbeOptions {
     'path',
     'samples',
     'timeouts',
+    'headers',
   ]);
   const resolvers = checkResolvers(o.resolvers);
   const system = checkBoolean(o.system, 'system', true);
@@ -166,6 +184,7 @@ export function resolveProbeOptions(input: unknown): ResolvedProbeOptions {
     method: (method as string).toUpperCase(),
     path: checkBoolean(o.path, 'path', true),
     samples: checkNumber(o.samples, 'samples', DEFAULT_SAMPLES, { min: 0, max: MAX_SAMPLES, integer: true }),
+    headers: checkHeaders(o.headers),
     timeouts: Object.freeze({
       dns: timeout('dns'),
       connect: timeout('connect'),
@@ -206,4 +225,69 @@ function checkCa(value: unknown): readonly string[] | undefined {
     );
   });
   return Object.freeze([...(list as string[])]);
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// A field value: visible characters, spaces and tabs, obs-text; no CR, LF or NUL (RFC 9110 §5.5).
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Headers that frame the message or the connection: the probe's to set, not the caller's. */
+const FRAMING_HEADERS: ReadonlySet<string> = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+]);
+
+/**
+ * What is wrong with one header, in words, or `undefined` when nothing is. The CLI's `-H` and
+ * {@link resolveProbeOptions} share it.
+ */
+export function headerProblem(name: string, value: string): string | undefined {
+  if (!TOKEN.test(name)) return "a header name (letters, digits and !#$%&'*+.^_`|~-, no spaces)";
+  if (FRAMING_HEADERS.has(name.toLowerCase())) {
+    return `a header other than ${[...FRAMING_HEADERS].join(', ')} (the probe frames its own request)`;
+  }
+  if (!FIELD_VALUE.test(value)) return 'a header value without line breaks or NUL';
+  return undefined;
+}
+
+function checkHeaders(value: unknown): readonly (readonly [string, string])[] {
+  if (value === undefined) return Object.freeze([]);
+  let pairs: unknown[];
+  if (Array.isArray(value)) pairs = value;
+  else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    pairs = Object.entries(value);
+  } else {
+    throw new InvalidOptionError(
+      'headers',
+      'a record of header values or an array of [name, value] pairs',
+      value,
+    );
+  }
+  return Object.freeze(
+    pairs.map((pair, i) => {
+      const path = Array.isArray(value) ? `headers[${i}]` : `headers.${String((pair as unknown[])[0])}`;
+      if (
+        !Array.isArray(pair) ||
+        pair.length !== 2 ||
+        typeof pair[0] !== 'string' ||
+        typeof pair[1] !== 'string'
+      ) {
+        throw new InvalidOptionError(
+          path,
+          'a [name, value] pair of strings',
+          Array.isArray(pair) ? '[...]' : pair,
+        );
+      }
+      const [name, text] = pair as [string, string];
+      const problem = headerProblem(name, text);
+      // The value shown is redacted: a bad Authorization header must not print its token.
+      if (problem !== undefined)
+        throw new InvalidOptionError(path, problem, `${name}: ${redactHeaderValue(name, text)}`);
+      return Object.freeze([name.toLowerCase(), text.trim()] as const);
+    }),
+  );
 }

@@ -45,14 +45,21 @@ export interface ExchangeTarget {
   /** Path and query. */
   readonly path: string;
   readonly method: string;
+  /** The caller's headers (`--header`), sent on every exchange; they replace the probe's own. */
+  readonly headers: readonly (readonly [string, string])[];
 }
 
 /** The probe's request as text, padded with a header to `size` bytes (`0`: unpadded). */
 export function exchangeRequest(target: ExchangeTarget, size: number): string {
   const method = SAFE_METHODS.has(target.method) ? target.method : 'HEAD';
-  const head =
-    `${method} ${target.path} HTTP/1.1\r\nHost: ${target.host}\r\nUser-Agent: bulwark-probe\r\n` +
-    'Accept: */*\r\nConnection: close\r\n';
+  const named = new Set(target.headers.map(([name]) => name));
+  const own: [string, string][] = [
+    ['Host', target.host],
+    ['User-Agent', 'bulwark-probe'],
+    ['Accept', '*/*'],
+  ];
+  const fields = [...own.filter(([name]) => !named.has(name.toLowerCase())), ...target.headers];
+  const head = `${method} ${target.path} HTTP/1.1\r\n${fields.map(([n, v]) => `${n}: ${v}\r\n`).join('')}Connection: close\r\n`;
   const line = 'X-Bulwark-Padding: \r\n';
   const fill = size - head.length - line.length - 2;
   return size === 0 ? `${head}\r\n` : `${head}X-Bulwark-Padding: ${'x'.repeat(Math.max(1, fill))}\r\n\r\n`;

@@ -70,6 +70,7 @@ export async function measurePath(
         host: url.host,
         path: url.pathname + url.search,
         method: o.method,
+        headers: o.headers,
       },
       deadline,
     ),

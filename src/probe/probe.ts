@@ -8,8 +8,8 @@
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { redactText } from '../errors/redact.ts';
 import { probeDns } from './dns.ts';
-import { probeHttp } from './http.ts';
-import { type ProbeOptions, resolveProbeOptions } from './options.ts';
+import { probeHttp, shownHeaders } from './http.ts';
+import { type ProbeOptions, type ResolvedProbeOptions, resolveProbeOptions } from './options.ts';
 import { judgePath, measurePath, skippedPath } from './path.ts';
 import {
   type HttpReport,
@@ -59,13 +59,13 @@ export async function probe(url: string | URL, options?: ProbeOptions): Promise<
     tcp = skippedTcp(port, 'DNS failed');
     tls = skippedTls(secure ? 'DNS failed' : noTls, o.insecure);
     path = skippedPath('DNS failed', o.timeouts.path);
-    http = skippedHttp(target, o.method, 'DNS failed');
+    http = skippedHttp(target, o, 'DNS failed');
   } else {
     const t = await probeTcp(dns.addresses, port, o.timeouts.connect);
     tcp = t.report;
     if (t.socket === undefined) {
       tls = skippedTls(secure ? 'TCP failed' : noTls, o.insecure);
-      http = skippedHttp(target, o.method, 'TCP failed');
+      http = skippedHttp(target, o, 'TCP failed');
     } else if (!secure) {
       tls = skippedTls(noTls, o.insecure);
       http = await probeHttp(t.socket, target, o);
@@ -73,9 +73,7 @@ export async function probe(url: string | URL, options?: ProbeOptions): Promise<
       const s = await probeTls(t.socket, host, dns.report.literal, t.report.address!, o);
       tls = s.report;
       http =
-        s.socket === undefined
-          ? skippedHttp(target, o.method, 'TLS failed')
-          : await probeHttp(s.socket, target, o);
+        s.socket === undefined ? skippedHttp(target, o, 'TLS failed') : await probeHttp(s.socket, target, o);
     }
     // The path layer, on connections of its own, once the others are done: its connect times
     // are read in this process, and a quiet event loop keeps them close to the network's.
@@ -140,18 +138,21 @@ function skippedTls(reason: string, insecure: boolean): TlsReport {
     daysUntilExpiry: null,
     bytesSent: null,
     bytesReceived: null,
+    hint: null,
   };
 }
 
-function skippedHttp(url: URL, method: string, reason: string): HttpReport {
+function skippedHttp(url: URL, o: ResolvedProbeOptions, reason: string): HttpReport {
   return {
     ...skippedBase(reason),
-    method,
+    method: o.method,
     path: url.pathname,
     status: null,
     statusText: null,
     ttfb: null,
     headers: { server: null, retryAfter: null, location: null, contentType: null },
     retryAfterSeconds: null,
+    requestHeaders: shownHeaders(o),
+    hint: null,
   };
 }

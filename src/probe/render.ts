@@ -217,7 +217,12 @@ function httpDetails(http: HttpReport): string[] {
   if (http.headers.server !== null) facts.push(`Server: ${http.headers.server}`);
   if (http.headers.retryAfter !== null) facts.push(`Retry-After: ${http.headers.retryAfter}`);
   if (http.headers.location !== null) facts.push(`Location: ${http.headers.location}`);
-  return [facts.join(' · ')];
+  const lines = [facts.join(' · ')];
+  // The caller's headers (--header), secret values already redacted in the report.
+  if (http.requestHeaders.length > 0) {
+    lines.push(`sent ${http.requestHeaders.map((h) => `${h.name}: ${h.value}`).join(' · ')}`);
+  }
+  return lines;
 }
 
 /** Warnings beyond the first (which is the layer's reason). */

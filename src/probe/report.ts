@@ -4,6 +4,7 @@
  * always present (`null` when it does not apply) and `schema` changes when the shape does.
  */
 import type { ErrorCode } from '../errors/codes.ts';
+import type { SchemeHint } from '../errors/scheme-hint.ts';
 
 /**
  * What a layer's check concluded.
@@ -155,6 +156,11 @@ export interface TlsReport extends LayerReport {
    */
   readonly bytesSent: number | null;
   readonly bytesReceived: number | null;
+  /**
+   * `'use-http'` when the port answered the handshake in plain text (OpenSSL's "wrong version
+   * number"): it speaks plain HTTP. The reason says so in words. `null` otherwise.
+   */
+  readonly hint: SchemeHint | null;
 }
 
 /** The connect-time distribution to one address (the path layer's samples). */
@@ -263,17 +269,34 @@ export interface HttpReport extends LayerReport {
   readonly headers: HttpHeadersReport;
   /** `Retry-After` in seconds (from seconds or an HTTP date). */
   readonly retryAfterSeconds: number | null;
+  /** The caller's request headers (`--header`), as sent, secret values redacted. */
+  readonly requestHeaders: readonly ProbeHeader[];
+  /**
+   * `'use-https'` when a plain-HTTP request met a port that speaks TLS: it answered with a TLS
+   * record, with an HTTPS server's "plain HTTP request was sent to HTTPS port" 400, or closed the
+   * connection and then completed a TLS handshake. The reason says so in words. `null` otherwise.
+   */
+  readonly hint: SchemeHint | null;
+}
+
+/** A request header as the report shows it. */
+export interface ProbeHeader {
+  /** Lower-cased. */
+  readonly name: string;
+  /** The value, or `[redacted]` for a secret one (`Bearer [redacted]` for an `Authorization`). */
+  readonly value: string;
 }
 
 /**
- * The whole probe: `bulwark probe --json` prints exactly this (schema `bulwark.probe/v2`: v1 plus
- * the `path` layer and the TLS layer's byte counts). Every key is always present; values that do
- * not apply are `null` (or `[]`).
+ * The whole probe: `bulwark probe --json` prints exactly this (schema `bulwark.probe/v3`: v2 plus
+ * the `hint` of the TLS and HTTP layers and the HTTP layer's `requestHeaders`; v2 was v1 plus the
+ * `path` layer and the TLS layer's byte counts). Every key is always present; values that do not
+ * apply are `null` (or `[]`).
  *
  * @example
  * ```jsonc
  * {
- *   "schema": "bulwark.probe/v2",
+ *   "schema": "bulwark.probe/v3",
  *   "url": "https://api.example.com/health",
  *   "startedAt": "2025-01-31T09:12:44.120Z",
  *   "duration": 41.7,
@@ -288,20 +311,21 @@ export interface HttpReport extends LayerReport {
  *     "tls":  { "verdict": "failed", "reason": "the certificate expired 2 days ago, ...", "code": "TLS_CERT_EXPIRED",
  *               ..., "servername": "api.example.com", "protocol": "TLSv1.3", "authorized": false,
  *               "verifyError": "CERT_HAS_EXPIRED", "daysUntilExpiry": -2, "chain": [ ... ],
- *               "bytesSent": 1588, "bytesReceived": 2871 },
+ *               "bytesSent": 1588, "bytesReceived": 2871, "hint": null },
  *     "path": { "verdict": "ok", "reason": "10 connects to 203.0.113.7: median 21.3 ms, no SYN retransmitted; ...",
  *               "code": null, ..., "window": 3500, "estimatedLoss": 0, "address": "203.0.113.7", "brokeAt": null,
  *               "connects": [{ "address": "203.0.113.7", "samples": 10, "connected": 10, "p50": 21.3, ... }],
  *               "exchanges": [{ "bytes": 143, "outcome": "answered", "duration": 44.1, "status": 200, ... }, ...] },
  *     "http": { "verdict": "skipped", "reason": "TLS failed", "code": null, "duration": null, ...,
- *               "status": null, "ttfb": null, "headers": { "server": null, ... } }
+ *               "status": null, "ttfb": null, "headers": { "server": null, ... },
+ *               "requestHeaders": [{ "name": "authorization", "value": "Bearer [redacted]" }], "hint": null }
  *   }
  * }
  * ```
  */
 export interface ProbeReport {
   /** The shape's name and version; it changes only when the shape does. */
-  readonly schema: 'bulwark.probe/v2';
+  readonly schema: 'bulwark.probe/v3';
   /** The URL probed, without user-info or query string values. */
   readonly url: string;
   /** When the probe started, ISO 8601. */
@@ -328,7 +352,7 @@ export interface ProbeReport {
 }
 
 /** The schema name of {@link ProbeReport}. */
-export const PROBE_SCHEMA = 'bulwark.probe/v2';
+export const PROBE_SCHEMA = 'bulwark.probe/v3';
 
 /** Milliseconds to 0.1 ms. */
 export function ms(value: number): number {

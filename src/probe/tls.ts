@@ -10,6 +10,7 @@ import { MTU_HINT_BYTES } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
 import { redactText } from '../errors/redact.ts';
+import { SCHEME_HINTS, type SchemeHint, schemeHintOf } from '../errors/scheme-hint.ts';
 import { CERTIFICATE_WARNING_DAYS, daysUntil } from '../transport/connection.ts';
 import type { ResolvedProbeOptions } from './options.ts';
 import { type CertificateReport, ms, okOrSuspect, oneLine, slowWarning, type TlsReport } from './report.ts';
@@ -52,6 +53,7 @@ export function probeTls(
     daysUntilExpiry: null,
     bytesSent: null,
     bytesReceived: null,
+    hint: null,
   };
   // What went over the wire: the TCP socket counts the TLS records.
   const bytes = () => ({ bytesSent: socket.bytesWritten, bytesReceived: socket.bytesRead });
@@ -66,7 +68,7 @@ export function probeTls(
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     });
-    const fail = (code: ErrorCode, reason: string): void => {
+    const fail = (code: ErrorCode, reason: string, hint: SchemeHint | null = null): void => {
       const counted = bytes();
       clearTimeout(timer);
       secure.off('secureConnect', onSecure);
@@ -75,14 +77,17 @@ export function probeTls(
       secure.destroy();
       const duration = ms(performance.now() - started);
       resolve({
-        report: { verdict: 'failed', reason, code, duration, warnings: [], ...blank, ...counted },
+        report: { verdict: 'failed', reason, code, duration, warnings: [], ...blank, ...counted, hint },
         socket: undefined,
       });
     };
     const onError = (err: Error): void => {
       const c = classify(err);
       const code = c.layer === 'tls' || c.layer === 'tcp' ? c.code : 'TLS_HANDSHAKE_FAILED';
-      fail(code, `handshake failed: ${oneLine(redactText(err.message))}`);
+      const reason = `handshake failed: ${oneLine(redactText(err.message))}`;
+      // The port answered in plain text: say in words what to do (errors/scheme-hint.ts).
+      const hint = schemeHintOf('https:', 0, code, err, true) ?? null;
+      fail(code, hint === null ? reason : `${SCHEME_HINTS[hint]} (${reason})`, hint);
     };
     const onSecure = (): void => {
       clearTimeout(timer);

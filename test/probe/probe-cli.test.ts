@@ -336,7 +336,7 @@ describe('bulwark probe --json', () => {
       'url',
       'verdict',
     ]);
-    assert.equal(report.schema, 'bulwark.probe/v2');
+    assert.equal(report.schema, 'bulwark.probe/v3');
     assert.equal(report.url, `https://app.test:${server.port}/a?[redacted]`);
     assert.ok(!Number.isNaN(Date.parse(report.startedAt)));
     const common = ['code', 'duration', 'reason', 'verdict', 'warnings'];
@@ -375,6 +375,7 @@ describe('bulwark probe --json', () => {
         'chain',
         'cipher',
         'daysUntilExpiry',
+        'hint',
         'insecure',
         'protocol',
         'servername',
@@ -391,7 +392,18 @@ describe('bulwark probe --json', () => {
     ]);
     assert.deepEqual(
       keys(report.layers.http),
-      [...common, 'headers', 'method', 'path', 'retryAfterSeconds', 'status', 'statusText', 'ttfb'].sort(),
+      [
+        ...common,
+        'headers',
+        'hint',
+        'method',
+        'path',
+        'requestHeaders',
+        'retryAfterSeconds',
+        'status',
+        'statusText',
+        'ttfb',
+      ].sort(),
     );
     assert.deepEqual(keys(report.layers.http.headers), ['contentType', 'location', 'retryAfter', 'server']);
     assert.deepEqual(
