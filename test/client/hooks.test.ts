@@ -420,6 +420,63 @@ describe('hooks (client, loopback)', () => {
     assert.equal(stats.breaker, 'closed');
   });
 
+  it('fetch calls left to undici’s fetch (here: a referrerPolicy) get their headers and URL from the hooks too', async (t) => {
+    const { server, seen } = await recording(t);
+    const c = client(t);
+    const res = await c.fetch(`${server.url}/x`, {
+      referrerPolicy: 'no-referrer',
+      headers: [['x-given', 'pairs']],
+      hooks: {
+        beforeRequest: ({ request }) => {
+          (request.headers as Headers).set('x-hook', '1');
+          (request.url as URL).pathname = '/y';
+        },
+      },
+    });
+    assert.equal(res.status, 200);
+    await res.text();
+    assert.deepEqual(
+      seen.map((s) => [s.url, s.headers['x-given'], s.headers['x-hook']]),
+      [['/y', 'pairs', '1']],
+    );
+  });
+
+  it('an abort while the request is out, with hooks set, rejects with the reason and runs no afterResponse', async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    server.handle(() => {}); // never answers
+    const c = client(t);
+    const controller = new AbortController();
+    let after = 0;
+    const reason = Symbol('gone');
+    const pending = c.request(server.url, {
+      signal: controller.signal,
+      hooks: {
+        beforeRequest: () => {
+          setTimeout(() => controller.abort(reason), 20);
+        },
+        afterResponse: () => void after++,
+      },
+    });
+    await assert.rejects(pending, (err) => err === reason);
+    assert.equal(after, 0);
+  });
+
+  for (const hook of ['afterResponse', 'beforeRetry'] as const) {
+    it(`${hook} outliving the total deadline: HTTP_HOOK_TIMEOUT (may have executed), the response discarded`, async (t) => {
+      const { server, seen } = await recording(t, () => 503);
+      const c = client(t, { timeout: { total: 150 } });
+      const err = (await c
+        .request(server.url, { hooks: { [hook]: () => new Promise<void>(() => {}) } })
+        .catch((e: unknown) => e)) as BulwarkError;
+      assert.equal(err.code, 'HTTP_HOOK_TIMEOUT');
+      assert.equal(err.mayHaveExecuted, true);
+      assert.equal(err.attempts, 1);
+      assert.equal(seen.length, 1);
+      await c.close();
+      await waitFor(() => server.openSockets === 0, 'every connection closed');
+    });
+  }
+
   it("every hook runs in the call's async context", async (t) => {
     const { server } = await recording(t, (n) => (n % 2 === 1 ? 503 : 200));
     const als = new AsyncLocalStorage<string>();
