@@ -6,7 +6,8 @@
  * raw" and "policies on − policies off" (target ≤ 1 µs) — and writes `bench/results/policy-cpu.json`.
  * In the same rounds: the generic `wrap(timeout, retry, breaker)` around a resolved promise, and
  * cockatiel's comparable `wrap(timeout, retry, circuitBreaker)`, each minus the bare promise
- * (target ≤ 1 µs for Bulwark's).
+ * (target ≤ 1 µs for Bulwark's). And a client with one no-op `beforeRequest` hook: what setting a
+ * hook costs (a call without hooks pays one check, included in the rows above).
  *
  *   node bench/overhead/policy-cpu.ts [--rounds 8] [--calls 200000]
  */
@@ -83,6 +84,8 @@ function bulwark(options: ClientOptions): BulwarkClient {
 
 const ON = bulwark({});
 const OFF = bulwark({ retry: false, breaker: false, bulkhead: false });
+/** What a hook costs when one is set (a call without hooks pays one check: `on` above). */
+const HOOKED = bulwark({ hooks: { beforeRequest: () => {} } });
 
 interface Case {
   readonly id: string;
@@ -142,6 +145,11 @@ const cases: Case[] = [
     run: (n) => times(n, async () => (await ON.request(URL_STRING)).statusCode),
   },
   {
+    id: 'hook',
+    label: 'client.request, defaults + one no-op beforeRequest hook',
+    run: (n) => times(n, async () => (await HOOKED.request(URL_STRING)).statusCode),
+  },
+  {
     id: 'promise',
     label: 'a resolved promise alone',
     run: (n) => times(n, async () => await answer()),
@@ -174,6 +182,7 @@ await main(cmd, async (v) => {
   progress.done();
   await ON.close();
   await OFF.close();
+  await HOOKED.close();
   const s = Object.fromEntries(cases.map((c) => [c.id, spread(samples.get(c.id)!)])) as Record<
     string,
     Spread
@@ -183,6 +192,7 @@ await main(cmd, async (v) => {
     spread(samples.get(a)!.map((x, i) => x - samples.get(b)![i]!));
   const fullMinusRaw = diff('on', 'raw');
   const onMinusOff = diff('on', 'off');
+  const hookMinusOn = diff('hook', 'on');
   const wrapMinusPromise = diff('wrap', 'promise');
   const cockatielMinusPromise = diff('cockatiel', 'promise');
   console.log(
@@ -220,6 +230,13 @@ await main(cmd, async (v) => {
           '',
         ],
         [
+          'one no-op hook − no hook',
+          fmt(hookMinusOn.median, 0),
+          fmt(hookMinusOn.min, 0),
+          fmt(hookMinusOn.max, 0),
+          '',
+        ],
+        [
           'wrap(timeout, retry, breaker) − promise',
           fmt(wrapMinusPromise.median, 0),
           fmt(wrapMinusPromise.min, 0),
@@ -252,6 +269,7 @@ await main(cmd, async (v) => {
     fullMinusRaw,
     onMinusOff,
     target: { ns: 1000, met },
+    hookMinusOn,
     wrapMinusPromise,
     cockatielMinusPromise,
     wrapTarget: { ns: 1000, met: wrapMet },
