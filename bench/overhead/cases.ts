@@ -280,6 +280,26 @@ export const CASES: readonly Case[] = [
       };
     },
   },
+  {
+    id: 'bulwark-request-dispatcher',
+    label: "Bulwark client.request over the caller's undici Pool (the dispatcher option)",
+    async setup(url, connections) {
+      // Every policy over the raw baseline's own dispatcher: what the policies and the client's
+      // handler cost where the transport is the caller's. Not in the default set.
+      const pool = new Pool(new URL(url).origin, { connections, pipelining: 1 });
+      const client = createClient({ dispatcher: pool });
+      return {
+        one: async () => {
+          const res = await client.request(url);
+          await res.body.text();
+        },
+        close: async () => {
+          await client.close();
+          await pool.close();
+        },
+      };
+    },
+  },
   otelClientCase(
     'bulwark-request-otel',
     'Bulwark client.request, OpenTelemetry on (bulwark/otel)',
