@@ -44,7 +44,7 @@ describe('proxy', () => {
       await startHttpServer({ handler: (req, res) => void res.end(`via ${req.url}`) }),
     );
     const proxy = cleanup(t, await startForwardProxy());
-    const client = createClient({ proxy: proxy.url });
+    const client = createClient({ proxy: new URL(proxy.url) }); // a URL object as well as a string
     t.after(() => client.close());
 
     const res = await client.fetch(`${server.url}/f?x=1`);
