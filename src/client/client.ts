@@ -5,7 +5,12 @@
  * call").
  */
 import { channel } from 'node:diagnostics_channel';
-import type { Dispatcher, Pool, RequestInit as UndiciRequestInit } from 'undici';
+import {
+  type Dispatcher,
+  getGlobalDispatcher,
+  type Pool,
+  type RequestInit as UndiciRequestInit,
+} from 'undici';
 import { BulwarkError, isBulwarkError, type Target } from '../errors/bulwark-error.ts';
 import { redactUrl } from '../errors/redact.ts';
 import { attemptHandler, type ResultAdapter, type Transport } from '../http/attempt.ts';
@@ -74,6 +79,8 @@ export class BulwarkClient {
   readonly #agent: BulwarkAgent;
   /** The dispatcher every call goes out on unless it brings its own: `dispatcher`, `proxy`'s, or none (the agent). */
   readonly #dispatcher: Dispatcher | undefined;
+  /** `dispatcher: 'global'`: undici's global dispatcher, read at every call. */
+  readonly #global: boolean;
   /** The dispatcher the client built (for `proxy`) and closes; never the caller's. */
   readonly #owned: Dispatcher | undefined;
   readonly #origins: Origins;
@@ -106,7 +113,8 @@ export class BulwarkClient {
     this.#deadlines = new Deadlines(clock);
     this.dns = o.dns === false ? undefined : o.dns;
     this.#owned = o.proxy === undefined ? undefined : createProxyAgent(o.proxy, o);
-    this.#dispatcher = o.dispatcher ?? this.#owned;
+    this.#global = o.dispatcher === 'global';
+    this.#dispatcher = o.dispatcher === 'global' ? undefined : (o.dispatcher ?? this.#owned);
     // The origins observe the agent's connections (connect times, certificates) for stats().
     this.#agent = createAgent(o, {
       connected: (rec) => this.#origins.connected(rec),
@@ -389,7 +397,7 @@ export class BulwarkClient {
       init,
       now,
     );
-    call.dispatcher = dispatcher ?? this.#dispatcher;
+    call.dispatcher = dispatcher ?? (this.#global ? getGlobalDispatcher() : this.#dispatcher);
     // In the caller's async context: the hooks run in it (http/hooks.ts).
     if (config.hooks !== undefined) call.hookRun = new HookRun(config.hooks, init, call.url, signal);
     if (this.#breakers !== undefined || this.#bulkheads !== undefined) {

@@ -155,7 +155,9 @@ export interface ClientOptions {
    * `EnvHttpProxyAgent`, `MockAgent`, an `Agent` with interceptors (`agent.compose(...)`). Every
    * policy (deadline, bulkhead, retry, budget, breaker, stats, error tagging) still applies; of the
    * transport, what applies is in docs/dispatchers.md. The client never closes it. A call may bring
-   * its own (`fetch`'s `init.dispatcher`, `request`'s `options.dispatcher`).
+   * its own (`fetch`'s `init.dispatcher`, `request`'s `options.dispatcher`). `'global'` reads
+   * undici's global dispatcher (`setGlobalDispatcher`) at every call, so a test that installs a
+   * `MockAgent` after the client was made still reaches it.
    *
    * @example
    * ```ts
@@ -163,7 +165,7 @@ export interface ClientOptions {
    * const client = createClient({ dispatcher: mock });
    * ```
    */
-  dispatcher?: Dispatcher;
+  dispatcher?: Dispatcher | 'global';
   /**
    * A forward proxy for every call: its URL, {@link ProxyOptions}, or `'env'` to follow
    * HTTP_PROXY, HTTPS_PROXY and NO_PROXY (read when the client is created). The client builds
@@ -198,7 +200,7 @@ export interface ResolvedClientOptions extends CallConfig {
   readonly maxConcurrentStreams: number;
   readonly deadlineHeader: string | false;
   readonly clock: Clock;
-  readonly dispatcher: Dispatcher | undefined;
+  readonly dispatcher: Dispatcher | 'global' | undefined;
   readonly proxy: ResolvedProxy | undefined;
 }
 
@@ -241,7 +243,10 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export function resolveClientOptions(input: unknown): ResolvedClientOptions {
   const o = checkObject(input, '', CLIENT_KEYS);
   const clock = checkClock(o.clock, 'clock');
-  const dispatcher = checkDispatcher<Dispatcher>(o.dispatcher, 'dispatcher');
+  const dispatcher =
+    o.dispatcher === 'global'
+      ? 'global'
+      : checkDispatcher<Dispatcher>(o.dispatcher, 'dispatcher', "'global'");
   const proxy = resolveProxy(o.proxy);
   if (dispatcher !== undefined && proxy !== undefined) {
     // (The proxy is not shown: its URL may carry credentials.)

@@ -142,6 +142,7 @@ export function checkClock(value: unknown, path: string): Clock {
 export function checkDispatcher<D extends { dispatch: Function }>(
   value: unknown,
   path: string,
+  alternative?: string,
 ): D | undefined {
   if (value === undefined) return undefined;
   if (
@@ -149,7 +150,12 @@ export function checkDispatcher<D extends { dispatch: Function }>(
     value === null ||
     typeof (value as { dispatch?: unknown }).dispatch !== 'function'
   ) {
-    throw new InvalidOptionError(path, 'an undici Dispatcher (an object with a dispatch method)', value);
+    const expected = 'an undici Dispatcher (an object with a dispatch method)';
+    throw new InvalidOptionError(
+      path,
+      alternative === undefined ? expected : `${expected} or ${alternative}`,
+      value,
+    );
   }
   return value as D;
 }

@@ -178,7 +178,10 @@ describe('a dispatcher the caller brings', () => {
     assert.equal(fetched.code, 'HTTP_BODY_TIMEOUT');
   });
 
-  it('the global dispatcher, when asked for (setGlobalDispatcher(new MockAgent()) in a test)', async (t) => {
+  it("dispatcher: 'global' reads undici's global dispatcher at every call (a MockAgent a test installs later)", async (t) => {
+    const server = cleanup(t, await startHttpServer({ handler: (_q, res) => void res.end('real') }));
+    const client = createClient({ dispatcher: 'global' }); // made before the test installs its mock
+    t.after(() => client.close());
     const previous = getGlobalDispatcher();
     const mock = mockAgent();
     setGlobalDispatcher(mock);
@@ -186,10 +189,18 @@ describe('a dispatcher the caller brings', () => {
       setGlobalDispatcher(previous);
       await mock.close();
     });
-    mock.get('http://global.test').intercept({ path: '/' }).reply(200, 'global');
-    const client = createClient({ dispatcher: getGlobalDispatcher() });
-    t.after(() => client.close());
-    assert.equal(await (await client.fetch('http://global.test/')).text(), 'global');
+    mock.get(server.url).intercept({ path: '/' }).reply(200, 'global').times(2);
+    assert.equal(await (await client.fetch(server.url)).text(), 'global');
+    assert.equal(await (await client.request(server.url)).body.text(), 'global');
+    setGlobalDispatcher(previous);
+    assert.equal(await (await client.fetch(server.url)).text(), 'real');
+    // Captured once instead: the dispatcher of that moment.
+    setGlobalDispatcher(mock);
+    mock.get(server.url).intercept({ path: '/' }).reply(200, 'captured');
+    const captured = createClient({ dispatcher: getGlobalDispatcher() });
+    t.after(() => captured.close());
+    assert.equal(await (await captured.fetch(server.url)).text(), 'captured');
+    mock.assertNoPendingInterceptors();
   });
 
   it('rejects what is not a dispatcher, and proxy beside dispatcher, with InvalidOptionError', async (t) => {
@@ -203,6 +214,16 @@ describe('a dispatcher the caller brings', () => {
         },
       );
     }
+    for (const dispatcher of [new MockAgent(), 'global' as const]) {
+      assert.throws(
+        () => createClient({ dispatcher, proxy: 'http://user:secret@proxy.test:3128' }),
+        (e) => e instanceof InvalidOptionError && e.path === 'proxy' && !e.message.includes('secret'),
+      );
+    }
+    assert.throws(
+      () => createClient({ dispatcher: 'GLOBAL' as never }),
+      (e) => e instanceof InvalidOptionError && e.path === 'dispatcher',
+    );
     assert.throws(
       () => createClient({ dispatcher: new MockAgent(), proxy: 'http://user:secret@proxy.test:3128' }),
       (e) => e instanceof InvalidOptionError && e.path === 'proxy' && !e.message.includes('secret'),
