@@ -20,12 +20,13 @@ import type { ResolvedProxy } from './proxy-options.ts';
  * undici's (with the client's `tls` options). The client owns it and closes it on `close()`.
  */
 export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions): Dispatcher {
-  const connector = (tls: Readonly<ConnectionOptions>): Connector =>
+  const connector = (tls: Readonly<ConnectionOptions>, allowH2 = false): Connector =>
     createConnector({
       resolver: o.dns === false ? systemResolver : o.dns,
       timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
       tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
       tls,
+      allowH2,
     });
   const toProxy = connector(proxy.kind === 'uri' ? proxy.tls : {});
   const proxies = new Set<string>();
@@ -39,6 +40,10 @@ export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions)
     keepAliveMaxTimeout: o.keepAlive.idleTimeout,
     headersTimeout: undiciHeadersTimeout(o.timeout),
     bodyTimeout: o.timeout.body,
+    // Said either way: through a tunnel undici's own TLS with the target would offer h2 unasked
+    // (ProxyAgent picks its http/1.1-only connector when the pool says `allowH2: false`).
+    allowH2: o.allowH2,
+    ...(o.allowH2 ? { maxConcurrentStreams: o.maxConcurrentStreams } : {}),
   };
   // undici's ProxyAgent calls `factory` for each target origin (its `connect` then opens the
   // tunnel) and, for requests it forwards without a tunnel, with the proxy's own URL (its `connect`
@@ -70,7 +75,7 @@ export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions)
     return new EnvHttpProxyAgent({
       ...(common as EnvHttpProxyAgent.Options),
       // The hosts NO_PROXY names are reached directly, through Bulwark's connector.
-      connect: connector(o.tls) as unknown as NonNullable<Pool.Options['connect']>,
+      connect: connector(o.tls, o.allowH2) as unknown as NonNullable<Pool.Options['connect']>,
       ...(proxy.http === undefined ? {} : { httpProxy: proxy.http.href }),
       ...(proxy.https === undefined ? {} : { httpsProxy: proxy.https.href }),
     });

@@ -15,6 +15,7 @@ import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { getTestPki } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';
+import { startForwardProxy } from '../helpers/forward-proxy.ts';
 import { refuse, startH2Server, type TestH2Server } from '../helpers/h2-server.ts';
 import { startHttpsServer } from '../helpers/http-server.ts';
 import { listen } from '../helpers/listen.ts';
@@ -82,6 +83,22 @@ describe('HTTP/2: negotiation', () => {
     assert.equal(err.code, 'TLS_HANDSHAKE_FAILED');
     assert.equal(err.mayHaveExecuted, false);
     assert.equal(server.streams.length, 0);
+  });
+
+  it('holds through a proxy tunnel: h2 with allowH2, HTTP/1.1 without', async (t) => {
+    const server = cleanup(t, await startH2Server({ ...pki.valid, allowHTTP1: true }));
+    const proxy = cleanup(t, await startForwardProxy());
+    const h1 = createClient({ proxy: proxy.url, tls });
+    t.after(() => h1.close());
+    assert.equal(await (await h1.request(server.url)).body.text(), 'http/1.1');
+    assert.equal(await (await h1.fetch(server.url)).text(), 'http/1.1');
+    assert.equal(server.sessions, 0);
+    const h2 = createClient({ proxy: proxy.url, tls, allowH2: true });
+    t.after(() => h2.close());
+    const results = await Promise.all(Array.from({ length: 5 }, () => h2.request(server.url)));
+    for (const r of results) assert.equal(await r.body.text(), 'ok');
+    assert.equal(server.sessions, 1);
+    assert.equal(server.http1, 2);
   });
 
   it('leaves plain http: on HTTP/1.1 (no cleartext h2)', async (t) => {
