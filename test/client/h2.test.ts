@@ -15,6 +15,7 @@ import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { getTestPki } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';
+import { startDnsServer } from '../helpers/dns-server.ts';
 import { startForwardProxy } from '../helpers/forward-proxy.ts';
 import { refuse, startH2Server, type TestH2Server } from '../helpers/h2-server.ts';
 import { startHttpsServer } from '../helpers/http-server.ts';
@@ -464,6 +465,38 @@ describe('HTTP/2: connections', () => {
     assert.equal(res.timings.reused, false);
     assert.equal(server.sessions, 2);
     await waitFor(() => server.openSessions === 1, 'the old session closed');
+  });
+
+  // One h2 connection carries every request, so no connect asks DNS (and keeps the name hot for
+  // the cache's refresh): a moved name is followed when the connection is rotated.
+  it('follows a name that moved to another address at the rotation, through DNS', async (t) => {
+    const a = cleanup(t, await startH2Server({ ...pki.valid, handler: (s) => answer(s, 'A') }));
+    const b = cleanup(
+      t,
+      await startH2Server({ ...pki.valid, host: '127.0.0.2', port: a.port, handler: (s) => answer(s, 'B') }),
+    );
+    const dns = cleanup(t, await startDnsServer());
+    dns.setRecords('svc.test', { A: ['127.0.0.1'], ttl: 1 });
+    // The test certificate names localhost and the loopback addresses, not svc.test.
+    const client = h2Client(t, {
+      dns: { servers: [dns.address] },
+      tls: { ...tls, servername: 'localhost' },
+      keepAlive: { idleTimeout: 30_000, maxLifetime: 300, lifetimeJitter: 0 },
+    });
+    const url = `https://svc.test:${a.port}/`;
+    assert.equal(await (await client.request(url)).body.text(), 'A');
+    assert.equal(a.openSessions, 1);
+    dns.setRecords('svc.test', { A: ['127.0.0.2'], ttl: 1 });
+    const moved = performance.now();
+    let text = 'A';
+    while (text === 'A') {
+      text = await (await client.request(url)).body.text();
+      if (text === 'A') await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(performance.now() - moved < 3_000, 'traffic moved within the TTL and the lifetime');
+    }
+    assert.equal(text, 'B');
+    assert.equal(b.sessions, 1);
+    await waitFor(() => a.openSessions === 0, 'the old h2 connection to close');
   });
 
   it('closes its connections on close()', async (t) => {

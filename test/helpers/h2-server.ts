@@ -21,6 +21,10 @@ export type H2Handler = (
 export interface H2ServerOptions {
   cert: string;
   key: string;
+  /** Loopback address to bind. @default '127.0.0.1' */
+  host?: string;
+  /** Port to bind (e.g. another server's, on another loopback address). @default 0 */
+  port?: number;
   /** Also answer HTTP/1.1 clients (ALPN http/1.1) on the same port. @default false */
   allowHTTP1?: boolean;
   /** SETTINGS_MAX_CONCURRENT_STREAMS the server advertises. @default Node's (2^32-1) */
@@ -45,17 +49,19 @@ export class TestH2Server implements AsyncDisposable {
   http1 = 0;
   readonly #live = new Set<ServerHttp2Session>();
   readonly #sockets = new Set<Socket>();
+  readonly host: string;
   #handler: H2Handler;
   #port = 0;
 
   static async start(opts: H2ServerOptions): Promise<TestH2Server> {
     const s = new TestH2Server(opts);
-    s.#port = await listen(s.server, '127.0.0.1');
+    s.#port = await listen(s.server, s.host, opts.port ?? 0);
     return s;
   }
 
   private constructor(opts: H2ServerOptions) {
     this.#handler = opts.handler ?? ok;
+    this.host = opts.host ?? '127.0.0.1';
     this.server = http2.createSecureServer({
       cert: opts.cert,
       key: opts.key,
@@ -95,9 +101,9 @@ export class TestH2Server implements AsyncDisposable {
     return this.#port;
   }
 
-  /** `https://127.0.0.1:PORT`. */
+  /** `https://127.0.0.1:PORT` (the bound host). */
   get url(): string {
-    return `https://${hostPort('127.0.0.1', this.#port)}`;
+    return `https://${hostPort(this.host, this.#port)}`;
   }
 
   /** Replaces the handler; streams already running keep the one they started with. */
@@ -121,7 +127,7 @@ export class TestH2Server implements AsyncDisposable {
   }
 }
 
-/** Starts an HTTP/2 server on 127.0.0.1, port 0. */
+/** Starts an HTTP/2 server on loopback (127.0.0.1, port 0 unless told otherwise). */
 export function startH2Server(opts: H2ServerOptions): Promise<TestH2Server> {
   return TestH2Server.start(opts);
 }
