@@ -93,6 +93,8 @@ export class BulwarkClient {
   readonly #fetchEnd: CallDone<FetchResponse>;
   readonly #requestEnd: CallDone<RequestResult>;
   readonly #sleepers = new Sleepers();
+  /** Aborted by `close()`: ends the hooks still running, as it ends the backoff sleeps. */
+  readonly #closing = new AbortController();
   readonly #deadlines: Deadlines;
   readonly #urls: UrlResolver<OriginState>;
   readonly #onDnsChange: ((event: { host: string; removed: readonly string[] }) => void) | undefined;
@@ -350,7 +352,9 @@ export class BulwarkClient {
   }
 
   async #shutdown(): Promise<void> {
-    this.#sleepers.close(new BulwarkError({ layer: 'pool', code: 'POOL_CLOSED' }));
+    const closed = new BulwarkError({ layer: 'pool', code: 'POOL_CLOSED' });
+    this.#sleepers.close(closed);
+    this.#closing.abort(closed); // hooks still running (http/hook-run.ts)
     for (const state of this.#origins.values()) state.bulkhead?.close();
     for (const bulkhead of this.#bulkheads?.values() ?? []) bulkhead.close();
     if (this.#active > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
@@ -399,7 +403,8 @@ export class BulwarkClient {
     );
     call.dispatcher = dispatcher ?? (this.#global ? getGlobalDispatcher() : this.#dispatcher);
     // In the caller's async context: the hooks run in it (http/hooks.ts).
-    if (config.hooks !== undefined) call.hookRun = new HookRun(config.hooks, init, call.url, signal);
+    if (config.hooks !== undefined)
+      call.hookRun = new HookRun(config.hooks, init, call.url, signal, this.#closing.signal);
     if (this.#breakers !== undefined || this.#bulkheads !== undefined) {
       // `breaker.key` / `bulkhead.key`: the call's breaker and bulkhead are its key's.
       const request: KeyRequest = { url: call.url, method, origin: state.origin, path: call.path, headers };

@@ -43,10 +43,20 @@ export class HookRun {
   /** Headers an `afterResponse` hook asked every later attempt to carry. */
   extraHeaders: Headers | undefined = undefined;
 
-  constructor(hooks: ResolvedHooks, input: unknown, href: string, signal: AbortSignal | undefined) {
+  /** The client's closing signal: a hook still running when the client closes ends the call. */
+  readonly #closing: AbortSignal;
+
+  constructor(
+    hooks: ResolvedHooks,
+    input: unknown,
+    href: string,
+    signal: AbortSignal | undefined,
+    closing: AbortSignal,
+  ) {
     this.hooks = hooks;
     this.input = input;
     this.href = href;
+    this.#closing = closing;
     this.signal =
       signal === undefined ? this.#controller.signal : AbortSignal.any([signal, this.#controller.signal]);
   }
@@ -66,15 +76,23 @@ export class HookRun {
     }
     if (!isThenable(result)) return result;
     const caller = call.signal;
+    const closing = this.#closing;
     return new Promise<Awaited<T>>((resolve, reject) => {
       const finish = (): void => {
         clock.clearTimeout(timer);
         caller?.removeEventListener('abort', onAbort);
+        closing.removeEventListener('abort', onClose);
       };
       const onAbort = (): void => {
         finish();
         this.#controller.abort(caller?.reason);
         reject(caller?.reason);
+      };
+      // The client closed: the call ends with its POOL_CLOSED, as a backoff sleep does.
+      const onClose = (): void => {
+        finish();
+        this.#controller.abort(closing.reason);
+        reject(closing.reason);
       };
       const timer = clock.setTimeout(
         () => {
@@ -89,7 +107,12 @@ export class HookRun {
         onAbort();
         return;
       }
+      if (closing.aborted) {
+        onClose();
+        return;
+      }
       caller?.addEventListener('abort', onAbort, { once: true });
+      closing.addEventListener('abort', onClose, { once: true });
       (result as PromiseLike<Awaited<T>>).then(
         (value) => {
           finish();

@@ -477,6 +477,26 @@ describe('hooks (client, loopback)', () => {
     });
   }
 
+  it('close() ends a hook still running: the call rejects with POOL_CLOSED, close() does not wait for the deadline', async (t) => {
+    const { server, seen } = await recording(t);
+    const c = createClient();
+    let hookSignal: AbortSignal | undefined;
+    const pending = c.fetch(server.url, {
+      hooks: {
+        beforeRequest: ({ signal }) => {
+          hookSignal = signal;
+          return new Promise<void>(() => {});
+        },
+      },
+    });
+    await waitFor(() => hookSignal !== undefined, 'the hook to start');
+    await c.close();
+    const err = (await pending.catch((e: unknown) => e)) as BulwarkError;
+    assert.equal(err.code, 'POOL_CLOSED');
+    assert.equal(hookSignal?.reason, err);
+    assert.equal(seen.length, 0);
+  });
+
   it("every hook runs in the call's async context", async (t) => {
     const { server } = await recording(t, (n) => (n % 2 === 1 ? 503 : 200));
     const als = new AsyncLocalStorage<string>();
