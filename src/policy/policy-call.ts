@@ -160,17 +160,7 @@ export class PolicyCall extends AbortScope {
   current: PolicyAttempt | undefined = undefined;
   lastFailure: unknown = undefined;
   notRetried: NotRetriedReason | undefined = undefined;
-  /** Generic calls are retried as the caller asked: the function is theirs to make safe to repeat. */
-  readonly idempotent = true;
-  readonly replayable = true;
-  readonly staleSocket = false;
   staleRetried = false;
-  /** No response end time: the budget reads the clock. */
-  readonly endedAt = 0;
-  /** No HTTP method: the generic retry has no `shouldRetry` to show one to. */
-  readonly method = 'CALL';
-  readonly origin = 'call';
-  readonly request = undefined;
   /** Settles the caller's promise (set by `execute`, `undefined` once settled). */
   resolve: ((value: unknown) => void) | undefined = undefined;
   reject: ((reason: unknown) => void) | undefined = undefined;
@@ -193,6 +183,34 @@ export class PolicyCall extends AbortScope {
     this.scope = this;
     this.startedAt = startedAt;
     this.deadline = startedAt + NO_DEADLINE;
+  }
+
+  // What the stages read that is the same for every generic call: on the prototype, not per call.
+  /** Generic calls are retried as the caller asked: the function is theirs to make safe to repeat. */
+  get idempotent(): true {
+    return true;
+  }
+  get replayable(): true {
+    return true;
+  }
+  get staleSocket(): false {
+    return false;
+  }
+  /** No response end time: the budget reads the clock. */
+  get endedAt(): 0 {
+    return 0;
+  }
+  /** No HTTP method: the generic retry has no `shouldRetry` to show one to. */
+  get method(): string {
+    return 'CALL';
+  }
+  /** For diagnostics (`bulwark:retry:attempt`). */
+  get origin(): string {
+    return 'call';
+  }
+  /** No request: errors of generic calls carry none. */
+  get request(): undefined {
+    return undefined;
   }
 
   /** The signal of the running scope: what the retry and bulkhead stages wait on. */
