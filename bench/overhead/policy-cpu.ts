@@ -4,7 +4,8 @@
  * with every policy on (the defaults), one with every policy off, and straight to the fake. Prints
  * median ns per call over interleaved rounds and the two differences that matter — "full client −
  * raw" and "policies on − policies off" (target ≤ 1 µs) — and writes `bench/results/policy-cpu.json`.
- * In the same rounds: the generic `wrap(timeout, retry, breaker)` around a resolved promise, and
+ * In the same rounds: the client with its breaker and bulkhead per route (`breaker.key`,
+ * `bulkhead.key`) against per origin; the generic `wrap(timeout, retry, breaker)` around a resolved promise, and
  * cockatiel's comparable `wrap(timeout, retry, circuitBreaker)`, each minus the bare promise
  * (target ≤ 1 µs for Bulwark's). And a client with one no-op `beforeRequest` hook: what setting a
  * hook costs (a call without hooks pays one check, included in the rows above).
@@ -86,6 +87,9 @@ const ON = bulwark({});
 const OFF = bulwark({ retry: false, breaker: false, bulkhead: false });
 /** What a hook costs when one is set (a call without hooks pays one check: `on` above). */
 const HOOKED = bulwark({ hooks: { beforeRequest: () => {} } });
+/** Every policy on, the breaker and the bulkhead per route (breaker.key, bulkhead.key). */
+const byRoute = ({ method, path }: { method: string; path: string }): string => `${method} ${path}`;
+const KEYED = bulwark({ breaker: { key: byRoute }, bulkhead: { key: byRoute } });
 
 interface Case {
   readonly id: string;
@@ -150,6 +154,11 @@ const cases: Case[] = [
     run: (n) => times(n, async () => (await HOOKED.request(URL_STRING)).statusCode),
   },
   {
+    id: 'keyed',
+    label: 'client.request, all on, breaker and bulkhead per route',
+    run: (n) => times(n, async () => (await KEYED.request(URL_STRING)).statusCode),
+  },
+  {
     id: 'promise',
     label: 'a resolved promise alone',
     run: (n) => times(n, async () => await answer()),
@@ -170,29 +179,39 @@ await main(cmd, async (v) => {
   const progress = new Progress(v.quiet);
   for (const c of cases) await c.run(Math.min(v.calls, 20_000)); // warm-up
   const samples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+  // The process's own CPU time too: on a machine shared with other work, wall time also counts the
+  // time this process waited for a core.
+  const cpuSamples = new Map<string, number[]>(cases.map((c) => [c.id, []]));
   for (let r = 0; r < v.rounds; r++) {
     for (let k = 0; k < cases.length; k++) {
       const c = cases[(k + r) % cases.length]!;
       progress.update(`policy CPU: round ${r + 1}/${v.rounds}, ${c.label}`);
+      const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       await c.run(v.calls);
       samples.get(c.id)!.push(Number(process.hrtime.bigint() - t0) / v.calls);
+      const cpu = process.cpuUsage(cpu0);
+      cpuSamples.get(c.id)!.push(((cpu.user + cpu.system) * 1000) / v.calls);
     }
   }
   progress.done();
   await ON.close();
   await OFF.close();
   await HOOKED.close();
+  await KEYED.close();
   const s = Object.fromEntries(cases.map((c) => [c.id, spread(samples.get(c.id)!)])) as Record<
     string,
     Spread
   >;
   // Differences per round (paired), then their median: steadier than a difference of medians.
-  const diff = (a: string, b: string): Spread =>
-    spread(samples.get(a)!.map((x, i) => x - samples.get(b)![i]!));
+  const diff = (a: string, b: string, from = samples): Spread =>
+    spread(from.get(a)!.map((x, i) => x - from.get(b)![i]!));
+  const cpu = (id: string): Spread => spread(cpuSamples.get(id)!);
+  const cpuDiff = (a: string, b: string): Spread => diff(a, b, cpuSamples);
   const fullMinusRaw = diff('on', 'raw');
   const onMinusOff = diff('on', 'off');
   const hookMinusOn = diff('hook', 'on');
+  const keyedMinusOn = diff('keyed', 'on');
   const wrapMinusPromise = diff('wrap', 'promise');
   const cockatielMinusPromise = diff('cockatiel', 'promise');
   console.log(
@@ -206,6 +225,7 @@ await main(cmd, async (v) => {
         { header: 'min' },
         { header: 'max' },
         { header: 'spread' },
+        { header: 'CPU ns/call' },
       ],
       [
         ...cases.map((c) => [
@@ -214,6 +234,7 @@ await main(cmd, async (v) => {
           fmt(s[c.id]!.min, 0),
           fmt(s[c.id]!.max, 0),
           `±${fmt(s[c.id]!.spreadPct, 1)} %`,
+          fmt(cpu(c.id).median, 0),
         ]),
         [
           'full client − raw',
@@ -221,6 +242,7 @@ await main(cmd, async (v) => {
           fmt(fullMinusRaw.min, 0),
           fmt(fullMinusRaw.max, 0),
           '',
+          fmt(cpuDiff('on', 'raw').median, 0),
         ],
         [
           'policies on − policies off',
@@ -228,6 +250,15 @@ await main(cmd, async (v) => {
           fmt(onMinusOff.min, 0),
           fmt(onMinusOff.max, 0),
           '',
+          fmt(cpuDiff('on', 'off').median, 0),
+        ],
+        [
+          'keyed (per route) − per origin',
+          fmt(keyedMinusOn.median, 0),
+          fmt(keyedMinusOn.min, 0),
+          fmt(keyedMinusOn.max, 0),
+          '',
+          fmt(cpuDiff('keyed', 'on').median, 0),
         ],
         [
           'one no-op hook − no hook',
@@ -235,6 +266,7 @@ await main(cmd, async (v) => {
           fmt(hookMinusOn.min, 0),
           fmt(hookMinusOn.max, 0),
           '',
+          fmt(cpuDiff('hook', 'on').median, 0),
         ],
         [
           'wrap(timeout, retry, breaker) − promise',
@@ -242,6 +274,7 @@ await main(cmd, async (v) => {
           fmt(wrapMinusPromise.min, 0),
           fmt(wrapMinusPromise.max, 0),
           '',
+          fmt(cpuDiff('wrap', 'promise').median, 0),
         ],
         [
           'cockatiel wrap − promise',
@@ -249,6 +282,7 @@ await main(cmd, async (v) => {
           fmt(cockatielMinusPromise.min, 0),
           fmt(cockatielMinusPromise.max, 0),
           '',
+          fmt(cpuDiff('cockatiel', 'promise').median, 0),
         ],
       ],
     ),
@@ -257,9 +291,12 @@ await main(cmd, async (v) => {
   console.log(
     `target: policy CPU ≤ 1000 ns per call — policies on − off ${fmt(onMinusOff.median, 0)} ns: ${met ? 'met' : 'MISSED'}`,
   );
-  const wrapMet = wrapMinusPromise.median <= 1000;
+  // Judged on the process's CPU time: the target is a CPU cost, and wall time on a shared machine
+  // also counts the waits for a core (both are printed and written).
+  const wrapCpu = cpuDiff('wrap', 'promise');
+  const wrapMet = wrapCpu.median <= 1000;
   console.log(
-    `target: generic wrap(timeout, retry, breaker) ≤ 1000 ns per call — ${fmt(wrapMinusPromise.median, 0)} ns: ${wrapMet ? 'met' : 'MISSED'} (cockatiel's: ${fmt(cockatielMinusPromise.median, 0)} ns)`,
+    `target: generic wrap(timeout, retry, breaker) ≤ 1000 ns of CPU per call — ${fmt(wrapCpu.median, 0)} ns: ${wrapMet ? 'met' : 'MISSED'} (wall ${fmt(wrapMinusPromise.median, 0)} ns; cockatiel's: CPU ${fmt(cpuDiff('cockatiel', 'promise').median, 0)} ns, wall ${fmt(cockatielMinusPromise.median, 0)} ns)`,
   );
   const json = writeResults('policy-cpu', {
     rounds: v.rounds,
@@ -270,8 +307,18 @@ await main(cmd, async (v) => {
     onMinusOff,
     target: { ns: 1000, met },
     hookMinusOn,
+    keyedMinusOn,
     wrapMinusPromise,
     cockatielMinusPromise,
+    cpu: {
+      unit: 'ns/call of process CPU time (user + system)',
+      cases: cases.map((c) => ({ id: c.id, ...cpu(c.id) })),
+      onMinusOff: cpuDiff('on', 'off'),
+      keyedMinusOn: cpuDiff('keyed', 'on'),
+      hookMinusOn: cpuDiff('hook', 'on'),
+      wrapMinusPromise: cpuDiff('wrap', 'promise'),
+      cockatielMinusPromise: cpuDiff('cockatiel', 'promise'),
+    },
     wrapTarget: { ns: 1000, met: wrapMet },
     sink,
   });
