@@ -8,7 +8,9 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import type { CallConfig } from '../http/call-config.ts';
+import type { FetchResponse } from '../http/fetch-types.ts';
 import { type Hooks, resolveHooks } from '../http/hook-options.ts';
+import type { RequestResult } from '../http/request.ts';
 import {
   checkBoolean,
   checkClock,
@@ -179,8 +181,11 @@ export interface ClientOptions {
    * ```
    */
   proxy?: string | URL | ProxyOptions | 'env';
-  /** Hooks run on every call (`beforeRequest`, `afterResponse`, `beforeRetry`): see {@link Hooks}. */
-  hooks?: Hooks;
+  /**
+   * Hooks run on every call (`beforeRequest`, `afterResponse`, `beforeRetry`): see {@link Hooks}.
+   * Their `response` is a fetch `Response` or a {@link RequestResult}, by the front-end called.
+   */
+  hooks?: Hooks<FetchResponse | RequestResult>;
 }
 
 /** The client's options after validation. */

@@ -28,8 +28,11 @@ export interface CallOptions {
   retry?: Omit<RetryOptions, 'budget'> | false;
   /** Overrides the client's `throwHttpErrors`. */
   throwHttpErrors?: boolean;
-  /** Hooks for this call, run after the client's (see {@link Hooks}). */
-  hooks?: Hooks;
+  /**
+   * Hooks for this call, run after the client's (see {@link Hooks}); typed by each front-end with
+   * its response (`never` here accepts either).
+   */
+  hooks?: Hooks<never>;
 }
 
 /** Everything a call needs from the options, resolved. */

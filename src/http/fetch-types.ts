@@ -8,12 +8,17 @@ import type {
   fetch as undiciFetch,
 } from 'undici';
 import type { CallOptions } from './call-config.ts';
+import type { Hooks } from './hook-options.ts';
 
 /**
  * The `init` of `client.fetch`: a standard `RequestInit` (its `dispatcher` too: the call goes out
  * on it, every policy still on) plus Bulwark's per-call overrides.
  */
-export type FetchInit = UndiciRequestInit & CallOptions;
+export type FetchInit = UndiciRequestInit &
+  Omit<CallOptions, 'hooks'> & {
+    /** Hooks for this call, run after the client's; `response` is the `Response`. */
+    hooks?: Hooks<FetchResponse>;
+  };
 
 /** What `client.fetch` accepts as its first argument: a URL, or a `Request` (the global one or undici's). */
 export type FetchInput = string | URL | Request | UndiciRequest;

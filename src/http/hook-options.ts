@@ -22,7 +22,10 @@ export interface HookRequest {
 /** Whatever the global `Headers` constructor takes: a `Headers`, a record, pairs. */
 export type HookHeadersInit = NonNullable<ConstructorParameters<typeof Headers>[0]>;
 
-/** The response of an attempt: fetch's `Response`, or what `client.request` resolves with. */
+/**
+ * The response of an attempt: fetch's `Response` for `client.fetch`'s hooks, what
+ * `client.request` resolves with for its hooks; either, for the client's own hooks.
+ */
 export type HookResponse = unknown;
 
 /** What `beforeRequest` hooks get. */
@@ -34,12 +37,12 @@ export interface BeforeRequestContext {
   readonly signal: AbortSignal;
 }
 
-/** What `afterResponse` hooks get. */
-export interface AfterResponseContext {
+/** What `afterResponse` hooks get (`Res`: the response type, see {@link HookResponse}). */
+export interface AfterResponseContext<Res = HookResponse> {
   /** The request the attempt sent. */
   readonly request: HookRequest;
   /** The `Response` (fetch) or `{ statusCode, headers, body }` (request). Its body is yours to read. */
-  readonly response: HookResponse;
+  readonly response: Res;
   readonly status: number;
   /** The attempt that got it (1 for the first). */
   readonly attempt: number;
@@ -55,14 +58,14 @@ export interface HookRetryRequest {
   readonly headers?: HookHeadersInit;
 }
 
-/** What `beforeRetry` hooks get. */
-export interface BeforeRetryContext {
+/** What `beforeRetry` hooks get (`Res`: the response type, see {@link HookResponse}). */
+export interface BeforeRetryContext<Res = HookResponse> {
   /** The request the failed attempt sent. */
   readonly request: HookRequest;
   /** The failure, or `undefined` when the attempt got a response whose status is retried. */
   readonly error: unknown;
   /** That response, or `undefined`. It is discarded if the retry goes ahead. */
-  readonly response: HookResponse;
+  readonly response: Res | undefined;
   /** The attempt that failed (1 for the first). */
   readonly attempt: number;
   /** Milliseconds the retry will wait (the backoff, `Retry-After`) once the hooks are done. */
@@ -73,13 +76,13 @@ export interface BeforeRetryContext {
 /** Runs before each attempt; may change the request's headers and URL. */
 export type BeforeRequestHook = (context: BeforeRequestContext) => void | Promise<void>;
 /** Runs after each attempt that got a response; may ask for one retry (`{ retry: true }`). */
-export type AfterResponseHook = (
-  context: AfterResponseContext,
+export type AfterResponseHook<Res = HookResponse> = (
+  context: AfterResponseContext<Res>,
   // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (`() => {}`) must type-check.
 ) => HookRetryRequest | undefined | void | Promise<HookRetryRequest | undefined | void>;
 /** Runs before each retry; `false` cancels it (the call ends with the failure or response). */
-export type BeforeRetryHook = (
-  context: BeforeRetryContext,
+export type BeforeRetryHook<Res = HookResponse> = (
+  context: BeforeRetryContext<Res>,
   // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (`() => {}`) must type-check.
 ) => false | undefined | void | Promise<false | undefined | void>;
 
@@ -106,10 +109,10 @@ export type BeforeRetryHook = (
  * });
  * ```
  */
-export interface Hooks {
+export interface Hooks<Res = HookResponse> {
   beforeRequest?: BeforeRequestHook | readonly BeforeRequestHook[];
-  afterResponse?: AfterResponseHook | readonly AfterResponseHook[];
-  beforeRetry?: BeforeRetryHook | readonly BeforeRetryHook[];
+  afterResponse?: AfterResponseHook<Res> | readonly AfterResponseHook<Res>[];
+  beforeRetry?: BeforeRetryHook<Res> | readonly BeforeRetryHook<Res>[];
 }
 
 /** Hooks after validation: arrays, the client's first. */

@@ -19,6 +19,7 @@ import type { CallOptions } from './call-config.ts';
 import { withTraceHeaders } from './call-trace.ts';
 import { withDeadline } from './deadline-header.ts';
 import { plainHeaders } from './h2-headers.ts';
+import type { Hooks } from './hook-options.ts';
 import type { HookFront } from './hooks.ts';
 import { undiciHeadersTimeout } from './undici-timeouts.ts';
 
@@ -36,7 +37,9 @@ import { undiciHeadersTimeout } from './undici-timeouts.ts';
  * });
  * ```
  */
-export interface RequestOptions extends CallOptions {
+export interface RequestOptions extends Omit<CallOptions, 'hooks'> {
+  /** Hooks for this call, run after the client's; `response` is the {@link RequestResult}. */
+  hooks?: Hooks<RequestResult>;
   /**
    * The HTTP method.
    * @default 'GET'
