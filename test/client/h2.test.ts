@@ -4,6 +4,7 @@
 // the rules, aborts, stream limits and connection rotation. It also pins the shapes of the errors
 // undici 8 gives for a failed h2 stream (errors/classify.ts reads them).
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import net from 'node:net';
 import { Readable } from 'node:stream';
@@ -12,6 +13,7 @@ import { Client } from 'undici';
 import { createClient } from '../../src/client/client.ts';
 import { classify } from '../../src/errors/classify.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
+import { ABORT_REASONS, abortWith } from '../helpers/abort-reasons.ts';
 import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { getTestPki } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';
@@ -441,7 +443,56 @@ describe('HTTP/2: aborts', () => {
   });
 });
 
+describe('HTTP/2: abort reasons', () => {
+  it('rejects with every kind of reason as it is, waiting for headers, and leaves no listener', async (t) => {
+    const server = cleanup(t, await startH2Server({ ...pki.valid }));
+    server.handle(() => {}); // never answers
+    const client = h2Client(t, { retry: false });
+    for (const [label, make] of ABORT_REASONS) {
+      for (const call of ['request', 'fetch'] as const) {
+        const controller = new AbortController();
+        const { signal } = controller;
+        const p =
+          call === 'request' ? client.request(server.url, { signal }) : client.fetch(server.url, { signal });
+        const seen = server.streams.length;
+        await waitFor(() => server.streams.length > seen, 'the stream to arrive');
+        const reason = make();
+        abortWith(controller, reason);
+        const err = await p.then(
+          () => assert.fail(`${label} (${call}): resolved`),
+          (e: unknown) => e,
+        );
+        const frozen = typeof reason === 'object' && reason !== null && !Object.isExtensible(reason);
+        if (reason === undefined) assert.equal((err as Error).name, 'AbortError', `${label} (${call})`);
+        else if (call === 'fetch' && frozen) {
+          // undici's fetch gives an object reason a stack, which a frozen one cannot take: the
+          // engine's TypeError, as with undici's fetch (test/client/policy-aborts.test.ts).
+          assert.match(String(err), /not extensible/, `${label} (${call})`);
+        } else assert.equal(err, reason, `${label} (${call})`);
+        assert.equal(getEventListeners(signal, 'abort').length, 0, `${label} (${call}): listener left`);
+      }
+    }
+    // Every aborted stream was reset, the connection kept: one session for all of them.
+    assert.equal(server.sessions, 1);
+  });
+});
+
 describe('HTTP/2: connections', () => {
+  it('close() lets a stream in flight finish, then closes the connection', async (t) => {
+    const server = cleanup(t, await startH2Server({ ...pki.valid }));
+    server.handle((stream) => {
+      setTimeout(() => answer(stream, 'late'), 100);
+    });
+    const client = createClient({ allowH2: true, tls });
+    const p = client.request(server.url);
+    await waitFor(() => server.streams.length === 1, 'the stream to arrive');
+    const closing = client.close();
+    const res = await p;
+    assert.equal(await res.body.text(), 'late');
+    await closing;
+    await waitFor(() => server.openSessions === 0, 'every session closed');
+  });
+
   it('opens another connection past maxConcurrentStreams', async (t) => {
     const server = cleanup(t, await startH2Server({ ...pki.valid }));
     const held: ServerHttp2Stream[] = [];
