@@ -36,6 +36,16 @@ const fail = (text: string): never => {
 const versionOf = (name: string): string =>
   (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
     .version;
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, unknown>;
+  peerDependencies?: Record<string, string>;
+};
+/** Every import path the package exports (`bulwark`, `bulwark/pg`, ...), whatever subpaths exist. */
+const importPaths = Object.keys(manifest.exports)
+  .filter((key) => key !== './package.json')
+  .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
+const subpaths = importPaths.filter((p) => p !== manifest.name);
 
 /** The Node binaries to run the consumer on: this one, and Node 22 when there is one. */
 function nodes(): { name: string; bin: string }[] {
@@ -107,7 +117,9 @@ import {
 import { ioredisFactory } from 'bulwark/ioredis';
 import { mysql2Factory } from 'bulwark/mysql2';
 import { pgFactory } from 'bulwark/pg';
+${subpaths.map((p, i) => `import * as subpath${i} from '${p}';`).join('\n')}
 
+export const subpaths = [${subpaths.map((_, i) => `subpath${i}`).join(', ')}];
 const options: ClientOptions = { timeout: { total: 5_000 }, retry: { limit: 2 } };
 export const factories = [pgFactory, mysql2Factory, ioredisFactory] as const;
 
@@ -181,9 +193,7 @@ try {
   const pool = createPool({ create: async () => ({ id: 1 }), destroy: () => {} });
   const id = await pool.use((conn) => conn.id);
   await pool.close();
-  await import('bulwark/pg');
-  await import('bulwark/mysql2');
-  await import('bulwark/ioredis');
+${subpaths.map((p) => `  await import('${p}');`).join('\n')}
   console.log('esm ok:', res.status, attempts, 'attempts;', refused.code, '; pool', id);
 } finally {
   await client.close();
@@ -195,8 +205,7 @@ const QUICKSTART_CJS = `
 const { createServer } = require('node:http');
 const { createClient, isBulwarkError, responseInfo, BulwarkError } = require('bulwark');
 const { pgFactory } = require('bulwark/pg');
-require('bulwark/mysql2');
-require('bulwark/ioredis');
+${subpaths.map((p) => `require('${p}');`).join('\n')}
 
 (async () => {
   if (typeof pgFactory !== 'function' || typeof BulwarkError !== 'function') throw new Error('missing exports');
@@ -240,6 +249,7 @@ try {
   step(`packed ${tarball} (prepack built dist/)`);
 
   // 2. A scratch consumer: the tarball, the optional peers, and the types a TypeScript user has.
+  step(`exports: ${importPaths.join(', ')}`);
   writeFileSync(
     join(consumer, 'package.json'),
     JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2),
@@ -251,10 +261,8 @@ try {
     '--prefer-offline',
     join(dir, tarball),
     `@types/node@${versionOf('@types/node')}`,
-    `pg@${versionOf('pg')}`,
-    `@types/pg@${versionOf('@types/pg')}`,
-    `mysql2@${versionOf('mysql2')}`,
-    `ioredis@${versionOf('ioredis')}`,
+    // Every peer (the drivers, their types, OpenTelemetry's API), at the version the tests ran on.
+    ...Object.keys(manifest.peerDependencies ?? {}).map((name) => `${name}@${versionOf(name)}`),
   ]);
   checkInstalled(join(consumer, 'node_modules', 'bulwark'));
 
@@ -277,6 +285,37 @@ try {
     run(process.execPath, [tsc, '-p', `tsconfig.${name}.json`]);
     step(`typecheck ok: strict + ${name} (${files.join(', ')})`);
   }
+  // A user with none of the optional peers: the root's types must not need them.
+  const bare = join(dir, 'bare');
+  mkdirSync(bare);
+  writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'bare', private: true, type: 'module' }));
+  run(
+    npm,
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      join(dir, tarball),
+      `@types/node@${versionOf('@types/node')}`,
+    ],
+    bare,
+  );
+  writeFileSync(
+    join(bare, 'app.ts'),
+    "import { createClient, isBulwarkError } from 'bulwark';\nexport const client = createClient();\nexport const is = isBulwarkError;\n",
+  );
+  writeFileSync(
+    join(bare, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: configs.nodenext, files: ['app.ts'] }),
+  );
+  run(process.execPath, [tsc, '-p', 'tsconfig.json'], bare);
+  run(
+    process.execPath,
+    ['-e', "const b = require('bulwark'); if (typeof b.createClient !== 'function') process.exit(1)"],
+    bare,
+  );
+  step('without the optional peers: typecheck ok (strict + nodenext) and require("bulwark") ok');
 
   // 4. Run it: ESM import, CommonJS require, and the bin, on each Node.
   writeFileSync(join(consumer, 'quickstart.mjs'), QUICKSTART_MJS);
