@@ -17,6 +17,7 @@ const needs: Record<string, string> = {
   'pg-pool.ts': 'DATABASE_URL',
   'pool-failures.ts': 'DATABASE_URL',
   'redis.ts': 'REDIS_URL',
+  'fleet-throttle.ts': 'REDIS_URL',
   'mysql-pool.ts': 'MYSQL_URL',
 };
 // Where each server is when the environment names nothing (the examples use the same defaults).

@@ -14,6 +14,7 @@ import { BULKHEAD_DEFAULTS } from '../src/policy/bulkhead.ts';
 import { KEY_LIMIT_DEFAULTS } from '../src/policy/keyed.ts';
 import { RETRY_BUDGET_DEFAULTS } from '../src/policy/retry-budget.ts';
 import { RETRY_DEFAULTS } from '../src/policy/retry-options.ts';
+import { THROTTLE_DEFAULTS } from '../src/policy/throttle.ts';
 import { TIMEOUT_DEFAULTS } from '../src/policy/timeouts.ts';
 import { DNS_DEFAULTS } from '../src/transport/dns-cache.ts';
 
@@ -61,6 +62,10 @@ export function defaultsTable(): string {
     [
       '`breaker`',
       `per origin: open above ${BREAKER_DEFAULTS.threshold} % failures (with 95 % confidence, or all failed) over ${ms(BREAKER_DEFAULTS.window)} with ≥ ${BREAKER_DEFAULTS.minimumCalls} calls; half-open after ${ms(BREAKER_DEFAULTS.resetTimeout)}`,
+    ],
+    [
+      '`throttle`',
+      `off; \`true\`: per origin, refuse an attempt with probability (requests − ${THROTTLE_DEFAULTS.k} · accepts) / (requests + 1), at most ${THROTTLE_DEFAULTS.max * 100} %, counts fading over ${ms(THROTTLE_DEFAULTS.window)}`,
     ],
     ['`bulkhead`', `per origin: ${BULKHEAD_DEFAULTS.limit} in flight, ${BULKHEAD_DEFAULTS.queue} queued`],
     [

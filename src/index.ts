@@ -95,6 +95,15 @@ export { BREAKER_DEFAULTS } from './policy/breaker.ts';
 export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
 export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
 export type { FallbackValue } from './policy/fallback.ts';
+export type {
+  FleetOptions,
+  FleetRedis,
+  FleetStats,
+  FleetStore,
+  FleetUpdate,
+  RedisFleetStoreOptions,
+} from './policy/fleet.ts';
+export { createFleet, Fleet, redisFleetStore } from './policy/fleet.ts';
 export type { ResolvedKeyLimits } from './policy/keyed.ts';
 export { KEY_LIMIT_DEFAULTS } from './policy/keyed.ts';
 export type { PolicyContext, PolicyFunction } from './policy/policy-call.ts';
@@ -102,6 +111,8 @@ export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-bud
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
 export type { RetryOptions, ShouldRetry, ShouldRetryContext } from './policy/retry-options.ts';
 export { RETRY_DEFAULTS } from './policy/retry-options.ts';
+export type { ResolvedThrottle, ThrottleCounts, ThrottleFleet, ThrottleOptions } from './policy/throttle.ts';
+export { THROTTLE_DEFAULTS, Throttle } from './policy/throttle.ts';
 export type { TimeoutBudget } from './policy/timeout-stage.ts';
 export type { ResolvedTimeouts, TimeoutOptions } from './policy/timeouts.ts';
 export { TIMEOUT_DEFAULTS } from './policy/timeouts.ts';

@@ -13,6 +13,8 @@ import type { Dispatcher } from 'undici';
 import { createClient } from '../../src/client/client.ts';
 import { withInternals } from '../../src/client/internals.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
+import { createFleet, type Fleet } from '../../src/policy/fleet.ts';
+import { MemoryFleetStore } from './fleet-store.ts';
 import { StormRecorder, type StormSummary } from './recorder.ts';
 import { faultWindow, type Scenario } from './scenario.ts';
 import { BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN, clientIndex, SimUpstream } from './sim-upstream.ts';
@@ -31,6 +33,12 @@ export interface SimOptions {
    * @default 1
    */
   readonly shard?: number;
+  /** Milliseconds between fleet syncs (strategies with a fleet). @default 100 */
+  readonly fleetPeriod?: number;
+  /** Round trip to the fleet's store, ms. @default 2 */
+  readonly fleetDelay?: number;
+  /** Simulated time spans (ms) during which the fleet's store is down. */
+  readonly storeDown?: readonly { readonly from: number; readonly to: number }[];
   /** Called now and then with the simulated time reached (ms). */
   readonly onProgress?: (simulatedMs: number) => void;
 }
@@ -89,10 +97,28 @@ export async function simulate(
   // retry sleeping in it, and Node's EventTarget walks its listener list on every add and remove,
   // so thousands of sleepers in one client cost O(n) each (bench/README.md, "Simulator cost").
   const shard = options.shard ?? 1;
+  const down = options.storeDown ?? [];
+  const store =
+    strategy.fleet === true
+      ? new MemoryFleetStore(clock, options.fleetDelay ?? 2, (t) => down.some((d) => t >= d.from && t < d.to))
+      : undefined;
+  const fleets: Fleet[] = [];
   const clients = Array.from({ length: Math.ceil(s.clients / shard) }, () =>
-    withInternals({ ...(budget && { budget: budget.factory }) }, () =>
-      createClient({ ...strategy.options, clock, dns: false, dispatcher: upstream as unknown as Dispatcher }),
-    ),
+    withInternals({ ...(budget && { budget: budget.factory }) }, () => {
+      const dispatcher = upstream as unknown as Dispatcher;
+      if (store === undefined) return createClient({ ...strategy.options, clock, dns: false, dispatcher });
+      // Each client object is a process of the fleet; every origin is the one upstream.
+      const fleet = createFleet({ store, clock, period: options.fleetPeriod ?? 100, key: () => 'upstream' });
+      fleets.push(fleet);
+      const throttle = typeof strategy.options.throttle === 'object' ? strategy.options.throttle : {};
+      return createClient({
+        ...strategy.options,
+        throttle: { ...throttle, fleet },
+        clock,
+        dns: false,
+        dispatcher,
+      });
+    }),
   );
   const urls = Array.from({ length: s.clients }, (_, i) => `http://c${i}.sim/`);
   const window = faultWindow(s);
@@ -160,6 +186,7 @@ export async function simulate(
   let refused = 0;
   for (const c of clients) for (const o of Object.values(c.stats())) refused += o.budgetExhausted;
   await Promise.all(clients.map((c) => c.close()));
+  for (const f of fleets) f.close();
   rec.clientsOpened = opened;
   const summary = rec.summary(s);
   const resetTimeout =

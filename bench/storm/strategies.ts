@@ -22,6 +22,11 @@ export interface Strategy {
   readonly note: string;
   /** A retry budget other than Bulwark's (bench/storm/budget-candidates.ts), set up per run. */
   readonly budget?: () => InstalledBudget;
+  /**
+   * The throttle's counts shared by the fleet: each client object is a process with its own
+   * `Fleet`, syncing through one simulated store (bench/storm/fleet-store.ts).
+   */
+  readonly fleet?: boolean;
 }
 
 /** A peer's delay schedule: `limit` retries at base·2ⁿ⁻¹ capped at `cap`, no jitter, no deadline, budget or breaker. */
@@ -103,6 +108,25 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     label: 'full jitter + breaker',
     options: { retry: { budget: false } },
     note: 'Bulwark breaker defaults, no budget',
+  },
+  {
+    id: 'throttle',
+    label: 'budget + adaptive throttle',
+    options: { retry: {}, breaker: false, throttle: true },
+    note: 'Bulwark retry defaults (its budget included), adaptive throttling (k 3, window 250 ms, at most 90 % refused) in place of the breaker',
+  },
+  {
+    id: 'fleet',
+    label: 'budget + fleet throttle',
+    options: { retry: {}, breaker: false, throttle: true },
+    fleet: true,
+    note: 'as budget + adaptive throttle, the throttle counts shared by the fleet (sync every 100 ms, 2 ms to the store, totals over 300 ms)',
+  },
+  {
+    id: 'throttle-breaker',
+    label: 'Bulwark defaults + throttle',
+    options: { throttle: true },
+    note: 'createClient({ throttle: true }): the breaker and the adaptive throttle side by side',
   },
   {
     id: 'bulwark',

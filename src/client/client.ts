@@ -45,10 +45,17 @@ import { checkDispatcher, checkObject } from '../options/validate.ts';
 import { Breaker, type BreakerState, breakerStage, type ResolvedBreaker } from '../policy/breaker.ts';
 import { Bulkhead, bulkheadStage } from '../policy/bulkhead.ts';
 import { Deadlines } from '../policy/deadline-scheduler.ts';
-import { CallerFailure, FailedResponse, IDEMPOTENT_METHODS, isBreakerFailure } from '../policy/failure.ts';
+import {
+  CallerFailure,
+  FailedResponse,
+  IDEMPOTENT_METHODS,
+  isAccepted,
+  isBreakerFailure,
+} from '../policy/failure.ts';
 import { compose, OK } from '../policy/pipeline.ts';
 import { retryStage, Sleepers } from '../policy/retry.ts';
 import { RetryBudget } from '../policy/retry-budget.ts';
+import { type ResolvedThrottle, Throttle, throttleStage } from '../policy/throttle.ts';
 import type { BulwarkAgent } from '../transport/agent.ts';
 import type { DnsCache } from '../transport/dns-cache.ts';
 import { createAgent } from './create-agent.ts';
@@ -95,6 +102,8 @@ export class BulwarkClient {
   readonly #sleepers = new Sleepers();
   /** Aborted by `close()`: ends the hooks still running, as it ends the backoff sleeps. */
   readonly #closing = new AbortController();
+  /** Takes each origin's throttle out of the fleet's syncs (on close). */
+  readonly #fleetDetach: (() => void)[] = [];
   readonly #deadlines: Deadlines;
   readonly #urls: UrlResolver<OriginState>;
   readonly #onDnsChange: ((event: { host: string; removed: readonly string[] }) => void) | undefined;
@@ -164,6 +173,7 @@ export class BulwarkClient {
         o.bulkhead === false || o.bulkheadKey !== undefined
           ? undefined
           : new Bulkhead(o.bulkhead, clock, target),
+      throttle: o.throttle === false ? undefined : this.#throttle(o.throttle, origin, target),
     }));
     const breakerOptions = o.breaker;
     this.#breakers =
@@ -184,7 +194,7 @@ export class BulwarkClient {
           });
     this.#urls = new UrlResolver((url) => this.#origins.get(url.origin, url));
 
-    // THE ORDER: deadline → bulkhead → retry → hooks → breaker → attempt → transport. The
+    // THE ORDER: deadline → bulkhead → retry → hooks → breaker → throttle → attempt → transport. The
     // deadline itself is fixed when the call starts (Call), so it needs no stage of its own. The
     // hooks run per attempt outside the breaker, so a hook's time or failure is no sample of the
     // origin's health; a call without hooks passes their stage with one check.
@@ -200,6 +210,7 @@ export class BulwarkClient {
           retryStage<Call, R>(clock, retryHooks),
           hookStage<R>(front, adapter, clock),
           ...(o.breaker === false ? [] : [breakerStage<Call, R>(clock)]),
+          ...(o.throttle === false ? [] : [throttleStage<Call, R>(clock, isAccepted)]),
         ],
         attemptHandler<R>(adapter, clock, this.#deadlines, transport),
       );
@@ -351,6 +362,13 @@ export class BulwarkClient {
     return this.close();
   }
 
+  /** An origin's throttle, in the fleet's syncs if there is a fleet (until the client closes). */
+  #throttle(options: ResolvedThrottle, origin: string, target: Target): Throttle {
+    const throttle = new Throttle(options, this.#options.clock, target);
+    if (options.fleet !== undefined) this.#fleetDetach.push(options.fleet.attach(origin, throttle));
+    return throttle;
+  }
+
   async #shutdown(): Promise<void> {
     const closed = new BulwarkError({ layer: 'pool', code: 'POOL_CLOSED' });
     this.#sleepers.close(closed);
@@ -363,6 +381,7 @@ export class BulwarkClient {
     this.#deadlines.stop();
     for (const state of this.#origins.values()) state.breaker?.shutdown();
     for (const breaker of this.#breakers?.values() ?? []) breaker.shutdown();
+    for (const detach of this.#fleetDetach) detach();
     if (this.dns !== undefined && this.#onDnsChange !== undefined) this.dns.off('change', this.#onDnsChange);
     if (this.#options.ownsDns && this.dns !== undefined) await this.dns.close();
   }

@@ -33,6 +33,7 @@ import {
   resolveBulkhead,
 } from '../policy/bulkhead.ts';
 import { type RetryOptions, resolveRetry } from '../policy/retry-options.ts';
+import { type ResolvedThrottle, resolveThrottle, type ThrottleOptions } from '../policy/throttle.ts';
 import { resolveTimeouts, TIMEOUT_DEFAULTS, TIMEOUT_KEYS, type TimeoutOptions } from '../policy/timeouts.ts';
 import { DnsCache, type DnsOptions } from '../transport/dns-cache.ts';
 import { type PolicyKeyOptions, type ResolvedPolicyKey, splitKeyOptions } from './keyed-policies.ts';
@@ -105,6 +106,12 @@ export interface ClientOptions {
   breaker?: (BreakerOptions & PolicyKeyOptions) | false;
   /** In-flight limit and queue per origin (or per `bulkhead.key`), or `false` for none. */
   bulkhead?: (BulkheadOptions & PolicyKeyOptions) | false;
+  /**
+   * Per-origin client-side adaptive throttling (the SRE book's): attempts are refused locally with
+   * `CIRCUIT_THROTTLED` while too few recent ones were accepted. `true` for the defaults.
+   * @default false
+   */
+  throttle?: ThrottleOptions | boolean;
   /**
    * DNS cache options, an existing {@link DnsCache} to share, or `false` to ask the system
    * resolver (`dns.lookup`) on every new connection.
@@ -196,6 +203,7 @@ export interface ResolvedClientOptions extends CallConfig {
   readonly bulkhead: ResolvedBulkhead | false;
   /** `bulkhead.key` and its limits (`undefined`: one bulkhead per origin). */
   readonly bulkheadKey: ResolvedPolicyKey | undefined;
+  readonly throttle: ResolvedThrottle | false;
   readonly dns: DnsCache | false;
   readonly ownsDns: boolean;
   readonly keepAlive: ResolvedKeepAlive;
@@ -228,6 +236,7 @@ const CLIENT_KEYS = [
   'retry',
   'breaker',
   'bulkhead',
+  'throttle',
   'dns',
   'keepAlive',
   'connections',
@@ -269,6 +278,10 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
   const bulkheadSplit =
     o.bulkhead === false ? undefined : splitKeyOptions(o.bulkhead, 'bulkhead', BULKHEAD_OPTION_NAMES);
   const bulkhead = bulkheadSplit === undefined ? false : resolveBulkhead(bulkheadSplit.rest, 'bulkhead');
+  const throttle =
+    o.throttle === undefined || o.throttle === false
+      ? false
+      : resolveThrottle(o.throttle === true ? {} : o.throttle, 'throttle');
   const keepAlive = resolveKeepAlive(o.keepAlive);
   const connections = checkNumber(o.connections, 'connections', CONNECTIONS_DEFAULT, {
     min: 1,
@@ -310,6 +323,7 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     breakerKey: breakerSplit?.keyed,
     bulkhead,
     bulkheadKey: bulkheadSplit?.keyed,
+    throttle,
     dns,
     ownsDns,
     keepAlive,

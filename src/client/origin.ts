@@ -97,6 +97,13 @@ export class Origins implements ConnectionObserver {
           bulkhead: s.bulkhead
             ? { inFlight: s.bulkhead.inFlight, queued: s.bulkhead.queued, rejected: s.bulkhead.rejected }
             : null,
+          throttle: s.throttle
+            ? {
+                probability: s.throttle.probability(),
+                refused: s.throttle.refused,
+                fleet: s.throttle.fleetActive(),
+              }
+            : null,
         }),
       );
     }

@@ -253,6 +253,14 @@ export const ERROR_CODES = Object.freeze({
     summary: 'the circuit breaker for this origin is open; no request was sent',
     examples: 'the cause is the failure that opened it',
   },
+  CIRCUIT_THROTTLED: {
+    layer: 'circuit',
+    retryable: false,
+    mayHaveExecuted: false,
+    summary:
+      'adaptive throttling refused the attempt locally: too few recent attempts to this origin were accepted',
+    examples: 'an outage seen by this process or its fleet; traffic returns as accepts do',
+  },
   CALL_TIMEOUT: {
     layer: 'call',
     retryable: true,

@@ -1,5 +1,6 @@
 /**
  * What Bulwark keeps per origin and every call to it shares: its breaker, retry budget, bulkhead,
+ * adaptive throttle,
  * statistics, and its connection pool for the request fast path. The client's registry
  * (client/origin.ts) makes one per origin on the first call to it.
  */
@@ -8,6 +9,7 @@ import type { Target } from '../errors/bulwark-error.ts';
 import type { Breaker } from '../policy/breaker.ts';
 import type { Bulkhead } from '../policy/bulkhead.ts';
 import type { RetryBudget } from '../policy/retry-budget.ts';
+import type { Throttle } from '../policy/throttle.ts';
 import type { OriginStats } from './origin-stats.ts';
 
 /** Everything Bulwark keeps per origin. */
@@ -17,6 +19,7 @@ export interface OriginState {
   readonly breaker: Breaker | undefined;
   readonly budget: RetryBudget | undefined;
   readonly bulkhead: Bulkhead | undefined;
+  readonly throttle: Throttle | undefined;
   readonly stats: OriginStats;
   /** The origin's connection pool, cached for the request fast path (replaced once closed). */
   pool: Dispatcher | undefined;

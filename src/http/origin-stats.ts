@@ -92,6 +92,16 @@ export interface OriginStatsSnapshot {
   readonly budgetLevel: number | null;
   /** Breaker state (`null` when there is no breaker). */
   readonly breaker: 'closed' | 'open' | 'half-open' | null;
+  /**
+   * Adaptive throttling (`null` when off): the probability the next attempt is refused, attempts
+   * refused so far, and whether the fleet's counts are in use (`fleet` option) or only this
+   * process's.
+   */
+  readonly throttle: {
+    readonly probability: number;
+    readonly refused: number;
+    readonly fleet: boolean;
+  } | null;
   /** Calls in flight and waiting in the bulkhead, and calls it shed. */
   readonly bulkhead: { readonly inFlight: number; readonly queued: number; readonly rejected: number } | null;
   /**
@@ -221,7 +231,7 @@ export class OriginStats implements LossEvidence {
   /** The snapshot `client.stats()` returns. */
   snapshot(
     origin: string,
-    extra: Pick<OriginStatsSnapshot, 'budgetLevel' | 'breaker' | 'bulkhead'>,
+    extra: Pick<OriginStatsSnapshot, 'budgetLevel' | 'breaker' | 'bulkhead' | 'throttle'>,
   ): OriginStatsSnapshot {
     return {
       origin,

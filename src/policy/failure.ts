@@ -5,6 +5,7 @@
  */
 import { isBulwarkError } from '../errors/bulwark-error.ts';
 import { classify } from '../errors/classify.ts';
+import { OK } from './pipeline.ts';
 
 /** A response whose status asked for a retry or counts against the breaker; carries the response. */
 export class FailedResponse<R = unknown> extends Error {
@@ -60,6 +61,16 @@ export function isBreakerFailure(err: unknown): boolean {
   if (isBulwarkError(err) && err.code === 'HTTP_STATUS') return (err.status ?? 500) >= 500;
   const { layer } = classify(err);
   return layer === 'dns' || layer === 'tcp' || layer === 'tls' || layer === 'http';
+}
+
+/**
+ * Whether the upstream accepted an attempt, for adaptive throttling: it answered, with neither a
+ * 5xx nor a 429 (an overload's refusals). Aborts and failures before an answer are not accepts.
+ */
+export function isAccepted(err: unknown): boolean {
+  if (err === OK) return true;
+  if (err instanceof FailedResponse) return err.status < 500 && err.status !== 429;
+  return false;
 }
 
 /** Methods that are safe to repeat after the request may have reached the server (RFC 9110 §9.2.2). */

@@ -30,7 +30,7 @@ type TlsCode =
   | 'TLS_TIMEOUT';
 
 expectType<Equal<CodeOfLayer<'tls'>, TlsCode>>(true);
-expectType<Equal<CodeOfLayer<'circuit'>, 'CIRCUIT_OPEN'>>(true);
+expectType<Equal<CodeOfLayer<'circuit'>, 'CIRCUIT_OPEN' | 'CIRCUIT_THROTTLED'>>(true);
 expectType<Equal<CodeOfLayer<Layer>, ErrorCode>>(true);
 expectType<Equal<BulwarkErrorOf<'tls' | 'tcp'>, BulwarkError<'tls'> | BulwarkError<'tcp'>>>(true);
 // A layer's error is a BulwarkError (the default), so it goes wherever one is expected.
@@ -55,7 +55,7 @@ function describeFailure(err: unknown): string {
     }
   }
   if (err.layer === 'circuit') {
-    expectType<Equal<typeof err.code, 'CIRCUIT_OPEN'>>(true);
+    expectType<Equal<typeof err.code, 'CIRCUIT_OPEN' | 'CIRCUIT_THROTTLED'>>(true);
     return err.code;
   }
   expectType<Equal<typeof err.layer, Exclude<Layer, 'tls' | 'circuit'>>>(true);
