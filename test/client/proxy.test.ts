@@ -190,7 +190,7 @@ describe('proxy', () => {
     const secure = cleanup(t, await startHttpsServer({ ...pki.valid }));
     const direct = cleanup(t, await startHttpServer({ host: '127.0.0.2' }));
     const proxy = cleanup(t, await startForwardProxy());
-    withEnv(t, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.2' });
+    withEnv(t, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.2,localhost' });
     const client = createClient({ proxy: 'env', tls: { ca: pki.ca.cert } });
     t.after(() => client.close());
     assert.equal((await client.request(plain.url)).statusCode, 200);
@@ -202,13 +202,17 @@ describe('proxy', () => {
       'the NO_PROXY host went direct',
     );
     assert.equal(direct.requests, 1);
+    // A NO_PROXY host by name: direct, through Bulwark's connector (the DNS cache resolves it).
+    assert.equal((await client.request(`http://localhost:${plain.port}/`)).statusCode, 200);
+    assert.equal(proxy.seen.length, 2);
+    assert.ok(client.dns?.entries().some((e) => e.host === 'localhost'));
 
     // None set: every call goes direct.
     withEnv(t, {});
     const none = createClient({ proxy: 'env' });
     t.after(() => none.close());
     assert.equal((await none.request(plain.url)).statusCode, 200);
-    assert.equal(proxy.seen.length, 2);
+    assert.equal(proxy.seen.length, 2, 'nothing more through the proxy');
   });
 
   it('close() closes the proxy agent it built: no connection left open to the proxy', async (t) => {
