@@ -163,7 +163,9 @@ export interface ClientOptions {
    * An undici dispatcher to send every call on, in place of Bulwark's own agent: a `ProxyAgent`,
    * `EnvHttpProxyAgent`, `MockAgent`, an `Agent` with interceptors (`agent.compose(...)`). Every
    * policy (deadline, bulkhead, retry, budget, breaker, stats, error tagging) still applies; of the
-   * transport, what applies is in docs/dispatchers.md. The client never closes it. A call may bring
+   * transport, what applies is in docs/dispatchers.md; `tls`, `keepAlive`, `connections` and `dns`
+   * (other than `false`) are for Bulwark's own agent and are refused beside it. The client never
+   * closes it. A call may bring
    * its own (`fetch`'s `init.dispatcher`, `request`'s `options.dispatcher`). `'global'` reads
    * undici's global dispatcher (`setGlobalDispatcher`) at every call, so a test that installs a
    * `MockAgent` after the client was made still reaches it.
@@ -270,6 +272,25 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
       'a proxy',
     );
   }
+  if (dispatcher !== undefined) {
+    // Every call goes out on that dispatcher: what only Bulwark's own agent reads would be ignored.
+    for (const key of ['tls', 'keepAlive', 'connections'] as const) {
+      if (o[key] !== undefined) {
+        throw new InvalidOptionError(
+          key,
+          'left out when dispatcher is given (configure the dispatcher itself)',
+          o[key],
+        );
+      }
+    }
+    if (o.dns !== undefined && o.dns !== false) {
+      throw new InvalidOptionError(
+        'dns',
+        'left out (or false) when dispatcher is given (it resolves names itself)',
+        o.dns,
+      );
+    }
+  }
   const timeout = resolveTimeouts(o.timeout, 'timeout', TIMEOUT_DEFAULTS, TIMEOUT_KEYS);
   const retry = o.retry === false ? false : resolveRetry(o.retry, 'retry', undefined);
   const breakerSplit =
@@ -304,7 +325,8 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
       : checkString(o.deadlineHeader, 'deadlineHeader', '', HEADER_NAME).toLowerCase();
   let dns: DnsCache | false;
   let ownsDns = false;
-  if (o.dns === false) dns = false;
+  // With a dispatcher of the caller's, no call connects through Bulwark's agent: no cache to keep.
+  if (o.dns === false || dispatcher !== undefined) dns = false;
   else if (o.dns instanceof DnsCache) dns = o.dns;
   else {
     if (o.dns !== undefined && (typeof o.dns !== 'object' || o.dns === null || Array.isArray(o.dns))) {

@@ -228,6 +228,27 @@ describe('a dispatcher the caller brings', () => {
       () => createClient({ dispatcher: new MockAgent(), proxy: 'http://user:secret@proxy.test:3128' }),
       (e) => e instanceof InvalidOptionError && e.path === 'proxy' && !e.message.includes('secret'),
     );
+    // What only Bulwark's own agent reads: an error rather than silently ignored.
+    for (const [key, value] of [
+      ['tls', { ca: 'x' }],
+      ['keepAlive', { idleTimeout: 1 }],
+      ['connections', 4],
+      ['dns', {}],
+    ] as const) {
+      for (const dispatcher of [new MockAgent(), 'global' as const]) {
+        assert.throws(
+          () => createClient({ dispatcher, [key]: value }),
+          (e) => e instanceof InvalidOptionError && e.path === key,
+        );
+      }
+    }
+    const quiet = createClient({ dispatcher: new MockAgent(), dns: false });
+    assert.equal(quiet.dns, undefined);
+    await quiet.close();
+    const global = createClient({ dispatcher: 'global' });
+    assert.equal(global.dns, undefined, 'no DNS cache is made for nothing');
+    await global.close();
+
     const client = createClient();
     t.after(() => client.close());
     await assert.rejects(client.fetch('http://x.test/', { dispatcher: {} as Dispatcher }), {
