@@ -165,10 +165,9 @@ export interface ClientOptions {
    * policy (deadline, bulkhead, retry, budget, breaker, stats, error tagging) still applies; of the
    * transport, what applies is in docs/dispatchers.md; `tls`, `keepAlive`, `connections` and `dns`
    * (other than `false`) are for Bulwark's own agent and are refused beside it. The client never
-   * closes it. A call may bring
-   * its own (`fetch`'s `init.dispatcher`, `request`'s `options.dispatcher`). `'global'` reads
-   * undici's global dispatcher (`setGlobalDispatcher`) at every call, so a test that installs a
-   * `MockAgent` after the client was made still reaches it.
+   * closes it. A call may bring its own (`fetch`'s `init.dispatcher`, `request`'s
+   * `options.dispatcher`). `'global'` reads undici's global dispatcher (`setGlobalDispatcher`) at
+   * every call, so a test that installs a `MockAgent` after the client was made still reaches it.
    *
    * @example
    * ```ts
