@@ -167,6 +167,7 @@ export type {
   PathExchangeReport,
   PathReport,
   ProbeAddress,
+  ProbeHeader,
   ProbeLayer,
   ProbeReport,
   TcpAttemptReport,
