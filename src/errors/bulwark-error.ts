@@ -110,6 +110,11 @@ export interface Timings {
   total?: number;
   /** Whether the attempt ran on a reused keep-alive connection. */
   reused?: boolean;
+  /**
+   * The protocol the response came over: `'h2'` when the TLS handshake chose HTTP/2 (with the
+   * client's `allowH2`), `'http/1.1'` otherwise; absent where the connection is not Bulwark's.
+   */
+  protocol?: 'http/1.1' | 'h2';
 }
 
 /**

@@ -142,13 +142,13 @@ function timingsOf(call: Call, started: number, end: number): Timings {
   const reused = call.reusedConnection;
   if (reused !== undefined) {
     reused.served++;
-    return new AttemptTimings(0, 0, 0, ttfb, true);
+    return new AttemptTimings(0, 0, 0, ttfb, true, reused.protocol);
   }
   const rec = call.client?.current;
   // No connection of Bulwark's agent (a dispatcher the caller brought): whether one was reused is unknown.
   if (rec === undefined) return { ttfb, total: ttfb };
   rec.served++;
-  return new AttemptTimings(rec.dns, rec.connect, rec.tls, ttfb, false);
+  return new AttemptTimings(rec.dns, rec.connect, rec.tls, ttfb, false, rec.protocol);
 }
 
 /**
@@ -162,14 +162,23 @@ class AttemptTimings implements Timings {
   readonly ttfb: number;
   total: number;
   readonly reused: boolean;
+  readonly protocol: 'http/1.1' | 'h2';
 
-  constructor(dns: number, connect: number, tls: number, ttfb: number, reused: boolean) {
+  constructor(
+    dns: number,
+    connect: number,
+    tls: number,
+    ttfb: number,
+    reused: boolean,
+    protocol: 'http/1.1' | 'h2',
+  ) {
     this.dns = dns;
     this.connect = connect;
     this.tls = tls;
     this.ttfb = ttfb;
     this.total = ttfb;
     this.reused = reused;
+    this.protocol = protocol;
   }
 }
 

@@ -13,6 +13,7 @@ import { Client } from 'undici';
 import { createClient } from '../../src/client/client.ts';
 import { classify } from '../../src/errors/classify.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
+import { responseInfo } from '../../src/http/response-info.ts';
 import { ABORT_REASONS, abortWith } from '../helpers/abort-reasons.ts';
 import { bulwarkFailure } from '../helpers/bulwark-failure.ts';
 import { getTestPki } from '../helpers/certs.ts';
@@ -65,6 +66,7 @@ describe('HTTP/2: negotiation', () => {
     const client = h2Client(t);
     const res = await client.request(server.url);
     assert.equal(await res.body.text(), '1.1');
+    assert.equal(res.timings.protocol, 'http/1.1');
     assert.equal(await (await client.fetch(server.url)).text(), '1.1');
     // Both: the server picks h2 only when the client offers it.
     const both = cleanup(t, await startH2Server({ ...pki.valid, allowHTTP1: true }));
@@ -138,14 +140,17 @@ describe('HTTP/2: the same results as HTTP/1.1', () => {
     assert.equal(await res.body.text(), 'made');
     assert.equal(res.attempts, 1);
     assert.equal(res.timings.reused, false);
+    assert.equal(res.timings.protocol, 'h2');
     assert.equal(typeof res.timings.tls, 'number');
     assert.ok((res.timings.tls ?? 0) > 0);
     const again = await client.request(server.url);
     await again.body.dump();
     assert.equal(again.timings.reused, true);
+    assert.equal(again.timings.protocol, 'h2');
 
     const f = await client.fetch(server.url);
     assert.equal(f.status, 201);
+    assert.equal(responseInfo(f)?.timings?.protocol, 'h2');
     assert.deepEqual(f.headers.getSetCookie(), ['a=1', 'b=2']);
     assert.equal(f.headers.get('x-one'), 'v');
     assert.ok([...f.headers.keys()].every((k) => !k.startsWith(':')));
