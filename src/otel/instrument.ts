@@ -1,7 +1,8 @@
 /**
  * `instrument(client)`: a client's calls as OpenTelemetry spans and metrics, and its trace context
- * on the wire. It subscribes to the call channels (http/call-trace.ts) while at least one client
- * is instrumented, so an uninstrumented process pays nothing beyond the channels' boolean checks.
+ * on the wire. It subscribes to `bulwark:call:start` (http/call-trace.ts) while at least one
+ * client is instrumented, so an uninstrumented process pays nothing beyond that channel's boolean
+ * check.
  */
 import {
   type Attributes,
@@ -243,7 +244,11 @@ class ClientInstrumentation {
     }
   }
 
+  /** Stopped: no new call is traced; the calls in flight still end their spans. */
+  stopped = false;
+
   dispose(): void {
+    this.stopped = true;
     this.#meter?.removeBatchObservableCallback(this.#observe, this.#observables);
   }
 }
@@ -255,13 +260,19 @@ const DNS_RESULT = Object.freeze({
   miss: Object.freeze({ 'bulwark.dns.result': 'miss' }),
 });
 
-/** The instrumented clients; the channels are subscribed while there is one. */
+/**
+ * Each client's instrumentation, kept after it is stopped so that the calls it traced and still in
+ * flight end their spans. `bulwark:call:start` is subscribed while one is running; the attempt
+ * and end channels stay subscribed once they were (only traced calls publish on them).
+ */
 const instrumented = new WeakMap<object, ClientInstrumentation>();
-let count = 0;
+let running = 0;
+let subscribed = false;
 
 function onStart(message: unknown): void {
   const t = message as CallTrace;
-  instrumented.get(t.client)?.start(t);
+  const i = instrumented.get(t.client);
+  if (i !== undefined && !i.stopped) i.start(t);
 }
 function onAttempt(message: unknown): void {
   const t = message as CallTrace;
@@ -269,9 +280,7 @@ function onAttempt(message: unknown): void {
 }
 function onEnd(message: unknown): void {
   const t = message as CallTrace;
-  const i = instrumented.get(t.client);
-  if (i !== undefined) i.end(t);
-  else (t.context as Span | undefined)?.end(); // instrumentation stopped while the call ran
+  instrumented.get(t.client)?.end(t);
 }
 
 /**
@@ -299,7 +308,7 @@ export function instrument(client: BulwarkClient, options?: InstrumentOptions): 
   if (!(client instanceof BulwarkClient)) {
     throw new InvalidOptionError('client', 'a client made by createClient()', client);
   }
-  if (instrumented.has(client)) {
+  if (instrumented.get(client)?.stopped === false) {
     throw new InvalidOptionError('client', 'a client not instrumented yet (stop the first first)', client);
   }
   const o = (options === undefined ? {} : checkObject(options, 'options', OPTION_KEYS)) as InstrumentOptions;
@@ -322,22 +331,16 @@ export function instrument(client: BulwarkClient, options?: InstrumentOptions): 
     meterProvider?.getMeter(SCOPE, VERSION),
   );
   instrumented.set(client, i);
-  if (count++ === 0) {
-    callStartChannel.subscribe(onStart);
+  if (running++ === 0) callStartChannel.subscribe(onStart);
+  if (!subscribed) {
+    subscribed = true;
     callAttemptChannel.subscribe(onAttempt);
     callEndChannel.subscribe(onEnd);
   }
-  let stopped = false;
   return disposer(() => {
-    if (stopped) return;
-    stopped = true;
-    instrumented.delete(client);
+    if (i.stopped) return;
     i.dispose();
-    if (--count === 0) {
-      callStartChannel.unsubscribe(onStart);
-      callAttemptChannel.unsubscribe(onAttempt);
-      callEndChannel.unsubscribe(onEnd);
-    }
+    if (--running === 0) callStartChannel.unsubscribe(onStart);
   });
 }
 

@@ -325,6 +325,39 @@ describe('bulwark/otel: instrument(client)', () => {
     assert.equal((await o.finished()).length, 1);
   });
 
+  it('a call in flight when instrumentation stops still ends its span; a client can be instrumented again', async (t) => {
+    const o = otel(t);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = cleanup(
+      t,
+      await startHttpServer({
+        handler: async (req, res) => {
+          if (req.url === '/held') await held;
+          res.end('ok');
+        },
+      }),
+    );
+    const client = createClient();
+    t.after(() => client.close());
+    const stop = instrument(client, o.options);
+    const inFlight = client.request(`${server.url}/held`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    stop();
+    release();
+    await (await inFlight).body.text();
+    await (await client.request(server.url)).body.text(); // not traced: stopped
+    let spans = await o.finished();
+    assert.deepEqual(
+      spans.map((s) => [s.attributes['url.full'], s.attributes['http.response.status_code']]),
+      [[`${server.origin}/held`, 200]],
+    );
+    t.after(instrument(client, o.options));
+    await (await client.request(server.url)).body.text();
+    spans = await o.finished();
+    assert.equal(spans.length, 2);
+  });
+
   it('bad input is an InvalidOptionError naming it', () => {
     const client = createClient();
     t_close(client);
