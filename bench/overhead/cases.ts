@@ -306,6 +306,18 @@ export const CASES: readonly Case[] = [
     'request',
   ),
   otelClientCase('bulwark-fetch-otel', 'Bulwark client.fetch, OpenTelemetry on (bulwark/otel)', 'fetch'),
+  otelClientCase(
+    'bulwark-request-otel-metrics',
+    'Bulwark client.request, OpenTelemetry metrics only',
+    'request',
+    'metrics',
+  ),
+  otelClientCase(
+    'bulwark-request-otel-sampled',
+    'Bulwark client.request, OpenTelemetry, 10 % of traces sampled',
+    'request',
+    'sampled',
+  ),
   clientCase('bulwark-request-bare', 'Bulwark client.request, policies off', 'request', createClient, {
     retry: false,
     breaker: false,

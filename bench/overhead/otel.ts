@@ -16,8 +16,10 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import {
   BatchSpanProcessor,
+  ParentBasedSampler,
   type ReadableSpan,
   type SpanExporter,
+  TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { createClient } from '../../src/client/client.ts';
@@ -25,7 +27,19 @@ import { instrument } from '../../src/otel/index.ts';
 import type { Case } from './cases.ts';
 
 /** The ids of the OpenTelemetry cases (not in the bench's default set: `--cases` names them). */
-export const OTEL_CASES: readonly string[] = ['bulwark-request-otel', 'bulwark-fetch-otel'];
+export const OTEL_CASES: readonly string[] = [
+  'bulwark-request-otel',
+  'bulwark-fetch-otel',
+  'bulwark-request-otel-metrics',
+  'bulwark-request-otel-sampled',
+];
+
+/**
+ * What a case turns on: traces and metrics, every span recorded (`all`); metrics alone
+ * (`metrics`); or traces sampled at 10 % of new traces (parent-based, as services commonly run)
+ * and metrics (`sampled`).
+ */
+export type OtelSetup = 'all' | 'metrics' | 'sampled';
 
 /** Counts what it is given and drops it. */
 class DroppingExporter implements SpanExporter, PushMetricExporter {
@@ -46,7 +60,12 @@ class DroppingExporter implements SpanExporter, PushMetricExporter {
 }
 
 /** A Bulwark client through one front-end, instrumented with traces and metrics. */
-export function otelClientCase(id: string, label: string, via: 'request' | 'fetch'): Case {
+export function otelClientCase(
+  id: string,
+  label: string,
+  via: 'request' | 'fetch',
+  setup: OtelSetup = 'all',
+): Case {
   return {
     id,
     label,
@@ -55,6 +74,9 @@ export function otelClientCase(id: string, label: string, via: 'request' | 'fetc
       propagation.setGlobalPropagator(new W3CTraceContextPropagator());
       const tracerProvider = new TracerProvider({
         spanProcessors: [new BatchSpanProcessor({ exporter: new DroppingExporter() })],
+        ...(setup === 'sampled'
+          ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) }
+          : {}),
       });
       const meterProvider = new MeterProvider({
         readers: [
@@ -65,7 +87,10 @@ export function otelClientCase(id: string, label: string, via: 'request' | 'fetc
         ],
       });
       const client = createClient({ connections });
-      const stop = instrument(client, { tracerProvider, meterProvider });
+      const stop = instrument(client, {
+        tracerProvider: setup === 'metrics' ? false : tracerProvider,
+        meterProvider,
+      });
       return {
         one:
           via === 'request'

@@ -405,6 +405,18 @@ await main(cmd, async (v) => {
         );
       }
     }
+    // The OpenTelemetry variants beside the target: metrics alone, and 10 % of traces sampled.
+    for (const [id, what] of [
+      ['bulwark-request-otel-metrics', 'metrics only'],
+      ['bulwark-request-otel-sampled', '10 % of traces sampled'],
+    ] as const) {
+      const r = ratioTo(id, 'bulwark-request');
+      if (r === undefined) continue;
+      const { lo, hi } = medianInterval(r.samples);
+      console.log(
+        `client.request with OpenTelemetry, ${what}, × without: ${r.median.toFixed(3)} [${lo.toFixed(3)}–${hi.toFixed(3)}]`,
+      );
+    }
     const json = writeResults('overhead', {
       rounds: v.rounds,
       durationMs: v.count > 0 ? null : v.duration,
@@ -435,6 +447,10 @@ await main(cmd, async (v) => {
         bulwarkFetchOtelOverBulwarkFetch: ratioTo('bulwark-fetch-otel', 'bulwark-fetch') ?? null,
         bulwarkH2RequestOverUndiciH2Request: h2RequestRatio ?? null,
         bulwarkH2FetchOverUndiciH2Fetch: h2FetchRatio ?? null,
+        bulwarkRequestOtelMetricsOverBulwarkRequest:
+          ratioTo('bulwark-request-otel-metrics', 'bulwark-request') ?? null,
+        bulwarkRequestOtelSampledOverBulwarkRequest:
+          ratioTo('bulwark-request-otel-sampled', 'bulwark-request') ?? null,
       },
       targets,
     });

@@ -147,7 +147,8 @@ class ClientInstrumentation {
     const parent = context.active();
     const route = this.#route(t);
     const span = tracer.startSpan(route.name, route.spanOptions, parent);
-    span.setAttribute('url.full', t.origin + t.path);
+    // A span that is not sampled is still the context sent on (its flags say so); nothing to record.
+    if (span.isRecording()) span.setAttribute('url.full', t.origin + t.path);
     t.context = span;
     const propagator = this.#propagator;
     if (propagator === undefined) return;
@@ -162,7 +163,7 @@ class ClientInstrumentation {
   /** An attempt ended: one event on the call's span. */
   attempt(t: CallTrace): void {
     const span = t.context as Span | undefined;
-    if (span === undefined) return;
+    if (span === undefined || !span.isRecording()) return;
     const { attempt, status } = t;
     if (attempt === 1 && status !== undefined) {
       span.addEvent('bulwark.attempt', this.#route(t).firstAttempt(status));

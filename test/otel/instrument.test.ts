@@ -14,7 +14,12 @@ import {
   PeriodicExportingMetricReader,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOffSampler,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { createClient } from '../../src/client/client.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { callStartChannel } from '../../src/http/call-trace.ts';
@@ -356,6 +361,41 @@ describe('bulwark/otel: instrument(client)', () => {
     await (await client.request(server.url)).body.text();
     spans = await o.finished();
     assert.equal(spans.length, 2);
+  });
+
+  it('a span sampled out records nothing but still sends its context (flags 00)', async (t) => {
+    const spans = new InMemorySpanExporter();
+    const tracerProvider = new TracerProvider({
+      sampler: new AlwaysOffSampler(),
+      spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
+    });
+    t.after(() => tracerProvider.shutdown());
+    const seen: string[] = [];
+    const server = cleanup(
+      t,
+      await startHttpServer({
+        handler: (req, res) => {
+          seen.push(String(req.headers.traceparent));
+          res.writeHead(503);
+          res.end();
+        },
+      }),
+    );
+    const client = createClient({ retry: { limit: 1, backoff: { base: 1, cap: 1 } } });
+    t.after(() => client.close());
+    t.after(
+      instrument(client, {
+        tracerProvider,
+        meterProvider: false,
+        propagator: new W3CTraceContextPropagator(),
+      }),
+    );
+    await (await client.request(server.url)).body.dump();
+    await tracerProvider.forceFlush();
+    assert.equal(spans.getFinishedSpans().length, 0);
+    assert.equal(seen.length, 2);
+    assert.match(seen[0] ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    assert.equal(seen[1], seen[0]);
   });
 
   it('bad input is an InvalidOptionError naming it', () => {
