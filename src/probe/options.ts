@@ -250,7 +250,7 @@ export function headerProblem(name: string, value: string): string | undefined {
   if (FRAMING_HEADERS.has(name.toLowerCase())) {
     return `a header other than ${[...FRAMING_HEADERS].join(', ')} (the probe frames its own request)`;
   }
-  if (!FIELD_VALUE.test(value)) return 'a header value without line breaks or NUL';
+  if (!FIELD_VALUE.test(value)) return 'a header value without line breaks, NUL or characters beyond Latin-1';
   return undefined;
 }
 

@@ -114,9 +114,10 @@ describe('bulwark probe --header', () => {
     [
       'a line break in the value',
       ['-H', 'X-A: b\r\nInjected: 1'],
-      /without line breaks or NUL; received "X-A: b\\r\\nInjected: 1"/,
+      /without line breaks, NUL or characters beyond Latin-1; received "X-A: b\\r\\nInjected: 1"/,
     ],
-    ['a NUL in the value', ['-H', 'X-A: b\0'], /without line breaks or NUL/],
+    ['a NUL in the value', ['-H', 'X-A: b\0'], /without line breaks, NUL or characters beyond Latin-1/],
+    ['a character beyond Latin-1', ['-H', 'X-Currency: €'], /beyond Latin-1; received "X-Currency: €"/],
     [
       'a framing header',
       ['-H', 'Content-Length: 5'],
@@ -167,7 +168,7 @@ describe('bulwark probe --header', () => {
       [{ 'bad name': 'v' }, /^headers\.bad name must be a header name/],
       [
         { authorization: `Bearer ${TOKEN}\r\n` },
-        /^headers\.authorization must be a header value without line breaks or NUL; received "authorization: Bearer \[redacted\]"/,
+        /^headers\.authorization must be a header value without line breaks, NUL or characters beyond Latin-1; received "authorization: Bearer \[redacted\]"/,
       ],
       [{ connection: 'close' }, /^headers\.connection must be a header other than/],
     ];
