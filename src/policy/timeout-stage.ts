@@ -86,7 +86,8 @@ export function timeoutStage(
   budget: TimeoutBudget,
 ): Stage<PolicyCall, unknown> {
   return (next) => (call, done) => {
-    const now = call.attempts === 0 ? call.startedAt : clock.now();
+    // The clock now, not the call's start: a bulkhead or a fallback outside may have waited first.
+    const now = clock.now();
     if (budget === 'total' && now + ms < call.deadline) call.deadline = now + ms;
     const scope = new TimeoutScope(call, done, budget, deadlines);
     call.scope = scope;

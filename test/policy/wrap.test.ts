@@ -497,3 +497,39 @@ describe('bad input', () => {
     assert.equal(isFailure(new BulwarkError({ layer: 'call', code: 'CALL_TIMEOUT' })), true);
   });
 });
+
+describe('policy.timeout inside a bulkhead', () => {
+  it('counts from when the call got its slot, not from when it queued', async () => {
+    const clock = new VirtualClock();
+    const b = policy.bulkhead({ clock, limit: 1, queue: 1 });
+    const p = wrap(b, policy.timeout(100, { clock }));
+    let release: () => void = () => {};
+    const first = p.execute(() => new Promise<string>((resolve) => (release = () => resolve('first'))));
+    const second = p.execute(() => new Promise((resolve) => clock.setTimeout(() => resolve('second'), 80)));
+    await clock.advance(60); // the second call has queued for 60 ms
+    release();
+    assert.equal(await first, 'first');
+    await clock.advance(80); // 80 ms after it got its slot: within its 100
+    assert.equal(await second, 'second');
+  });
+});
+
+describe('odd inputs', () => {
+  it('the longest timeout, the most retries, a huge bulkhead', async () => {
+    const clock = new VirtualClock({ seed: 8 });
+    const p = wrap(
+      policy.timeout(2_147_483_647, { clock }),
+      policy.bulkhead({ clock, limit: Number.MAX_SAFE_INTEGER, queue: Number.MAX_SAFE_INTEGER }),
+      policy.retry({ clock, limit: 100, budget: false, backoff: { base: 1, cap: 1 } }),
+    );
+    let calls = 0;
+    const r = p.execute(() => {
+      if (++calls < 100) throw reset();
+      return 'hundredth';
+    });
+    await clock.advance(1_000);
+    assert.equal(await r, 'hundredth');
+    assert.equal(calls, 100);
+    assert.equal(await policy.fallback(undefined).execute(() => Promise.reject(reset())), undefined);
+  });
+});
