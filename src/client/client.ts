@@ -427,8 +427,14 @@ export class BulwarkClient {
     if (this.#breakers !== undefined || this.#bulkheads !== undefined) {
       // `breaker.key` / `bulkhead.key`: the call's breaker and bulkhead are its key's.
       const request: KeyRequest = { url: call.url, method, origin: state.origin, path: call.path, headers };
-      if (this.#breakers !== undefined) call.breaker = this.#breakers.of(state, request, now);
-      if (this.#bulkheads !== undefined) call.bulkhead = this.#bulkheads.of(state, request, now);
+      const breakers = this.#breakers;
+      const bulkheads = this.#bulkheads;
+      const key = breakers?.keyOf(request);
+      if (breakers !== undefined) call.breaker = breakers.at(state, key as string, now);
+      if (bulkheads !== undefined) {
+        const own = key !== undefined && bulkheads.sharesKeyWith(breakers) ? key : bulkheads.keyOf(request);
+        call.bulkhead = bulkheads.at(state, own, now);
+      }
     }
     return call;
   }

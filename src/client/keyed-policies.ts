@@ -125,14 +125,24 @@ export class KeyedPolicies<V extends Breaker | Bulkhead> {
   }
 
   /**
-   * The breaker or bulkhead for `request` (to `state`'s origin) at clock time `now`. Throws what
-   * the key function throws, or `InvalidOptionError` when it returns something other than a string.
+   * The key of `request`: what the key function returns. Throws what it throws, or
+   * `InvalidOptionError` when it returns something other than a string.
    */
-  of(state: OriginState, request: KeyRequest, now: number): V {
+  keyOf(request: KeyRequest): string {
     const key = this.#resolved.key(request);
     if (typeof key !== 'string') {
       throw new InvalidOptionError(`${this.#path}.key`, 'a function returning a string', key);
     }
+    return key;
+  }
+
+  /** Whether `other` names its keys with the same function (one call of it serves both). */
+  sharesKeyWith(other: KeyedPolicies<Breaker | Bulkhead> | undefined): boolean {
+    return other !== undefined && other.#resolved.key === this.#resolved.key;
+  }
+
+  /** The breaker or bulkhead of `key` (from {@link keyOf}) to `state`'s origin, at clock time `now`. */
+  at(state: OriginState, key: string, now: number): V {
     this.#makingState = state;
     this.#makingKey = key;
     // Keys are per origin: the same route on two upstreams is two breakers.

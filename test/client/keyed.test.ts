@@ -200,3 +200,29 @@ describe('keys of any string', () => {
     );
   });
 });
+
+describe('one key function for both', () => {
+  it('is called once per call when the breaker and the bulkhead share it, twice when they do not', async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    server.handle((_req, res) => {
+      res.end('ok');
+    });
+    let calls = 0;
+    const counted = (r: KeyRequest): string => {
+      calls++;
+      return byRoute(r);
+    };
+    const shared = createClient({ retry: false, breaker: { key: counted }, bulkhead: { key: counted } });
+    const apart = createClient({
+      retry: false,
+      breaker: { key: counted },
+      bulkhead: { key: (r) => counted(r) },
+    });
+    t.after(() => Promise.all([shared.close(), apart.close()]));
+    await (await shared.request(`${server.origin}/a`)).body.dump();
+    assert.equal(calls, 1);
+    await (await apart.request(`${server.origin}/a`)).body.dump();
+    assert.equal(calls, 3);
+    assert.deepEqual(Object.keys(shared.stats()[server.origin]!.bulkheads!), ['GET /a']);
+  });
+});
