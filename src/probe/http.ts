@@ -206,18 +206,20 @@ async function plainToTls(
   port: number | undefined,
   timeout: number,
 ): Promise<SchemeHint | null> {
-  if (url.protocol !== 'http:') return null;
-  // Any port: the probe checks a close with a handshake rather than trusting the port number.
-  const hint = schemeHintOf('http:', 443, code, err, true);
-  if (hint === undefined || address === undefined || port === undefined) return null;
-  if (code === 'HTTP_PROTOCOL') return hint;
-  return (await speaksTls(address, port, url.hostname, timeout)) ? hint : null;
+  if (url.protocol !== 'http:' || address === undefined || port === undefined) return null;
+  // A TLS record where the response should be says it by itself.
+  if (code === 'HTTP_PROTOCOL') return schemeHintOf('http:', port, code, err, true) ?? null;
+  // A close says nothing by itself (the client trusts 443/8443 only): on any port, the probe
+  // asks the port with a handshake of its own.
+  if (code !== 'TCP_CLOSED' && code !== 'TCP_RESET') return null;
+  return (await speaksTls(address, port, url.hostname, timeout)) ? 'use-https' : null;
 }
 
 /** Whether `address:port` answers a TLS handshake in TLS (completing it, or with an alert). */
 function speaksTls(address: string, port: number, host: string, timeout: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const servername = isIP(host) === 0 ? host : undefined;
+    const bare = host.replace(/^\[|\]$/g, ''); // an IPv6 literal's brackets
+    const servername = isIP(bare) === 0 ? bare : undefined;
     const socket = tls.connect({
       host: address,
       port,
