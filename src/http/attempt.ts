@@ -77,7 +77,7 @@ export function attemptHandler<R>(
     call.timings = timingsOf(call, call.attemptStartedAt, end);
     const status = adapter.status(result as R);
     if (attemptChannel.hasSubscribers) publish(call, status, undefined);
-    call.trace?.attemptEnded(call.attempts, status, undefined);
+    call.trace?.attemptEnded(call.attempts, status, undefined, call.timings.protocol);
     if (
       status >= 500 ||
       status === 429 ||

@@ -50,6 +50,8 @@ export class CallTrace {
   delay = 0;
   /** The last attempt's response status, if it had a response. */
   status: number | undefined = undefined;
+  /** The protocol the last attempt's response came over, if it had a response. */
+  protocol: 'http/1.1' | 'h2' | undefined = undefined;
   /**
    * The last attempt's failure (a `BulwarkError`, or the caller's abort reason); at the end, what
    * the call rejects with (`undefined` when it resolves).
@@ -78,10 +80,16 @@ export class CallTrace {
   }
 
   /** An attempt ended with a response status or a failure. */
-  attemptEnded(attempt: number, status: number | undefined, error: unknown): void {
+  attemptEnded(
+    attempt: number,
+    status: number | undefined,
+    error: unknown,
+    protocol: 'http/1.1' | 'h2' | undefined = undefined,
+  ): void {
     this.#attemptEndedAt = performance.now();
     this.attempt = attempt;
     this.status = status;
+    this.protocol = protocol;
     this.error = error;
     if (callAttemptChannel.hasSubscribers) callAttemptChannel.publish(this);
   }

@@ -20,6 +20,14 @@ const KNOWN_METHODS = new Set([
   'TRACE',
 ]);
 
+/** The protocol a response came over (`undefined`: not known, taken as HTTP/1.1). */
+export type Protocol = 'http/1.1' | 'h2' | undefined;
+
+/** `network.protocol.version` of a response. */
+function protocolVersion(protocol: Protocol): string {
+  return protocol === 'h2' ? '2' : '1.1';
+}
+
 /** `error.type` of what a call rejected with: the Bulwark code, an `Error`'s name, or `_OTHER`. */
 export function errorTypeOf(err: unknown): string {
   if (isBulwarkError(err)) return err.code;
@@ -50,31 +58,35 @@ export class RouteAttributes {
     this.spanOptions = Object.freeze({ kind: SpanKind.CLIENT, attributes: this.#base });
   }
 
-  /** A call that resolved with a response of `status` (a status ≥ 400 is its `error.type`). */
-  response(status: number): Attributes {
-    let a = this.#byStatus.get(status);
+  /**
+   * A call that resolved with a response of `status` over `protocol` (a status ≥ 400 is its
+   * `error.type`).
+   */
+  response(status: number, protocol: Protocol): Attributes {
+    const key = protocol === 'h2' ? -status : status;
+    let a = this.#byStatus.get(key);
     if (a === undefined) {
       a = Object.freeze({
         ...this.#base,
-        'network.protocol.version': '1.1',
+        'network.protocol.version': protocolVersion(protocol),
         'http.response.status_code': status,
         ...(status >= 400 ? { 'error.type': String(status) } : {}),
       });
-      this.#byStatus.set(status, a);
+      this.#byStatus.set(key, a);
     }
     return a;
   }
 
   /** A call that rejected with `errorType` (with the status of the response it failed on, if any). */
-  failure(errorType: string, status: number | undefined): Attributes {
-    const key = status === undefined ? errorType : `${errorType} ${status}`;
+  failure(errorType: string, status: number | undefined, protocol: Protocol): Attributes {
+    const key = status === undefined ? errorType : `${errorType} ${status} ${protocol}`;
     let a = this.#byFailure.get(key);
     if (a === undefined) {
       a = Object.freeze({
         ...this.#base,
         ...(status === undefined
           ? {}
-          : { 'network.protocol.version': '1.1', 'http.response.status_code': status }),
+          : { 'network.protocol.version': protocolVersion(protocol), 'http.response.status_code': status }),
         'error.type': errorType,
       });
       this.#byFailure.set(key, a);

@@ -184,15 +184,21 @@ class ClientInstrumentation {
     let status: number | undefined;
     if (t.failed) {
       status = isBulwarkError(err) ? err.status : undefined;
-      attributes = route.failure(errorTypeOf(err), status);
+      attributes = route.failure(errorTypeOf(err), status, t.protocol);
     } else {
       status = t.status;
-      attributes = status === undefined ? route.failure('_OTHER', undefined) : route.response(status);
+      attributes =
+        status === undefined
+          ? route.failure('_OTHER', undefined, undefined)
+          : route.response(status, t.protocol);
     }
     this.#duration?.record(t.duration / 1000, attributes);
     const span = t.context as Span | undefined;
     if (span === undefined) return;
-    if (status !== undefined) span.setAttribute('http.response.status_code', status);
+    if (status !== undefined) {
+      span.setAttribute('http.response.status_code', status);
+      span.setAttribute('network.protocol.version', t.protocol === 'h2' ? '2' : '1.1');
+    }
     const errorType = attributes['error.type'];
     if (errorType !== undefined) {
       span.setAttribute('error.type', errorType);

@@ -24,7 +24,9 @@ import { createClient } from '../../src/client/client.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { callStartChannel } from '../../src/http/call-trace.ts';
 import { instrument } from '../../src/otel/index.ts';
+import { getTestPki } from '../helpers/certs.ts';
 import { cleanup } from '../helpers/cleanup.ts';
+import { startH2Server } from '../helpers/h2-server.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
 
 /** A tracer provider, a meter provider and their in-memory exporters. */
@@ -396,6 +398,32 @@ describe('bulwark/otel: instrument(client)', () => {
     assert.equal(seen.length, 2);
     assert.match(seen[0] ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     assert.equal(seen[1], seen[0]);
+  });
+
+  it('HTTP/2: network.protocol.version 2, traceparent as a header of the stream', async (t) => {
+    const o = otel(t);
+    const pki = await getTestPki();
+    let header: unknown;
+    const server = cleanup(
+      t,
+      await startH2Server({
+        ...pki.valid,
+        handler: (stream, headers) => {
+          header = headers.traceparent;
+          stream.respond({ ':status': 200 });
+          stream.end('ok');
+        },
+      }),
+    );
+    const client = createClient({ allowH2: true, tls: { ca: pki.ca.cert } });
+    t.after(() => client.close());
+    t.after(instrument(client, o.options));
+    await (await client.request(server.url)).body.text();
+    const [span] = await o.finished();
+    assert.equal(span?.attributes['network.protocol.version'], '2');
+    assert.equal(header, `00-${span?.spanContext().traceId}-${span?.spanContext().spanId}-01`);
+    const [point] = metric(await o.collect(), 'http.client.request.duration')?.dataPoints ?? [];
+    assert.equal(point?.attributes['network.protocol.version'], '2');
   });
 
   it('bad input is an InvalidOptionError naming it', () => {
