@@ -7,6 +7,7 @@
 import {
   type Attributes,
   type BatchObservableResult,
+  diag,
   type Histogram,
   type MeterProvider,
   metrics,
@@ -103,17 +104,29 @@ let count = 0;
 function onWait(message: unknown): void {
   const m = message as PoolTiming;
   const i = instrumented.get(m.source);
-  i?.wait.record(m.ms / 1000, i.attributes);
+  try {
+    i?.wait.record(m.ms / 1000, i.attributes);
+  } catch (err) {
+    diag.error('bulwark/otel: recording a pool time failed', err);
+  }
 }
 function onUse(message: unknown): void {
   const m = message as PoolTiming;
   const i = instrumented.get(m.source);
-  i?.use.record(m.ms / 1000, i.attributes);
+  try {
+    i?.use.record(m.ms / 1000, i.attributes);
+  } catch (err) {
+    diag.error('bulwark/otel: recording a pool time failed', err);
+  }
 }
 function onCreate(message: unknown): void {
   const m = message as PoolTiming;
   const i = instrumented.get(m.source);
-  i?.create.record(m.ms / 1000, i.attributes);
+  try {
+    i?.create.record(m.ms / 1000, i.attributes);
+  } catch (err) {
+    diag.error('bulwark/otel: recording a pool time failed', err);
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type Context,
   context,
   defaultTextMapSetter,
+  diag,
   type Histogram,
   type Meter,
   type MeterProvider,
@@ -152,6 +153,7 @@ class ClientInstrumentation {
     t.context = span;
     const propagator = this.#propagator;
     if (propagator === undefined) return;
+    // The span is kept (and ended) even if the propagator throws below.
     const carrier: Record<string, string> = {};
     propagator.inject(trace.setSpan(parent, span), carrier, defaultTextMapSetter);
     for (const _ in carrier) {
@@ -276,18 +278,32 @@ const instrumented = new WeakMap<object, ClientInstrumentation>();
 let running = 0;
 let subscribed = false;
 
+// A throwing provider or propagator must not fail the call, nor the process (diagnostics_channel
+// rethrows a subscriber's error on the next tick): it goes to OpenTelemetry's diagnostic logger.
 function onStart(message: unknown): void {
   const t = message as CallTrace;
   const i = instrumented.get(t.client);
-  if (i !== undefined && !i.stopped) i.start(t);
+  try {
+    if (i !== undefined && !i.stopped) i.start(t);
+  } catch (err) {
+    diag.error('bulwark/otel: starting a call’s span failed', err);
+  }
 }
 function onAttempt(message: unknown): void {
   const t = message as CallTrace;
-  instrumented.get(t.client)?.attempt(t);
+  try {
+    instrumented.get(t.client)?.attempt(t);
+  } catch (err) {
+    diag.error('bulwark/otel: recording an attempt failed', err);
+  }
 }
 function onEnd(message: unknown): void {
   const t = message as CallTrace;
-  instrumented.get(t.client)?.end(t);
+  try {
+    instrumented.get(t.client)?.end(t);
+  } catch (err) {
+    diag.error('bulwark/otel: ending a call’s span failed', err);
+  }
 }
 
 /**

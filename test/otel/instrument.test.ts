@@ -4,7 +4,7 @@
 // metrics read from stats(), and option validation.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, diag, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
@@ -424,6 +424,34 @@ describe('bulwark/otel: instrument(client)', () => {
     assert.equal(header, `00-${span?.spanContext().traceId}-${span?.spanContext().spanId}-01`);
     const [point] = metric(await o.collect(), 'http.client.request.duration')?.dataPoints ?? [];
     assert.equal(point?.attributes['network.protocol.version'], '2');
+  });
+
+  it('a propagator that throws fails neither the call nor the process; the span still ends', async (t) => {
+    const o = otel(t);
+    const logged: unknown[] = [];
+    diag.setLogger({
+      error: (...args: unknown[]) => logged.push(args[0]),
+      warn() {},
+      info() {},
+      debug() {},
+      verbose() {},
+    });
+    t.after(() => diag.disable());
+    const server = cleanup(t, await startHttpServer());
+    const client = createClient();
+    t.after(() => client.close());
+    const propagator = {
+      inject() {
+        throw new Error('broken propagator');
+      },
+      extract: (ctx: never) => ctx,
+      fields: () => [],
+    };
+    t.after(instrument(client, { ...o.options, propagator }));
+    await (await client.fetch(server.url)).text();
+    await new Promise((resolve) => setImmediate(resolve)); // an uncaught rethrow would surface here
+    assert.equal((await o.finished()).length, 1);
+    assert.match(String(logged[0]), /starting a call’s span failed/);
   });
 
   it('bad input is an InvalidOptionError naming it', () => {
