@@ -35,7 +35,7 @@ const refresh = (): Promise<string> => {
 const client = createClient({
   hooks: {
     beforeRequest: ({ request }) => {
-      (request.headers as Headers).set('authorization', `Bearer ${token}`);
+      request.headers.set('authorization', `Bearer ${token}`);
     },
     afterResponse: async ({ status, response }) => {
       if (status !== 401) return undefined;
@@ -63,7 +63,7 @@ console.log(post.status, await post.text()); // 200 the orders
 const cancelled = await client.fetch(`${base}/orders`, {
   hooks: {
     beforeRequest: ({ request }) => {
-      (request.headers as Headers).set('authorization', 'Bearer wrong');
+      request.headers.set('authorization', 'Bearer wrong');
     },
     beforeRetry: ({ attempt }) => {
       console.log(`attempt ${attempt} got a 401; not retrying`);

@@ -11,12 +11,15 @@ import { checkObject } from '../options/validate.ts';
  * do not pile up over attempts.
  */
 export interface HookRequest {
-  /** The URL; a hook may change it (assign a `URL` or a string, or change this one) within the call's origin. */
-  url: URL | string;
+  /**
+   * The URL: change it in place (`url.pathname = ...`) or assign another (a string is taken too),
+   * within the call's origin.
+   */
+  url: URL;
   /** The method (fixed for the call: its idempotency and retries were decided on it). */
   readonly method: string;
-  /** The headers; a hook may change them (or assign any `HookHeadersInit`). */
-  headers: Headers | HookHeadersInit;
+  /** The headers: change them in place, or assign a `Headers` (a record or pairs are taken too). */
+  headers: Headers;
 }
 
 /** Whatever the global `Headers` constructor takes: a `Headers`, a record, pairs. */
@@ -98,7 +101,7 @@ export type BeforeRetryHook<Res = HookResponse> = (
  * const client = createClient({
  *   hooks: {
  *     beforeRequest: ({ request }) => {
- *       (request.headers as Headers).set('authorization', `Bearer ${token}`);
+ *       request.headers.set('authorization', `Bearer ${token}`);
  *     },
  *     afterResponse: async ({ status }) => {
  *       if (status !== 401) return undefined;

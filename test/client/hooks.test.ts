@@ -89,10 +89,10 @@ describe('hooks (client, loopback)', () => {
         const c = client(t, {
           hooks: {
             beforeRequest: ({ request, attempt }) => {
-              (request.headers as Headers).set('x-attempt', String(attempt));
-              assert.equal((request.headers as Headers).get('x-given'), 'yes'); // never the last attempt's
-              assert.equal((request.headers as Headers).get('x-attempt'), String(attempt));
-              const url = request.url as URL;
+              request.headers.set('x-attempt', String(attempt));
+              assert.equal(request.headers.get('x-given'), 'yes'); // never the last attempt's
+              assert.equal(request.headers.get('x-attempt'), String(attempt));
+              const url = request.url;
               url.searchParams.set('n', String(attempt));
             },
           },
@@ -115,8 +115,8 @@ describe('hooks (client, loopback)', () => {
         const r = await call(c, `${server.url}/old`, {
           hooks: {
             beforeRequest: ({ request }) => {
-              request.url = `${server.url}/new?q=1`;
-              request.headers = { 'x-new': '1' };
+              request.url = `${server.url}/new?q=1` as never; // a string is taken too
+              request.headers = { 'x-new': '1' } as never; // so is a record
             },
           },
         });
@@ -138,7 +138,7 @@ describe('hooks (client, loopback)', () => {
           connections: 1,
           hooks: {
             beforeRequest: ({ request }) => {
-              (request.headers as Headers).set('authorization', `Bearer ${token}`);
+              request.headers.set('authorization', `Bearer ${token}`);
             },
             afterResponse: async ({ status }) => {
               if (status !== 401) return undefined;
@@ -444,8 +444,8 @@ describe('hooks (client, loopback)', () => {
       headers: [['x-given', 'pairs']],
       hooks: {
         beforeRequest: ({ request }) => {
-          (request.headers as Headers).set('x-hook', '1');
-          (request.url as URL).pathname = '/y';
+          request.headers.set('x-hook', '1');
+          request.url.pathname = '/y';
         },
       },
     });
@@ -565,7 +565,7 @@ describe('hooks (client, loopback)', () => {
         .fetch(server.url, {
           hooks: {
             beforeRequest: ({ request }) => {
-              request.url = 'http://example.com/';
+              request.url = new URL('http://example.com/');
             },
           },
         })
