@@ -515,6 +515,25 @@ describe('hooks (client, loopback)', () => {
     assert.equal(seen.length, 0);
   });
 
+  it('the hooks run outside the breaker: an open breaker still runs beforeRequest and answers CIRCUIT_OPEN, no afterResponse', async (t) => {
+    const port = await refusedPort();
+    const c = client(t, { retry: false, breaker: { minimumCalls: 2, resetTimeout: 60_000 } });
+    const url = `http://127.0.0.1:${port}/`;
+    for (let i = 0; i < 2; i++) await c.request(url).catch(() => {});
+    assert.equal(c.stats()[`http://127.0.0.1:${port}`]?.breaker, 'open');
+    const log: string[] = [];
+    const err = (await c
+      .request(url, {
+        hooks: {
+          beforeRequest: () => void log.push('beforeRequest'),
+          afterResponse: () => void log.push('afterResponse'),
+        },
+      })
+      .catch((e: unknown) => e)) as BulwarkError;
+    assert.equal(err.code, 'CIRCUIT_OPEN');
+    assert.deepEqual(log, ['beforeRequest']);
+  });
+
   it("every hook runs in the call's async context", async (t) => {
     const { server } = await recording(t, (n) => (n % 2 === 1 ? 503 : 200));
     const als = new AsyncLocalStorage<string>();
