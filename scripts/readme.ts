@@ -17,6 +17,7 @@ import { RETRY_DEFAULTS } from '../src/policy/retry-options.ts';
 import { THROTTLE_DEFAULTS } from '../src/policy/throttle.ts';
 import { TIMEOUT_DEFAULTS } from '../src/policy/timeouts.ts';
 import { DNS_DEFAULTS } from '../src/transport/dns-cache.ts';
+import { OUTLIER_DEFAULTS, type ResolvedSuccessRate } from '../src/transport/outlier-options.ts';
 
 /** The error table: one row per code, from `ERROR_CODES`. */
 export function errorTable(): string {
@@ -71,6 +72,10 @@ export function defaultsTable(): string {
     [
       '`breaker.key` / `bulkhead.key`',
       `none (per origin); with a key: at most ${KEY_LIMIT_DEFAULTS.maxKeys} live keys (\`maxKeys\`), a key idle for ${ms(KEY_LIMIT_DEFAULTS.keyIdleTimeout)} forgotten (\`keyIdleTimeout\`)`,
+    ],
+    [
+      '`outlier`',
+      `on, per origin and address: eject after ${OUTLIER_DEFAULTS.consecutiveFailures} failures in a row, or a success rate below mean − ${(OUTLIER_DEFAULTS.successRate as ResolvedSuccessRate).stdevFactor} σ over ${ms(OUTLIER_DEFAULTS.interval)} (≥ ${(OUTLIER_DEFAULTS.successRate as ResolvedSuccessRate).minimumHosts} addresses with ≥ ${(OUTLIER_DEFAULTS.successRate as ResolvedSuccessRate).requestVolume} calls); for ${ms(OUTLIER_DEFAULTS.baseEjectionTime)} × times ejected, at most ${ms(OUTLIER_DEFAULTS.maxEjectionTime)}; at most ${OUTLIER_DEFAULTS.maxEjectedPercent} % of the addresses, never the last`,
     ],
     ['`connections`', `per origin: ${CONNECTIONS_DEFAULT}`],
     [

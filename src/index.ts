@@ -195,3 +195,18 @@ export type {
 
 // DNS: the cache the client uses, also usable on its own (its `lookup` fits database drivers).
 export { DNS_DEFAULTS, DnsCache } from './transport/dns-cache.ts';
+
+// Outlier ejection per address (the client's `outlier` option): its events and per-address stats.
+export type {
+  AddressStatsSnapshot,
+  EjectionReason,
+  OutlierEjectEvent,
+  OutlierReturnEvent,
+} from './transport/outlier-detection.ts';
+export type {
+  OutlierOptions,
+  OutlierSuccessRateOptions,
+  ResolvedOutlier,
+  ResolvedSuccessRate,
+} from './transport/outlier-options.ts';
+export { OUTLIER_DEFAULTS } from './transport/outlier-options.ts';

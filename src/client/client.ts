@@ -58,6 +58,7 @@ import { RetryBudget } from '../policy/retry-budget.ts';
 import { type ResolvedThrottle, Throttle, throttleStage } from '../policy/throttle.ts';
 import type { BulwarkAgent } from '../transport/agent.ts';
 import type { DnsCache } from '../transport/dns-cache.ts';
+import { OutlierDetection } from '../transport/outlier-detection.ts';
 import { createAgent } from './create-agent.ts';
 import { takeInternals } from './internals.ts';
 import { breakerSnapshot, bulkheadSnapshot, KeyedPolicies, type KeyRequest } from './keyed-policies.ts';
@@ -126,11 +127,23 @@ export class BulwarkClient {
     this.#owned = o.proxy === undefined ? undefined : createProxyAgent(o.proxy, o);
     this.#global = o.dispatcher === 'global';
     this.#dispatcher = o.dispatcher === 'global' ? undefined : (o.dispatcher ?? this.#owned);
+    // Outlier ejection per address: the connector skips ejected addresses, whose pooled
+    // connections are retired as they are ejected.
+    const outliers =
+      o.outlier === false
+        ? undefined
+        : new OutlierDetection(o.outlier, clock, (origin, host, address) =>
+            this.#agent.retireAddresses(host, [address], { origin, ejected: true }),
+          );
     // The origins observe the agent's connections (connect times, certificates) for stats().
-    this.#agent = createAgent(o, {
-      connected: (rec) => this.#origins.connected(rec),
-      secured: (rec, cert) => this.#origins.secured(rec, cert),
-    });
+    this.#agent = createAgent(
+      o,
+      {
+        connected: (rec) => this.#origins.connected(rec),
+        secured: (rec, cert) => this.#origins.secured(rec, cert),
+      },
+      outliers,
+    );
     if (this.dns !== undefined) {
       // Connections to an address that left a name's answer are retired (the "moved database" outage).
       this.#onDnsChange = ({ host, removed }) => {
@@ -174,6 +187,7 @@ export class BulwarkClient {
           ? undefined
           : new Bulkhead(o.bulkhead, clock, target),
       throttle: o.throttle === false ? undefined : this.#throttle(o.throttle, origin, target),
+      outliers: outliers?.of(origin, target.host),
     }));
     const breakerOptions = o.breaker;
     this.#breakers =

@@ -5,13 +5,21 @@
  */
 import { undiciHeadersTimeout } from '../http/undici-timeouts.ts';
 import { BulwarkAgent } from '../transport/agent.ts';
+import type { AddressSelector } from '../transport/connect.ts';
 import { createConnector } from '../transport/connect.ts';
 import type { ConnectionObserver } from '../transport/connection.ts';
 import { systemResolver } from '../transport/system-resolver.ts';
 import type { ResolvedClientOptions } from './options.ts';
 
-/** The agent of a client with options `o`; `observer` hears of its connections (for stats). */
-export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObserver): BulwarkAgent {
+/**
+ * The agent of a client with options `o`; `observer` hears of its connections (for stats),
+ * `selector` picks each connection's addresses (outlier ejection).
+ */
+export function createAgent(
+  o: ResolvedClientOptions,
+  observer?: ConnectionObserver,
+  selector?: AddressSelector,
+): BulwarkAgent {
   const clock = o.clock;
   return new BulwarkAgent({
     connector: createConnector({
@@ -21,6 +29,7 @@ export function createAgent(o: ResolvedClientOptions, observer?: ConnectionObser
       tls: o.tls,
       allowH2: o.allowH2,
       ...(observer === undefined ? {} : { observer }),
+      ...(selector === undefined ? {} : { selector }),
     }),
     connections: o.connections,
     idleTimeout: o.keepAlive.idleTimeout,

@@ -36,6 +36,12 @@ import { type RetryOptions, resolveRetry } from '../policy/retry-options.ts';
 import { type ResolvedThrottle, resolveThrottle, type ThrottleOptions } from '../policy/throttle.ts';
 import { resolveTimeouts, TIMEOUT_DEFAULTS, TIMEOUT_KEYS, type TimeoutOptions } from '../policy/timeouts.ts';
 import { DnsCache, type DnsOptions } from '../transport/dns-cache.ts';
+import {
+  OUTLIER_DEFAULTS,
+  type OutlierOptions,
+  type ResolvedOutlier,
+  resolveOutlier,
+} from '../transport/outlier-options.ts';
 import { type PolicyKeyOptions, type ResolvedPolicyKey, splitKeyOptions } from './keyed-policies.ts';
 import { type ProxyOptions, type ResolvedProxy, resolveProxy } from './proxy-options.ts';
 
@@ -112,6 +118,16 @@ export interface ClientOptions {
    * @default false
    */
   throttle?: ThrottleOptions | boolean;
+  /**
+   * Outlier ejection per address across the addresses DNS returns for an origin (Envoy's outlier
+   * detection): an address with 5 failures in a row, or a success rate far below its peers', gets
+   * no new connection for 30 s (longer each time it recurs), its pooled connections retired; at
+   * most half of an origin's addresses at once, never the last. New connections also take the
+   * addresses in turn. `true` for the defaults, `false` for none. On by default: an origin with one
+   * address is never affected, and one bad address among several should not keep its share.
+   * @default true
+   */
+  outlier?: OutlierOptions | boolean;
   /**
    * DNS cache options, an existing {@link DnsCache} to share, or `false` to ask the system
    * resolver (`dns.lookup`) on every new connection.
@@ -205,6 +221,7 @@ export interface ResolvedClientOptions extends CallConfig {
   /** `bulkhead.key` and its limits (`undefined`: one bulkhead per origin). */
   readonly bulkheadKey: ResolvedPolicyKey | undefined;
   readonly throttle: ResolvedThrottle | false;
+  readonly outlier: ResolvedOutlier | false;
   readonly dns: DnsCache | false;
   readonly ownsDns: boolean;
   readonly keepAlive: ResolvedKeepAlive;
@@ -238,6 +255,7 @@ const CLIENT_KEYS = [
   'breaker',
   'bulkhead',
   'throttle',
+  'outlier',
   'dns',
   'keepAlive',
   'connections',
@@ -282,6 +300,13 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
         );
       }
     }
+    if (o.outlier !== undefined && o.outlier !== false) {
+      throw new InvalidOptionError(
+        'outlier',
+        'left out (or false) when dispatcher is given (it picks the addresses itself)',
+        o.outlier,
+      );
+    }
     if (o.dns !== undefined && o.dns !== false) {
       throw new InvalidOptionError(
         'dns',
@@ -302,6 +327,12 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     o.throttle === undefined || o.throttle === false
       ? false
       : resolveThrottle(o.throttle === true ? {} : o.throttle, 'throttle');
+  const outlier =
+    o.outlier === false || dispatcher !== undefined
+      ? false
+      : o.outlier === undefined || o.outlier === true
+        ? OUTLIER_DEFAULTS
+        : resolveOutlier(o.outlier, 'outlier');
   const keepAlive = resolveKeepAlive(o.keepAlive);
   const connections = checkNumber(o.connections, 'connections', CONNECTIONS_DEFAULT, {
     min: 1,
@@ -345,6 +376,7 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     bulkhead,
     bulkheadKey: bulkheadSplit?.keyed,
     throttle,
+    outlier,
     dns,
     ownsDns,
     keepAlive,

@@ -104,6 +104,7 @@ export class Origins implements ConnectionObserver {
                 fleet: s.throttle.fleetActive(),
               }
             : null,
+          addresses: s.outliers?.snapshot() ?? null,
         }),
       );
     }

@@ -65,6 +65,7 @@ export function attemptHandler<R>(
         return;
       }
       const failure = call.expired ?? toBulwarkError(err, call, call.attemptStartedAt);
+      if (call.state.outliers !== undefined) recordAddressFailure(call, failure);
       call.state.stats.recordFailure(failure);
       call.counted = failure;
       if (attemptChannel.hasSubscribers) publish(call, undefined, failure);
@@ -76,6 +77,10 @@ export function attemptHandler<R>(
     call.endedAt = realTime ? end : clock.now();
     call.timings = timingsOf(call, call.attemptStartedAt, end);
     const status = adapter.status(result as R);
+    if (call.state.outliers !== undefined) {
+      const address = (call.reusedConnection ?? call.client?.current)?.address;
+      if (address !== undefined) call.state.outliers.record(address, status < 500);
+    }
     if (attemptChannel.hasSubscribers) publish(call, status, undefined);
     call.trace?.attemptEnded(call.attempts, status, undefined, call.timings.protocol);
     if (
@@ -123,6 +128,18 @@ export function attemptHandler<R>(
       done(call, err);
     }
   };
+}
+
+/**
+ * A failure of the exchange on an open connection counts against the connection's address for
+ * outlier ejection (a failed connect is counted by the connector, per address it tried).
+ */
+function recordAddressFailure(call: Call, failure: unknown): void {
+  const rec = call.reusedConnection ?? call.client?.current;
+  if (rec === undefined || rec.address === undefined || rec.openedAt === 0) return;
+  if (!isBulwarkError(failure)) return;
+  const layer = failure.layer;
+  if (layer === 'tcp' || layer === 'tls' || layer === 'http') call.state.outliers!.record(rec.address, false);
 }
 
 function publish(call: Call, status: number | undefined, error: unknown): void {

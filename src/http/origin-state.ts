@@ -10,6 +10,7 @@ import type { Breaker } from '../policy/breaker.ts';
 import type { Bulkhead } from '../policy/bulkhead.ts';
 import type { RetryBudget } from '../policy/retry-budget.ts';
 import type { Throttle } from '../policy/throttle.ts';
+import type { AddressOutliers } from '../transport/outlier-detection.ts';
 import type { OriginStats } from './origin-stats.ts';
 
 /** Everything Bulwark keeps per origin. */
@@ -20,6 +21,8 @@ export interface OriginState {
   readonly budget: RetryBudget | undefined;
   readonly bulkhead: Bulkhead | undefined;
   readonly throttle: Throttle | undefined;
+  /** Outlier ejection across the origin's addresses (`undefined` with `outlier: false`). */
+  readonly outliers: AddressOutliers | undefined;
   readonly stats: OriginStats;
   /** The origin's connection pool, cached for the request fast path (replaced once closed). */
   pool: Dispatcher | undefined;

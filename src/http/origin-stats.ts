@@ -8,6 +8,7 @@ import { classify } from '../errors/classify.ts';
 import type { ErrorCode, Layer } from '../errors/codes.ts';
 import type { LossEvidence } from '../errors/path-hint.ts';
 import { daysUntil, type PeerCertificateInfo } from '../transport/connection.ts';
+import type { AddressStatsSnapshot } from '../transport/outlier-detection.ts';
 import { countSyns } from '../transport/syn-retransmits.ts';
 
 /** Percentiles of one phase in milliseconds over the recent window; `count` samples. */
@@ -102,6 +103,11 @@ export interface OriginStatsSnapshot {
     readonly refused: number;
     readonly fleet: boolean;
   } | null;
+  /**
+   * Outlier ejection (`null` with `outlier: false`): each address of the origin's DNS answer with
+   * its outcomes, whether it is ejected and until when, and how often it was.
+   */
+  readonly addresses: Readonly<Record<string, AddressStatsSnapshot>> | null;
   /** Calls in flight and waiting in the bulkhead, and calls it shed. */
   readonly bulkhead: { readonly inFlight: number; readonly queued: number; readonly rejected: number } | null;
   /**
@@ -231,7 +237,7 @@ export class OriginStats implements LossEvidence {
   /** The snapshot `client.stats()` returns. */
   snapshot(
     origin: string,
-    extra: Pick<OriginStatsSnapshot, 'budgetLevel' | 'breaker' | 'bulkhead' | 'throttle'>,
+    extra: Pick<OriginStatsSnapshot, 'budgetLevel' | 'breaker' | 'bulkhead' | 'throttle' | 'addresses'>,
   ): OriginStatsSnapshot {
     return {
       origin,

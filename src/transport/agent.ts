@@ -99,6 +99,7 @@ export class TrackedClient extends Client {
     }
     if (current !== undefined && current.phase === 'open' && current.retired) {
       if (current.protocol === 'h2') return this.#dispatchRetiredH2(current, opts, handler);
+      if (current.ejected) return this.#dispatchEjected(current, opts, handler);
       // Past its lifetime or retired: this request is the connection's last (`reset` closes it
       // after the response) and the next one on this client connects afresh, through DNS.
       return super.dispatch({ ...opts, reset: true }, handler);
@@ -127,14 +128,35 @@ export class TrackedClient extends Client {
   }
 
   /**
+   * A connection to an ejected address: closed the first time a request finds it idle, and the
+   * request goes out on a new connection (through the connector, which skips the address). A
+   * request that finds its response still running is queued behind it, as any other.
+   */
+  #dispatchEjected(
+    current: ConnectionRecord,
+    opts: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+  ): boolean {
+    if (this.stats.running === 0 && current.socket !== undefined && !current.socket.destroyed) {
+      current.socket.destroy();
+      const link = (opts as { [kAttempt]?: AttemptLink })[kAttempt];
+      if (link !== undefined) link.reusedConnection = undefined;
+      return super.dispatch(opts, handler);
+    }
+    return super.dispatch({ ...opts, reset: true }, handler);
+  }
+
+  /**
    * Stops reuse of this connection: an idle one is closed now; a busy one finishes its response,
    * and the next request this client takes goes out with `reset` (its last on that connection)
-   * unless the keep-alive idle timeout closes it first.
+   * unless the keep-alive idle timeout closes it first — or, for an `ejected` address, a request
+   * that finds it idle closes it and connects afresh.
    */
-  retire(): void {
+  retire(ejected = false): void {
     const rec = this.current;
     if (rec === undefined) return;
     rec.retired = true;
+    if (ejected) rec.ejected = true;
     if (this.stats.size === 0 && rec.socket !== undefined && !rec.socket.destroyed) rec.socket.destroy();
   }
 }
@@ -219,12 +241,18 @@ export class BulwarkAgent {
   }
 
   /**
-   * Retires connections to `host` whose address is in `addresses` (they left the DNS answer):
-   * idle ones are closed at once; a busy one finishes its response and carries at most one more
-   * request, sent with `reset` so the connection closes after it.
-   * Returns how many connections were retired.
+   * Retires connections to `host` whose address is in `addresses` (they left the DNS answer, or
+   * were ejected as outliers): idle ones are closed at once; a busy one finishes its response and
+   * carries at most one more request, sent with `reset` so the connection closes after it (an
+   * ejected address's: none, see {@link TrackedClient.retire}). `origin` limits it to that
+   * origin's connections. Returns how many connections were retired.
    */
-  retireAddresses(host: string, addresses: readonly string[]): number {
+  retireAddresses(
+    host: string,
+    addresses: readonly string[],
+    options: { readonly origin?: string; readonly ejected?: boolean } = {},
+  ): number {
+    const { origin, ejected = false } = options;
     const set = this.#byHost.get(host);
     if (set === undefined) return 0;
     let retired = 0;
@@ -234,8 +262,13 @@ export class BulwarkAgent {
         continue;
       }
       const address = client.current?.address;
-      if (address !== undefined && addresses.includes(address) && client.current?.retired === false) {
-        client.retire();
+      if (
+        address !== undefined &&
+        addresses.includes(address) &&
+        client.current?.retired === false &&
+        (origin === undefined || client.current.origin === origin)
+      ) {
+        client.retire(ejected);
         retired++;
       }
     }

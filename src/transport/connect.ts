@@ -50,6 +50,20 @@ export interface ConnectorOptions {
   readonly observer?: ConnectionObserver;
   /** Offer HTTP/2 in the TLS handshake (ALPN `h2`, then `http/1.1`). @default false */
   readonly allowH2?: boolean;
+  /** Orders and filters a name's addresses per connection (outlier ejection); hears of failed connects. */
+  readonly selector?: AddressSelector;
+}
+
+/**
+ * What the connector asks about a name's addresses before a new connection (the client's outlier
+ * detection, transport/outlier-detection.ts): which to try, in which order, and it is told of
+ * each address that refused or failed a TCP connect.
+ */
+export interface AddressSelector {
+  /** The addresses to try for a connection to `origin`, in order (never empty when `addresses` is not). */
+  select(origin: string, host: string, addresses: readonly Address[]): readonly Address[];
+  /** A TCP connect to `address` for `origin` failed. */
+  connectFailed(origin: string, address: string): void;
 }
 
 type ConnectPhase = 'dns' | 'tcp' | 'tls';
@@ -65,7 +79,7 @@ const ALPN_H2 = ['h2', 'http/1.1'];
 
 /** Builds the three-phase connector. */
 export function createConnector(options: ConnectorOptions): Connector {
-  const { resolver, timeouts, tcpKeepAliveDelay, attemptTimeout = 250, observer } = options;
+  const { resolver, timeouts, tcpKeepAliveDelay, attemptTimeout = 250, observer, selector } = options;
   const tlsOptions = options.tls;
   const alpn = options.allowH2 === true ? ALPN_H2 : ALPN_H1;
   const sessions = new Map<string, Buffer>();
@@ -150,11 +164,13 @@ export function createConnector(options: ConnectorOptions): Connector {
       callback(null, s);
     };
 
-    const onTcp = (addresses: readonly Address[]): void => {
+    const onTcp = (answer: readonly Address[], literal = false): void => {
       if (done) return;
       rec.phase = 'tcp';
       phaseStart = performance.now();
       startTimer('tcp', timeouts.connect);
+      const addresses =
+        selector === undefined || literal ? answer : selector.select(rec.origin, hostname, answer);
       const first = addresses[0];
       if (first === undefined) {
         fail(new BulwarkError({ layer: 'dns', code: 'DNS_NO_DATA', target: targetOf(rec) }), 'dns');
@@ -180,7 +196,15 @@ export function createConnector(options: ConnectorOptions): Connector {
             });
       socket = tcpSocket;
       rec.address = first.address;
-      const onError = (err: Error): void => fail(err, 'tcp');
+      const judged = selector !== undefined && !literal;
+      if (judged && addresses.length > 1) {
+        // Happy eyeballs tells of each address that failed (Node's documented socket events).
+        tcpSocket.on('connectionAttemptFailed', (ip: string) => selector.connectFailed(rec.origin, ip));
+      }
+      const onError = (err: Error): void => {
+        if (judged && addresses.length === 1) selector.connectFailed(rec.origin, first.address);
+        fail(err, 'tcp');
+      };
       tcpSocket.once('error', onError);
       tcpSocket.once('connect', () => {
         rec.connect = performance.now() - phaseStart;
@@ -195,7 +219,7 @@ export function createConnector(options: ConnectorOptions): Connector {
 
     const family = isIP(hostname);
     if (family !== 0) {
-      onTcp([{ address: hostname, family: family as 4 | 6 }]);
+      onTcp([{ address: hostname, family: family as 4 | 6 }], true);
       return;
     }
     const hit = resolver.peek?.(hostname);

@@ -31,8 +31,13 @@ export interface ConnectionRecord {
   protocol: 'http/1.1' | 'h2';
   /** Responses that have started on this connection. */
   served: number;
-  /** Marked when the connection must not take new requests (max lifetime, DNS change). */
+  /** Marked when the connection must not take new requests (max lifetime, DNS change, ejection). */
   retired: boolean;
+  /**
+   * Its address was ejected as an outlier: unlike a connection past its lifetime, it carries no
+   * further request (not even a last one with `reset`); a request that finds it idle reconnects.
+   */
+  ejected: boolean;
   socket: Socket | undefined;
   /** The TCP socket once its handshake completed (under TLS, `socket` is the TLS socket on it). */
   wire: Socket | undefined;
@@ -58,6 +63,7 @@ export function newConnectionRecord(origin: string, host: string, port: number):
     protocol: 'http/1.1',
     served: 0,
     retired: false,
+    ejected: false,
     socket: undefined,
     wire: undefined,
     writtenAtOpen: 0,
