@@ -4,5 +4,6 @@
  *
  * @module bulwark/otel
  */
-export { type Disposer, DURATION_BUCKETS, type InstrumentOptions, instrument } from './instrument.ts';
+export { DURATION_BUCKETS, type InstrumentOptions, instrument } from './instrument.ts';
 export { CONNECTION_TIME_BUCKETS, type InstrumentPoolOptions, instrumentPool } from './instrument-pool.ts';
+export type { Disposer } from './options.ts';

@@ -16,7 +16,7 @@ import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { checkObject } from '../options/validate.ts';
 import { Pool } from '../pool/pool.ts';
 import { type PoolTiming, poolCreateChannel, poolUseChannel, poolWaitChannel } from '../pool/timings.ts';
-import { type Disposer, disposer, provider } from './instrument.ts';
+import { type Disposer, disposer, provider } from './options.ts';
 import { SCOPE, VERSION } from './scope.ts';
 
 /** Where {@link instrumentPool} sends its metrics. */
@@ -156,6 +156,14 @@ export function instrumentPool<T>(pool: Pool<T>, options?: InstrumentPoolOptions
   const o = (
     options === undefined ? {} : checkObject(options, 'options', ['meterProvider'])
   ) as InstrumentPoolOptions;
+  // No `false` here: metrics are all a pool's instrumentation records.
+  if ((o.meterProvider as unknown) === false) {
+    throw new InvalidOptionError(
+      'options.meterProvider',
+      'an OpenTelemetry meter provider (with getMeter())',
+      false,
+    );
+  }
   const meterProvider = provider(o.meterProvider, 'options.meterProvider', 'getMeter', () =>
     metrics.getMeterProvider(),
   ) as MeterProvider;

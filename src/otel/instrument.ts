@@ -6,8 +6,6 @@
  */
 import {
   type Attributes,
-  type BatchObservableResult,
-  type Context,
   context,
   defaultTextMapSetter,
   diag,
@@ -15,9 +13,6 @@ import {
   type Meter,
   type MeterProvider,
   metrics,
-  type ObservableCounter,
-  type ObservableGauge,
-  propagation,
   type Span,
   SpanStatusCode,
   type TextMapPropagator,
@@ -29,9 +24,10 @@ import { BulwarkClient } from '../client/client.ts';
 import { isBulwarkError } from '../errors/bulwark-error.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { type CallTrace, callAttemptChannel, callEndChannel, callStartChannel } from '../http/call-trace.ts';
-import type { OriginStatsSnapshot } from '../http/origin-stats.ts';
 import { checkObject } from '../options/validate.ts';
 import { errorTypeOf, type RouteAttributes, Routes } from './call-attributes.ts';
+import { ClientStatsMetrics } from './client-stats-metrics.ts';
+import { type Disposer, disposer, propagatorOption, provider } from './options.ts';
 import { SCOPE, VERSION } from './scope.ts';
 
 /** Where {@link instrument} sends what it records. Each defaults to OpenTelemetry's global one. */
@@ -47,12 +43,6 @@ export interface InstrumentOptions {
   propagator?: TextMapPropagator | false | undefined;
 }
 
-/** Stops what {@link instrument} or {@link instrumentPool} started (idempotent); also `using`. */
-export interface Disposer {
-  (): void;
-  [Symbol.dispose](): void;
-}
-
 const OPTION_KEYS = ['meterProvider', 'tracerProvider', 'propagator'] as const;
 
 /** The `http.client.request.duration` buckets the semantic conventions advise (seconds). */
@@ -60,31 +50,13 @@ export const DURATION_BUCKETS: readonly number[] = Object.freeze([
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ]);
 
-/** A breaker's state as the `bulwark.client.breaker.state` gauge reports it. */
-const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
-
 /** What one instrumented client records with. */
 class ClientInstrumentation {
-  readonly #client: BulwarkClient;
   readonly #tracer: Tracer | undefined;
   readonly #propagator: TextMapPropagator | undefined;
   readonly #duration: Histogram | undefined;
   readonly #routes = new Routes();
-  readonly #meter: Meter | undefined;
-  readonly #observables: (ObservableCounter | ObservableGauge)[] = [];
-  readonly #originAttributes = new Map<string, Attributes>();
-  readonly #observe = (result: BatchObservableResult): void => this.#observeStats(result);
-  readonly #instruments:
-    | {
-        retries: ObservableCounter;
-        exhausted: ObservableCounter;
-        budget: ObservableGauge;
-        breaker: ObservableGauge;
-        inFlight: ObservableGauge;
-        queued: ObservableGauge;
-        dns: ObservableCounter;
-      }
-    | undefined;
+  readonly #stats: ClientStatsMetrics | undefined;
 
   constructor(
     client: BulwarkClient,
@@ -92,49 +64,15 @@ class ClientInstrumentation {
     propagator: TextMapPropagator | undefined,
     meter: Meter | undefined,
   ) {
-    this.#client = client;
     this.#tracer = tracer;
     this.#propagator = propagator;
-    this.#meter = meter;
     if (meter === undefined) return;
     this.#duration = meter.createHistogram('http.client.request.duration', {
       description: 'Duration of HTTP client requests (a call, its retries included).',
       unit: 's',
       advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
     });
-    const i = {
-      retries: meter.createObservableCounter('bulwark.client.retries', {
-        description: 'Attempts after the first, per origin.',
-        unit: '{retry}',
-      }),
-      exhausted: meter.createObservableCounter('bulwark.client.retry_budget.exhausted', {
-        description: 'Retries refused because the origin’s retry budget was empty.',
-        unit: '{retry}',
-      }),
-      budget: meter.createObservableGauge('bulwark.client.retry_budget.level', {
-        description: 'Tokens left in the origin’s retry budget.',
-        unit: '{token}',
-      }),
-      breaker: meter.createObservableGauge('bulwark.client.breaker.state', {
-        description: 'The origin’s circuit breaker: 0 closed, 1 half-open, 2 open.',
-        unit: '1',
-      }),
-      inFlight: meter.createObservableGauge('bulwark.client.bulkhead.in_flight', {
-        description: 'Calls in flight through the origin’s bulkhead.',
-        unit: '{call}',
-      }),
-      queued: meter.createObservableGauge('bulwark.client.bulkhead.queued', {
-        description: 'Calls waiting in the origin’s bulkhead queue.',
-        unit: '{call}',
-      }),
-      dns: meter.createObservableCounter('bulwark.dns.cache.lookups', {
-        description: 'Lookups of the client’s DNS cache by result (hit, stale, negative, miss).',
-        unit: '{lookup}',
-      }),
-    };
-    this.#instruments = i;
-    this.#observables.push(i.retries, i.exhausted, i.budget, i.breaker, i.inFlight, i.queued, i.dns);
-    meter.addBatchObservableCallback(this.#observe, this.#observables);
+    this.#stats = new ClientStatsMetrics(meter, client);
   }
 
   #route(t: CallTrace): RouteAttributes {
@@ -214,60 +152,14 @@ class ClientInstrumentation {
     span.end();
   }
 
-  #attributesOf(origin: string): Attributes {
-    let a = this.#originAttributes.get(origin);
-    if (a === undefined) {
-      const url = new URL(origin);
-      a = Object.freeze({
-        'server.address': url.hostname.replace(/^\[|\]$/g, ''),
-        'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
-      });
-      this.#originAttributes.set(origin, a);
-    }
-    return a;
-  }
-
-  /** The metrics read from `client.stats()` and the DNS cache, at each collection. */
-  #observeStats(result: BatchObservableResult): void {
-    const i = this.#instruments;
-    if (i === undefined) return;
-    const stats: Record<string, OriginStatsSnapshot> = this.#client.stats();
-    for (const origin in stats) {
-      const s = stats[origin] as OriginStatsSnapshot;
-      const a = this.#attributesOf(origin);
-      result.observe(i.retries, s.retries, a);
-      result.observe(i.exhausted, s.budgetExhausted, a);
-      if (s.budgetLevel !== null) result.observe(i.budget, s.budgetLevel, a);
-      if (s.breaker !== null) result.observe(i.breaker, BREAKER_VALUE[s.breaker], a);
-      if (s.bulkhead !== null) {
-        result.observe(i.inFlight, s.bulkhead.inFlight, a);
-        result.observe(i.queued, s.bulkhead.queued, a);
-      }
-    }
-    const dns = this.#client.dns?.stats();
-    if (dns !== undefined) {
-      result.observe(i.dns, dns.hits, DNS_RESULT.hit);
-      result.observe(i.dns, dns.stale, DNS_RESULT.stale);
-      result.observe(i.dns, dns.negative, DNS_RESULT.negative);
-      result.observe(i.dns, dns.misses, DNS_RESULT.miss);
-    }
-  }
-
   /** Stopped: no new call is traced; the calls in flight still end their spans. */
   stopped = false;
 
   dispose(): void {
     this.stopped = true;
-    this.#meter?.removeBatchObservableCallback(this.#observe, this.#observables);
+    this.#stats?.dispose();
   }
 }
-
-const DNS_RESULT = Object.freeze({
-  hit: Object.freeze({ 'bulwark.dns.result': 'hit' }),
-  stale: Object.freeze({ 'bulwark.dns.result': 'stale' }),
-  negative: Object.freeze({ 'bulwark.dns.result': 'negative' }),
-  miss: Object.freeze({ 'bulwark.dns.result': 'miss' }),
-});
 
 /**
  * Each client's instrumentation, kept after it is stopped so that the calls it traced and still in
@@ -341,16 +233,11 @@ export function instrument(client: BulwarkClient, options?: InstrumentOptions): 
   const meterProvider = provider(o.meterProvider, 'options.meterProvider', 'getMeter', () =>
     metrics.getMeterProvider(),
   );
-  const propagator =
-    o.propagator === false || tracerProvider === undefined
-      ? undefined
-      : o.propagator === undefined
-        ? GLOBAL_PROPAGATOR
-        : checkPropagator(o.propagator);
+  const propagator = propagatorOption(o.propagator);
   const i = new ClientInstrumentation(
     client,
     tracerProvider?.getTracer(SCOPE, VERSION),
-    propagator,
+    tracerProvider === undefined ? undefined : propagator,
     meterProvider?.getMeter(SCOPE, VERSION),
   );
   instrumented.set(client, i);
@@ -365,44 +252,4 @@ export function instrument(client: BulwarkClient, options?: InstrumentOptions): 
     i.dispose();
     if (--running === 0) callStartChannel.unsubscribe(onStart);
   });
-}
-
-/** The global propagator, read at each call (it may be set after `instrument`). */
-const GLOBAL_PROPAGATOR: TextMapPropagator = {
-  inject: (ctx: Context, carrier: unknown, setter) => propagation.inject(ctx, carrier, setter),
-  extract: (ctx: Context) => ctx,
-  fields: () => propagation.fields(),
-};
-
-/** A provider option: `false` is none, `undefined` the global one. */
-export function provider<P>(
-  value: P | false | undefined,
-  path: string,
-  method: string,
-  global: () => P,
-): P | undefined {
-  if (value === false) return undefined;
-  if (value === undefined) return global();
-  if (typeof (value as Record<string, unknown> | null)?.[method] !== 'function') {
-    throw new InvalidOptionError(path, `an OpenTelemetry provider (with ${method}()), or false`, value);
-  }
-  return value;
-}
-
-function checkPropagator(value: unknown): TextMapPropagator {
-  if (typeof (value as { inject?: unknown } | null)?.inject !== 'function') {
-    throw new InvalidOptionError(
-      'options.propagator',
-      'a TextMapPropagator (with inject()), or false',
-      value,
-    );
-  }
-  return value as TextMapPropagator;
-}
-
-/** `stop` as a {@link Disposer}. */
-export function disposer(stop: () => void): Disposer {
-  const d = (() => stop()) as Disposer;
-  d[Symbol.dispose] = stop;
-  return d;
 }

@@ -123,5 +123,10 @@ describe('bulwark/otel: instrumentPool(pool) on PostgreSQL', () => {
       /options\.meterProvider must be/,
     );
     assert.throws(() => instrumentPool(pool, { tracerProvider: {} } as never), InvalidOptionError);
+    assert.throws(
+      () => instrumentPool(pool, { meterProvider: false } as never),
+      /options\.meterProvider must be/,
+    );
+    assert.throws(() => instrumentPool(pool, null as never), InvalidOptionError);
   });
 });
