@@ -106,6 +106,17 @@ export class ClientStatsMetrics {
         result.observe(i.inFlight, s.bulkhead.inFlight, a);
         result.observe(i.queued, s.bulkhead.queued, a);
       }
+      // With breaker.key / bulkhead.key: one series per live key (their number is bounded by maxKeys).
+      for (const key in s.breakers) {
+        const state = s.breakers[key] as keyof typeof BREAKER_VALUE;
+        result.observe(i.breaker, BREAKER_VALUE[state], { ...a, 'bulwark.breaker.key': key });
+      }
+      for (const key in s.bulkheads) {
+        const b = s.bulkheads[key] as { inFlight: number; queued: number };
+        const ka = { ...a, 'bulwark.bulkhead.key': key };
+        result.observe(i.inFlight, b.inFlight, ka);
+        result.observe(i.queued, b.queued, ka);
+      }
     }
     const dns = this.#client.dns?.stats();
     if (dns !== undefined) {

@@ -188,9 +188,9 @@ export class DnsCache extends EventEmitter<DnsCacheEvents> {
 
   /**
    * Lookups since the cache was made: `hits` answered fresh from the cache (by `resolve`, `peek`,
-   * `lookup` or a client's connects; IP literals not counted), `stale` answered with a stale answer
-   * after a failed refresh, `negative` answered with a cached NXDOMAIN/NODATA, and `misses` that
-   * waited for a query (a new one, or one already in flight).
+   * `lookup` or a client's connects; IP literals not counted), `stale` answered at once with a
+   * stale answer while a failed refresh is remembered, `negative` answered with a cached
+   * NXDOMAIN/NODATA, and `misses` that waited for a query (a new one, or one already in flight).
    */
   stats(): DnsCacheStats {
     return { hits: this.#hits, stale: this.#staleHits, negative: this.#negativeHits, misses: this.#misses };

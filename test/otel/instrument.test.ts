@@ -454,6 +454,28 @@ describe('bulwark/otel: instrument(client)', () => {
     assert.match(String(logged[0]), /starting a call’s span failed/);
   });
 
+  it('keyed breakers and bulkheads: one series per key', async (t) => {
+    const o = otel(t);
+    const server = cleanup(t, await startHttpServer());
+    const client = createClient({
+      retry: false,
+      breaker: { key: ({ path }) => (path.startsWith('/a') ? 'a' : 'b') },
+      bulkhead: { key: ({ path }) => (path.startsWith('/a') ? 'a' : 'b') },
+    });
+    t.after(() => client.close());
+    t.after(instrument(client, o.options));
+    await (await client.fetch(`${server.url}/a`)).text();
+    await (await client.fetch(`${server.url}/b`)).text();
+    const rm = await o.collect();
+    const states = metric(rm, 'bulwark.client.breaker.state')?.dataPoints ?? [];
+    assert.deepEqual(states.map((p) => [p.attributes['bulwark.breaker.key'], p.value]).sort(), [
+      ['a', 0],
+      ['b', 0],
+    ]);
+    const inFlight = metric(rm, 'bulwark.client.bulkhead.in_flight')?.dataPoints ?? [];
+    assert.deepEqual(inFlight.map((p) => p.attributes['bulwark.bulkhead.key']).sort(), ['a', 'b']);
+  });
+
   it('bad input is an InvalidOptionError naming it', () => {
     const client = createClient();
     t_close(client);

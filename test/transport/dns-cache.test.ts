@@ -307,6 +307,27 @@ describe('DnsCache: serve-stale (RFC 8767)', () => {
 });
 
 describe('DnsCache: negative caching (RFC 2308)', () => {
+  it('stats(): hits, misses, stale and negative answers (IP literals not counted)', async () => {
+    const clock = new VirtualClock();
+    const name = 'stats.test';
+    server.setRecords(name, { A: ['127.0.0.1'], ttl: 2 });
+    const cache = makeCache({ clock, family: 4, refreshAhead: 1, staleTtl: 10_000, negativeTtl: 1_000 });
+    assert.deepEqual(cache.stats(), { hits: 0, stale: 0, negative: 0, misses: 0 });
+    await cache.resolve(name); // a query
+    await cache.resolve(name); // fresh from the cache
+    cache.peek(name);
+    await cache.resolve('127.0.0.1');
+    await lookupAll(cache, name);
+    assert.deepEqual(cache.stats(), { hits: 3, stale: 0, negative: 0, misses: 1 });
+    await failure(cache.resolve('missing-stats.test')); // NXDOMAIN, then cached
+    await failure(cache.resolve('missing-stats.test'));
+    server.servfail(name);
+    await clock.advance(2_000);
+    await cache.resolve(name); // the refresh fails: stale (it waited for the query: a miss too)
+    await cache.resolve(name); // the failure remembered: stale at once
+    assert.deepEqual(cache.stats(), { hits: 3, stale: 1, negative: 1, misses: 3 });
+  });
+
   it('caches NXDOMAIN as DNS_NOT_FOUND for negativeTtl', async () => {
     const clock = new VirtualClock();
     const cache = makeCache({ clock, negativeTtl: 5_000 });

@@ -56,7 +56,10 @@ export interface DnsResolveOptions {
 export interface DnsCacheStats {
   /** Answered fresh from the cache. */
   readonly hits: number;
-  /** Answered with a stale answer after a failed refresh (RFC 8767). */
+  /**
+   * Answered at once with a stale answer while a failed refresh is remembered (RFC 8767); a lookup
+   * that waited for the refresh that failed counts as a miss.
+   */
   readonly stale: number;
   /** Answered with a cached NXDOMAIN / NODATA (RFC 2308). */
   readonly negative: number;
