@@ -1,13 +1,14 @@
 /**
  * Outlier ejection on real sockets: a name resolving (through a real DNS server on loopback) to
  * 127.0.0.1–127.0.0.4, an HTTP server on each at the same port; after `--healthy` seconds one of
- * them starts answering 503 (or stops accepting: `--fault=refuse`). Open-loop calls at `--rate`
+ * them starts answering 503. Open-loop calls at `--rate`
  * per second through `client.request` with the default policies; every second, the share of the
  * requests the servers received that reached the bad address, with ejection (the defaults) and
  * without (the same round-robin over the addresses, nothing ever ejected). Target: ≤ 1 % of calls
- * reach it 5 s after it starts failing. Writes bench/results/outlier-ejection.json and .svg.
+ * reach it 5 s after it starts failing. Writes bench/results/outlier-ejection.json and .svg
+ * (`--out` renames them).
  *
- *   node bench/outlier/ejection.ts [--rate=400] [--latency=20] [--healthy=2] [--failing=10] [--fault=503]
+ *   node bench/outlier/ejection.ts [--rate=400] [--latency=20] [--healthy=2] [--failing=10]
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createClient } from '../../src/client/client.ts';
@@ -27,7 +28,11 @@ const knobs = knobsOrExit({
     healthy: { type: 'number', default: 2, min: 0, max: 600, help: 'seconds before the address goes bad' },
     failing: { type: 'number', default: 10, min: 1, max: 3600, help: 'seconds measured after it goes bad' },
     latency: { type: 'integer', default: 20, min: 0, max: 10_000, help: 'ms each server takes to answer' },
-    fault: { type: 'string', default: '503', choices: ['503', 'refuse'], help: 'what the bad address does' },
+    out: {
+      type: 'string',
+      default: 'outlier-ejection',
+      help: 'name of the results files under bench/results/',
+    },
     cases: {
       type: 'list',
       default: ['ejection', 'no-ejection'],
@@ -96,12 +101,7 @@ async function runCase(name: string, options: ClientOptions): Promise<CaseResult
     if (!faulted && now - start >= knobs.healthy * 1000) {
       faulted = true;
       faultAt = now;
-      const bad = servers[ADDRESSES.indexOf(BAD)]!;
-      if (knobs.fault === '503') {
-        bad.handle(answer(BAD, 503));
-      } else {
-        await bad.close(); // refuses new connections; its open ones are closed
-      }
+      servers[ADDRESSES.indexOf(BAD)]!.handle(answer(BAD, 503));
     }
     const due = Math.floor(((now - start) / 1000) * knobs.rate);
     for (; sent < due; sent++) {
@@ -173,11 +173,11 @@ if (at5 !== undefined) {
   );
 }
 
-const file = writeResults('outlier-ejection', { knobs, bad: BAD, results });
+const file = writeResults(knobs.out, { knobs, bad: BAD, results });
 const svg = writeResultFile(
-  'outlier-ejection.svg',
+  `${knobs.out}.svg`,
   lineChart({
-    title: `One of four addresses answers ${knobs.fault === '503' ? '503' : 'nothing (refused)'} from t = 0: share of calls reaching it`,
+    title: 'One of four addresses answers 503 from t = 0: share of calls reaching it',
     xLabel: 'time since the address went bad (s)',
     yLabel: 'share of calls at the bad address (%)',
     series: results.map((r) => ({
