@@ -96,6 +96,32 @@ describe('outlier ejection on loopback', () => {
     await waitFor(() => servers.get('127.0.0.3')!.openSockets === 0, 'its connections to close');
   });
 
+  // undici behaviour relied on (docs/architecture.md): a request dispatched to a Client whose
+  // socket was just destroyed waits for the new connection instead of failing.
+  it('a connection busy at the ejection takes no other request: the next reconnects elsewhere', async (t) => {
+    const { servers, dns, url } = await fleet(t, ADDRESSES.slice(0, 2));
+    dns.setRecords('svc.test', { A: ADDRESSES.slice(0, 2), ttl: 300 });
+    const first = servers.get('127.0.0.1')!;
+    first.handle(unavailable);
+    // One connection per origin: the first goes to 127.0.0.1 (the rotation starts there).
+    const c = client(t, dns.address, { connections: 1 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await c.request(url);
+      // The fifth 503 ejects the address while this response is still running on its connection.
+      await res.body.dump();
+      statuses.push(res.statusCode);
+    }
+    assert.deepEqual(statuses, [503, 503, 503, 503, 503]);
+    const res = await c.request(url);
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.timings.reused, false, 'a new connection');
+    assert.equal(first.requests, 5);
+    assert.equal(servers.get('127.0.0.2')!.requests, 1);
+    await waitFor(() => first.openSockets === 0, 'the old connection to close');
+  });
+
   it('returns it after the ejection time, and it takes calls again', async (t) => {
     const { servers, dns, url, origin } = await fleet(t);
     const bad = servers.get('127.0.0.2')!;
