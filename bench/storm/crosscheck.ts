@@ -12,6 +12,7 @@ import { type Command, main, usageCheck } from '../lib/args.ts';
 import { fmt, Progress, table, writeResultFile, writeResults } from '../lib/report.ts';
 import { scenarioOf, stormKnobs } from './knobs.ts';
 import { runReal } from './real.ts';
+import { runRealWorkers, type SpanLatency } from './real-workers.ts';
 import type { StormSummary } from './recorder.ts';
 import { describe, loadChart, type StormRow, stormTable } from './report.ts';
 import { faultSpec } from './scenario.ts';
@@ -24,6 +25,23 @@ const knobs = {
   rtt: { ...base.rtt, default: 1, help: 'round trip the simulator assumes for loopback, ms' },
   strategies: { ...base.strategies, default: ['none', 'immediate', 'full', 'budget', 'bulwark'] },
   tolerance: { type: 'number', default: 0.15, min: 0, max: 10, help: 'agreement tolerance (relative)' },
+  workers: {
+    type: 'integer',
+    default: 1,
+    min: 1,
+    max: 64,
+    help: 'processes the real clients run in (fleet strategies: each its own Redis connection and Fleet); 1 = in this process',
+  },
+  redis: {
+    type: 'string',
+    default: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    help: 'Redis for the fleet strategies (a fault proxy is put in front of it)',
+  },
+  'store-down': {
+    type: 'list',
+    default: [],
+    help: 'fleet strategies: spans (seconds, from-to) during which Redis is killed (connections reset, new ones refused)',
+  },
 } as const;
 
 const cmd: Command<typeof knobs> = {
@@ -65,13 +83,47 @@ await main(cmd, async (v) => {
   const simRows: StormRow[] = [];
   const comparisons: Record<string, unknown>[] = [];
   let agree = true;
+  const storeDown = v['store-down'].map((spec) => {
+    const m = /^([0-9.]+)-([0-9.]+)$/.exec(spec);
+    usageCheck(
+      m !== null && Number(m[2]) > Number(m[1]),
+      `--store-down: expected from-to in seconds, got '${spec}'`,
+    );
+    return { from: Number(m![1]) * 1000, to: Number(m![2]) * 1000 };
+  });
+  const notes: string[] = [];
   for (const [i, strategy] of strategies.entries()) {
-    const real = await runReal(scenario, strategy, {
-      onProgress: (t) =>
-        progress.update(`[${i + 1}/${strategies.length}] real ${strategy.label}: ${(t / 1000).toFixed(1)} s`),
-    });
+    const onProgress = (t: number) =>
+      progress.update(`[${i + 1}/${strategies.length}] real ${strategy.label}: ${(t / 1000).toFixed(1)} s`);
+    const inWorkers = v.workers > 1 || strategy.fleet === true;
+    const workers = inWorkers
+      ? await runRealWorkers(scenario, strategy, {
+          workers: v.workers,
+          redis: v.redis,
+          storeDown,
+          onProgress,
+        })
+      : undefined;
+    const real = workers ?? (await runReal(scenario, strategy, { onProgress }));
     progress.update(`[${i + 1}/${strategies.length}] simulating ${strategy.label}`);
-    const sim = await simulate(scenario, strategy);
+    // The simulator's processes are its client objects: as many as the real run's workers.
+    const sim = await simulate(scenario, strategy, {
+      shard: Math.ceil(scenario.clients / v.workers),
+      storeDown,
+    });
+    if (workers !== undefined && workers.fleet !== null) {
+      const lat = (l: SpanLatency) =>
+        `${l.calls} calls, p50 ${fmt(l.p50, 1)} / p99 ${fmt(l.p99, 1)} / max ${fmt(l.max, 1)} ms`;
+      notes.push(
+        `${strategy.label} (real, ${v.workers} processes): ${workers.fleet.syncs} syncs, ${workers.fleet.failures} failed` +
+          (storeDown.length === 0
+            ? ''
+            : `; fleet counts back ${workers.fleet.restoredAfter.map((r) => (r === null ? 'never' : `${fmt(r, 0)} ms`)).join(', ')} after Redis returned` +
+              (workers.storeDown === null
+                ? ''
+                : `; calls started while Redis was down: ${lat(workers.storeDown.during)}; the same span before: ${lat(workers.storeDown.before)}`)),
+      );
+    }
     realRows.push({
       id: strategy.id,
       label: `${strategy.label} (real)`,
@@ -101,6 +153,7 @@ await main(cmd, async (v) => {
       differences: diffs,
       agree: ok,
       fleet: { lateArrivals: real.late, maxLatenessMs: real.maxLateness },
+      ...(workers !== undefined && { shared: workers.fleet, storeDown: workers.storeDown }),
     });
   }
   progress.done();
@@ -125,6 +178,7 @@ await main(cmd, async (v) => {
       ]),
     ),
   );
+  for (const note of notes) console.log(note);
   console.log(
     `simulator agrees with the real-socket storm within ${v.tolerance * 100} %: ${agree ? 'yes' : 'NO'}`,
   );
@@ -143,6 +197,8 @@ await main(cmd, async (v) => {
   const json = writeResults(name, {
     kind: 'real-vs-simulated',
     scenario,
+    workers: v.workers,
+    storeDown,
     tolerance: v.tolerance,
     agree,
     comparisons,

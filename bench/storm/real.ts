@@ -28,7 +28,8 @@ export interface RealResult {
   readonly wall: number;
 }
 
-interface UpstreamReport {
+/** What the upstream process reports at the end. */
+export interface UpstreamReport {
   attempts: number[];
   served: number[];
   total: number;
@@ -52,7 +53,8 @@ export function arrivals(s: Scenario): { times: Float64Array; clients: Uint32Arr
   return { times: Float64Array.from(times), clients: Uint32Array.from(clients) };
 }
 
-function startUpstream(s: Scenario): Promise<{ child: ChildProcess; port: number }> {
+/** Starts the storm upstream in its own process. */
+export function startUpstream(s: Scenario): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(new URL('./real-upstream.ts', import.meta.url), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -59,6 +59,12 @@ export interface SimResult {
   readonly simulated: number;
   /** Wall-clock milliseconds the run took. */
   readonly wall: number;
+  /**
+   * With a fleet: the syncs that failed (the store down), and the longest time from the store's
+   * return to a process using the fleet's counts again (`null`: it never went down, or never
+   * came back within the run).
+   */
+  readonly fleet?: { readonly failedSyncs: number; readonly restoredAfter: number | null };
 }
 
 const STATES: Record<string, number> = {
@@ -103,6 +109,7 @@ export async function simulate(
       ? new MemoryFleetStore(clock, options.fleetDelay ?? 2, (t) => down.some((d) => t >= d.from && t < d.to))
       : undefined;
   const fleets: Fleet[] = [];
+  let restoredAfter: number | null = null;
   const clients = Array.from({ length: Math.ceil(s.clients / shard) }, () =>
     withInternals({ ...(budget && { budget: budget.factory }) }, () => {
       const dispatcher = upstream as unknown as Dispatcher;
@@ -110,6 +117,11 @@ export async function simulate(
       // Each client object is a process of the fleet; every origin is the one upstream.
       const fleet = createFleet({ store, clock, period: options.fleetPeriod ?? 100, key: () => 'upstream' });
       fleets.push(fleet);
+      fleet.on('fallback', () => {});
+      fleet.on('restored', () => {
+        const up = down.findLast((d) => d.to <= clock.now());
+        if (up !== undefined) restoredAfter = Math.max(restoredAfter ?? 0, clock.now() - up.to);
+      });
       const throttle = typeof strategy.options.throttle === 'object' ? strategy.options.throttle : {};
       return createClient({
         ...strategy.options,
@@ -186,6 +198,7 @@ export async function simulate(
   let refused = 0;
   for (const c of clients) for (const o of Object.values(c.stats())) refused += o.budgetExhausted;
   await Promise.all(clients.map((c) => c.close()));
+  const failedSyncs = fleets.reduce((n, f) => n + f.stats().failures, 0);
   for (const f of fleets) f.close();
   rec.clientsOpened = opened;
   const summary = rec.summary(s);
@@ -215,6 +228,7 @@ export async function simulate(
     refused,
     simulated,
     wall: performance.now() - started,
+    ...(store !== undefined && { fleet: { failedSyncs, restoredAfter } }),
   };
 }
 

@@ -25,6 +25,25 @@ const knobs = {
     max: 100,
     help: 'simulator time resolution, ms (timers this close fire before promise callbacks run; 0 = exact)',
   },
+  'store-down': {
+    type: 'list',
+    default: [],
+    help: 'fleet strategies: spans (seconds, from-to) during which the fleet store (Redis) is down, e.g. 20-30',
+  },
+  'fleet-period': {
+    type: 'number',
+    default: 100,
+    min: 1,
+    max: 60_000,
+    help: 'fleet strategies: ms between syncs',
+  },
+  'fleet-delay': {
+    type: 'number',
+    default: 2,
+    min: 0,
+    max: 60_000,
+    help: 'fleet strategies: round trip to the store, ms',
+  },
   shard: {
     type: 'integer',
     default: 1000,
@@ -49,14 +68,26 @@ await main(cmd, async (v) => {
   const scenario = scenarioOf(v);
   const strategies = pickStrategies(v.strategies);
   usageCheck(strategies.length > 0, '--strategies: none selected');
+  const storeDown = v['store-down'].map((spec) => {
+    const m = /^([0-9.]+)-([0-9.]+)$/.exec(spec);
+    usageCheck(
+      m !== null && Number(m[2]) > Number(m[1]),
+      `--store-down: expected from-to in seconds, got '${spec}'`,
+    );
+    return { from: Number(m![1]) * 1000, to: Number(m![2]) * 1000 };
+  });
   const name = v.name || `storm-${scenario.faults.length === 0 ? 'healthy' : scenario.faults[0]!.kind}`;
   console.log(`fleet simulator: ${describe(scenario)}`);
   const progress = new Progress(v.quiet);
   const rows: StormRow[] = [];
+  const fleetNotes: string[] = [];
   for (const [i, strategy] of strategies.entries()) {
     const r = await simulate(scenario, strategy, {
       tick: v.tick,
       shard: v.shard,
+      storeDown,
+      fleetPeriod: v['fleet-period'],
+      fleetDelay: v['fleet-delay'],
       onProgress: (t) =>
         progress.update(
           `[${i + 1}/${strategies.length}] ${strategy.label}: ${(t / 1000).toFixed(1)} / ${scenario.duration / 1000} s simulated`,
@@ -69,9 +100,14 @@ await main(cmd, async (v) => {
       load: r.load,
       wall: r.wall / 1000,
     });
+    if (r.fleet !== undefined && storeDown.length > 0)
+      fleetNotes.push(
+        `${strategy.label}: ${r.fleet.failedSyncs} syncs failed while the store was down; fleet counts back in use ${r.fleet.restoredAfter === null ? 'never' : `${r.fleet.restoredAfter.toFixed(1)} ms`} after it returned`,
+      );
   }
   progress.done();
   console.log(stormTable(rows));
+  for (const note of fleetNotes) console.log(note);
   const checks = checkTargets(scenario, new Map<string, StormSummary>(rows.map((r) => [r.id, r.summary])));
   const targets = targetsText(checks);
   if (targets) console.log(targets);

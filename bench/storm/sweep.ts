@@ -43,6 +43,8 @@ const VARIANTS: readonly (Strategy & { readonly formula: ResolvedRetryBudget | n
   },
   { ...CANDIDATES.find((c) => c.id === 'grpc')!, formula: null },
   { ...STRATEGIES.find((s) => s.id === 'bulwark')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'throttle')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'fleet')!, formula: null },
 ];
 
 const knobs = {
@@ -62,6 +64,7 @@ const knobs = {
     help: 'budget variants',
   },
   seed: { type: 'integer', default: 1, min: 0, max: 2 ** 31 - 1, help: 'random seed' },
+  name: { type: 'string', default: 'sweep', help: 'results file name under bench/results/' },
   quiet: { type: 'boolean', default: false, help: 'no progress line' },
 } as const;
 
@@ -138,11 +141,16 @@ await main(cmd, async (v) => {
   console.log(
     `the default budget meets amplification ≤ 1.12 at ${meets.length === 0 ? 'none of the rates' : `${meets.join(', ')} req/s per client`} (${T} s outage)`,
   );
+  const fleetMeets = rates.filter((r) => (at(r, 'fleet')?.amplification ?? Number.POSITIVE_INFINITY) <= 1.1);
+  if (variants.some((x) => x.id === 'fleet'))
+    console.log(
+      `the fleet throttle meets amplification ≤ 1.10 at ${fleetMeets.length === rates.length ? 'every rate' : `${fleetMeets.join(', ') || 'none'} of ${rates.join(', ')} req/s per client`}`,
+    );
   console.log(
     `success over the run (outage is ${pct(T / (20 + T), 0)} of it): ${variants.map((x) => `${x.id} ${rates.map((r) => pct(at(r, x.id)?.success, 1)).join('/')}`).join('; ')}`,
   );
   const svg = writeResultFile(
-    'sweep.svg',
+    `${v.name}.svg`,
     lineChart({
       title: `Full-outage amplification vs per-client rate (${v.clients} clients, ${T} s outage)`,
       xLabel: 'requests per second per client',
@@ -152,11 +160,14 @@ await main(cmd, async (v) => {
         emphasis: x.id === 'budget',
         points: rates.map((r) => [r, at(r, x.id)!.amplification] as const),
       })),
-      rules: [{ y: 1.12, label: 'target 1.12' }],
+      rules: [
+        { y: 1.12, label: 'target 1.12 (budget)' },
+        { y: 1.1, label: 'target 1.10 (fleet)' },
+      ],
       logX: true,
     }),
   );
-  const json = writeResults('sweep', {
+  const json = writeResults(v.name, {
     clients: v.clients,
     outageSeconds: T,
     rates,

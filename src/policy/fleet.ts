@@ -81,14 +81,34 @@ export interface FleetStats {
 interface Member {
   readonly key: string;
   readonly throttle: Throttle;
-  /** What this throttle published per bucket, over the window (to subtract from the totals). */
-  readonly own: Map<number, ThrottleCounts>;
+  /**
+   * What this throttle published in the last few buckets (to subtract from the totals): a ring
+   * indexed by bucket number, with the bucket each slot holds.
+   */
+  readonly ownBucket: Float64Array;
+  readonly ownRequests: Float64Array;
+  readonly ownAccepts: Float64Array;
+  /** The last bucket it published in. */
+  lastPublished: number;
+}
+
+/** One key's totals, shared by its members' throttles (they read it on every decision). */
+interface Share {
+  requests: number;
+  accepts: number;
+  span: number;
+  until: number;
+  members: number;
 }
 
 /** Buckets on the system clock start at the Unix epoch, so every process agrees on them. */
 const EPOCH_NOW = (): number => Date.now();
 
-/** Shares adaptive-throttling counts across processes; see the module's description. */
+/**
+ * Shares adaptive-throttling counts across processes; see the module's description. A sync costs
+ * in proportion to the keys and to the throttles with something new or recent to publish, not to
+ * every throttle in the fleet (a quiet process with thousands of origins syncs at once).
+ */
 export class Fleet extends EventEmitter {
   readonly #store: FleetStore;
   readonly #period: number;
@@ -98,6 +118,11 @@ export class Fleet extends EventEmitter {
   readonly #clock: Clock;
   readonly #now: () => number;
   readonly #members = new Set<Member>();
+  readonly #shares = new Map<string, Share>();
+  /** Members with events the next sync publishes. */
+  #dirty: Member[] = [];
+  /** Members that published within the window: their own counts are left out of the totals. */
+  readonly #recent = new Set<Member>();
   #timer: unknown;
   #running = false;
   #active = false;
@@ -135,12 +160,41 @@ export class Fleet extends EventEmitter {
 
   /** Adds a throttle to the fleet's syncs until the returned function is called. */
   attach(origin: string, throttle: Throttle): () => void {
-    const member: Member = { key: this.keyOf(origin), throttle, own: new Map() };
+    const key = this.keyOf(origin);
+    if (this.#closed) return () => {};
+    const ring = this.#buckets + 2;
+    const member: Member = {
+      key,
+      throttle,
+      ownBucket: new Float64Array(ring).fill(-1),
+      ownRequests: new Float64Array(ring),
+      ownAccepts: new Float64Array(ring),
+      lastPublished: -1,
+    };
+    let share = this.#shares.get(key);
+    if (share === undefined) {
+      share = {
+        requests: 0,
+        accepts: 0,
+        span: this.#buckets * this.#bucketMs,
+        until: Number.NEGATIVE_INFINITY,
+        members: 0,
+      };
+      this.#shares.set(key, share);
+    }
+    share.members++;
     this.#members.add(member);
+    throttle.join(share, () => this.#dirty.push(member));
     this.#schedule();
+    let attached = true;
     return () => {
+      if (!attached) return;
+      attached = false;
       this.#members.delete(member);
-      throttle.clearOthers();
+      this.#recent.delete(member);
+      throttle.leave();
+      const s = this.#shares.get(key);
+      if (s !== undefined && --s.members === 0) this.#shares.delete(key);
     };
   }
 
@@ -159,8 +213,11 @@ export class Fleet extends EventEmitter {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const m of this.#members) m.throttle.clearOthers();
+    for (const m of this.#members) m.throttle.leave();
     this.#members.clear();
+    this.#recent.clear();
+    this.#shares.clear();
+    this.#dirty = [];
   }
 
   /** Runs one sync now (tests; the timer runs them on the period). */
@@ -173,21 +230,34 @@ export class Fleet extends EventEmitter {
     const to = bucket - 1;
     const from = to - this.#buckets + 1;
     const byKey = new Map<string, { requests: number; accepts: number }>();
-    for (const m of this.#members) {
-      const counts = m.throttle.collect();
-      if (counts.requests === 0 && counts.accepts === 0) continue;
-      const own = m.own.get(bucket);
-      m.own.set(bucket, {
-        requests: (own?.requests ?? 0) + counts.requests,
-        accepts: (own?.accepts ?? 0) + counts.accepts,
-      });
-      const sum = byKey.get(m.key) ?? { requests: 0, accepts: 0 };
-      sum.requests += counts.requests;
-      sum.accepts += counts.accepts;
-      byKey.set(m.key, sum);
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const m of dirty) {
+      if (!this.#members.has(m)) continue;
+      const t = m.throttle;
+      const requests = t.newRequests;
+      const accepts = t.newAccepts;
+      t.clearNew();
+      if (requests === 0 && accepts === 0) continue;
+      const slot = bucket % m.ownBucket.length;
+      if (m.ownBucket[slot] !== bucket) {
+        m.ownBucket[slot] = bucket;
+        m.ownRequests[slot] = 0;
+        m.ownAccepts[slot] = 0;
+      }
+      m.ownRequests[slot]! += requests;
+      m.ownAccepts[slot]! += accepts;
+      m.lastPublished = bucket;
+      this.#recent.add(m);
+      const sum = byKey.get(m.key);
+      if (sum === undefined) byKey.set(m.key, { requests, accepts });
+      else {
+        sum.requests += requests;
+        sum.accepts += accepts;
+      }
     }
     const updates = [...byKey].map(([key, c]) => ({ key, requests: c.requests, accepts: c.accepts }));
-    const keys = [...new Set([...this.#members].map((m) => m.key))];
+    const keys = [...this.#shares.keys()];
     let timer: unknown;
     try {
       const totals = await Promise.race([
@@ -201,21 +271,25 @@ export class Fleet extends EventEmitter {
       ]);
       this.#syncs++;
       const until = this.#clock.now() + 2 * this.#period + this.#bucketMs;
-      const span = this.#buckets * this.#bucketMs;
-      for (const m of this.#members) {
-        const total = totals.get(m.key);
-        let requests = total?.requests ?? 0;
-        let accepts = total?.accepts ?? 0;
-        for (const [b, c] of m.own) {
-          if (b < from) m.own.delete(b);
-          else if (b <= to) {
-            requests -= c.requests;
-            accepts -= c.accepts;
+      for (const [key, share] of this.#shares) {
+        const total = totals.get(key);
+        share.requests = total?.requests ?? 0;
+        share.accepts = total?.accepts ?? 0;
+        share.until = until;
+      }
+      for (const m of this.#recent) {
+        let requests = 0;
+        let accepts = 0;
+        if (m.lastPublished >= from) {
+          for (let i = 0; i < m.ownBucket.length; i++) {
+            const b = m.ownBucket[i]!;
+            if (b >= from && b <= to) {
+              requests += m.ownRequests[i]!;
+              accepts += m.ownAccepts[i]!;
+            }
           }
-        }
-        // Totals over the window, on the throttle's scale: a rate × its time constant.
-        const scale = m.throttle.window / span;
-        m.throttle.setOthers({ requests: requests * scale, accepts: accepts * scale }, until);
+        } else this.#recent.delete(m);
+        m.throttle.setOwn(requests, accepts);
       }
       if (!this.#active) {
         this.#active = true;
@@ -224,7 +298,7 @@ export class Fleet extends EventEmitter {
     } catch (err) {
       this.#failures++;
       this.#lastError = err;
-      for (const m of this.#members) m.throttle.clearOthers();
+      for (const share of this.#shares.values()) share.until = Number.NEGATIVE_INFINITY;
       if (this.#active || this.#failures === 1) {
         this.#active = false;
         this.emit('fallback', err);

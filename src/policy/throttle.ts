@@ -13,7 +13,7 @@
  *
  * Both counts fade exponentially with the time constant `window`, computed lazily from the
  * clock when the next event comes: no timer. A fleet of processes can add what the rest of the
- * fleet counted ({@link Throttle.setOthers}), so that clients that each make a request every ten
+ * fleet counted ({@link Throttle.join}), so that clients that each make a request every ten
  * seconds still see an outage as one: the decision stays local and synchronous, the fleet's
  * totals arrive by a periodic sync (client/fleet.ts), never on a request's path.
  *
@@ -101,6 +101,17 @@ export function resolveThrottle(input: unknown, path = 'throttle'): ResolvedThro
   });
 }
 
+/**
+ * The fleet's totals for one key, shared by every throttle of that key in a process and updated
+ * by each sync (policy/fleet.ts): raw counts over the last `span` milliseconds, used until `until`.
+ */
+export interface FleetShare {
+  readonly requests: number;
+  readonly accepts: number;
+  readonly span: number;
+  readonly until: number;
+}
+
 /** Counts of attempts made and accepted. */
 export interface ThrottleCounts {
   readonly requests: number;
@@ -117,13 +128,16 @@ export class Throttle {
   #requests = 0;
   #accepts = 0;
   #at: number;
-  /** Raw events since the fleet last collected them ({@link Throttle.collect}). */
+  /** Raw events since the fleet last published them ({@link Throttle.clearNew}). */
   #newRequests = 0;
   #newAccepts = 0;
-  /** What the rest of the fleet counted, on the same scale, valid until `#othersUntil`. */
-  #othersRequests = 0;
-  #othersAccepts = 0;
-  #othersUntil = Number.NEGATIVE_INFINITY;
+  /** The fleet's totals for this throttle's key, while it is in a fleet. */
+  #share: FleetShare | undefined;
+  /** What this throttle published itself within the share's span (raw), left out of the totals. */
+  #ownRequests = 0;
+  #ownAccepts = 0;
+  /** Called when the first new event since the fleet last published comes (the fleet's to-do). */
+  #onNew: (() => void) | undefined;
   /** Attempts refused so far. */
   refused = 0;
 
@@ -151,6 +165,7 @@ export class Throttle {
     this.#settle(now);
     const p = this.#probability(now);
     if (p <= 0 || this.#clock.random() >= p) return true;
+    if (this.#newRequests === 0 && this.#newAccepts === 0) this.#onNew?.();
     this.#requests += 1;
     this.#newRequests += 1;
     this.refused += 1;
@@ -160,6 +175,7 @@ export class Throttle {
   /** Counts an attempt that ended, accepted by the upstream or not. */
   settled(now: number, accepted: boolean): void {
     this.#settle(now);
+    if (this.#newRequests === 0 && this.#newAccepts === 0) this.#onNew?.();
     this.#requests += 1;
     this.#newRequests += 1;
     if (accepted) {
@@ -182,30 +198,48 @@ export class Throttle {
 
   /** Whether the rest of the fleet's counts are in use at `now`. */
   fleetActive(now = this.#clock.now()): boolean {
-    return now < this.#othersUntil;
+    return this.#share !== undefined && now < this.#share.until;
   }
 
-  /** The raw events since the last call (what the fleet sync publishes), and starts counting anew. */
-  collect(): ThrottleCounts {
-    const counts = { requests: this.#newRequests, accepts: this.#newAccepts };
+  /** Attempts counted since the fleet last published (what its next sync adds to the store). */
+  get newRequests(): number {
+    return this.#newRequests;
+  }
+
+  /** Accepts counted since the fleet last published. */
+  get newAccepts(): number {
+    return this.#newAccepts;
+  }
+
+  /** The fleet published the new counts: start counting anew. */
+  clearNew(): void {
     this.#newRequests = 0;
     this.#newAccepts = 0;
-    return counts;
   }
 
   /**
-   * What the rest of the fleet counted, on this throttle's scale (a rate × `window`), used until
-   * `until` (clock time); past it the throttle decides on its own counts alone.
+   * Joins a fleet: from now on the throttle decides on its own counts plus `share`'s (less what
+   * it published itself, {@link Throttle.setOwn}) while the share is fresh, and calls `onNew` when
+   * it has new events for the fleet to publish.
    */
-  setOthers(counts: ThrottleCounts, until: number): void {
-    this.#othersRequests = Math.max(0, counts.requests);
-    this.#othersAccepts = Math.max(0, counts.accepts);
-    this.#othersUntil = until;
+  join(share: FleetShare, onNew: () => void): void {
+    this.#share = share;
+    this.#onNew = onNew;
+    this.#ownRequests = 0;
+    this.#ownAccepts = 0;
+    if (this.#newRequests > 0 || this.#newAccepts > 0) onNew();
   }
 
-  /** Forgets the fleet's counts (the store is unreachable): local decisions from now on. */
-  clearOthers(): void {
-    this.#othersUntil = Number.NEGATIVE_INFINITY;
+  /** Leaves the fleet: local decisions only from now on. */
+  leave(): void {
+    this.#share = undefined;
+    this.#onNew = undefined;
+  }
+
+  /** What this throttle published itself within the share's span (raw counts). */
+  setOwn(requests: number, accepts: number): void {
+    this.#ownRequests = requests;
+    this.#ownAccepts = accepts;
   }
 
   /** The error of a refused attempt. */
@@ -216,9 +250,14 @@ export class Throttle {
   #probability(now: number): number {
     let requests = this.#requests;
     let accepts = this.#accepts;
-    if (now < this.#othersUntil) {
-      requests += this.#othersRequests;
-      accepts += this.#othersAccepts;
+    const share = this.#share;
+    if (share !== undefined && now < share.until) {
+      // The rest of the fleet's counts over its span, on this throttle's scale (rate × window).
+      const scale = this.#window / share.span;
+      const r = share.requests - this.#ownRequests;
+      const a = share.accepts - this.#ownAccepts;
+      if (r > 0) requests += r * scale;
+      if (a > 0) accepts += a * scale;
     }
     return Math.min(this.#max, (requests - this.#k * accepts) / (requests + 1));
   }

@@ -60,29 +60,45 @@ describe('Throttle', () => {
     assert.equal(t.admit(clock.now()), true);
   });
 
-  it('adds the fleet’s counts until they go stale, and drops them when cleared', async () => {
-    const { clock, t } = throttle({ max: 0.9 });
+  it('adds the fleet’s counts, less its own, scaled to its window, until they go stale or it leaves', async () => {
+    const { clock, t } = throttle({ max: 0.9, window: 250 });
     assert.equal(t.fleetActive(), false);
-    t.setOthers({ requests: 1000, accepts: 0 }, clock.now() + 50);
+    // 4 000 failures over the fleet's 1 s span: 1 000 on a 250 ms scale.
+    const share = { requests: 4000, accepts: 0, span: 1000, until: clock.now() + 50 };
+    let told = 0;
+    t.join(share, () => told++);
     assert.equal(t.fleetActive(), true);
     assert.equal(t.probability(), 0.9);
     await clock.advance(50);
     assert.equal(t.fleetActive(), false);
     assert.equal(t.probability(), 0);
-    t.setOthers({ requests: 1000, accepts: 0 }, clock.now() + 50);
-    t.clearOthers();
+    // Its own published counts are not counted twice: all 4 000 were its own.
+    share.until = clock.now() + 50;
+    t.setOwn(4000, 0);
     assert.equal(t.probability(), 0);
-    // Negative counts (a store that lost a bucket) count as none.
-    t.setOthers({ requests: -5, accepts: -5 }, clock.now() + 50);
+    // A store that lost a bucket (own above the totals) counts as none from the fleet.
+    t.setOwn(5000, 10);
     assert.equal(t.probability(), 0);
+    // The fleet is told once when the first new event comes, and not again until it publishes.
+    t.settled(clock.now(), false);
+    t.settled(clock.now(), false);
+    assert.equal(told, 1);
+    t.clearNew();
+    t.settled(clock.now(), true);
+    assert.equal(told, 2);
+    t.setOwn(0, 0);
+    t.leave();
+    assert.equal(t.fleetActive(), false);
+    assert.ok(t.probability() < 0.9);
   });
 
-  it('collect() hands over the raw events once', () => {
+  it('keeps the raw events for the fleet until it clears them', () => {
     const { clock, t } = throttle();
     t.settled(clock.now(), true);
     t.settled(clock.now(), false);
-    assert.deepEqual(t.collect(), { requests: 2, accepts: 1 });
-    assert.deepEqual(t.collect(), { requests: 0, accepts: 0 });
+    assert.deepEqual([t.newRequests, t.newAccepts], [2, 1]);
+    t.clearNew();
+    assert.deepEqual([t.newRequests, t.newAccepts], [0, 0]);
   });
 
   it('validates its options', () => {
