@@ -16,7 +16,7 @@ import { redactUrl } from '../errors/redact.ts';
 import { attemptHandler, type ResultAdapter, type Transport } from '../http/attempt.ts';
 import { hasHeader, isReplayableBody } from '../http/body.ts';
 import { Call, type CallDone, type CallHandler } from '../http/call.ts';
-import { type CallOptions, resolveCallConfig } from '../http/call-config.ts';
+import { type CallConfig, type CallOptions, resolveCallConfig } from '../http/call-config.ts';
 import { callStartChannel, startTrace } from '../http/call-trace.ts';
 import { directRequest } from '../http/direct-request.ts';
 import {
@@ -52,6 +52,7 @@ import {
   isAccepted,
   isBreakerFailure,
 } from '../policy/failure.ts';
+import type { HedgeOrigin } from '../policy/hedge.ts';
 import { compose, OK } from '../policy/pipeline.ts';
 import { retryStage, Sleepers } from '../policy/retry.ts';
 import { RetryBudget } from '../policy/retry-budget.ts';
@@ -60,6 +61,7 @@ import type { BulwarkAgent } from '../transport/agent.ts';
 import type { DnsCache } from '../transport/dns-cache.ts';
 import { OutlierDetection } from '../transport/outlier-detection.ts';
 import { createAgent } from './create-agent.ts';
+import { type HedgeHost, HedgeRace } from './hedge.ts';
 import { takeInternals } from './internals.ts';
 import { breakerSnapshot, bulkheadSnapshot, KeyedPolicies, type KeyRequest } from './keyed-policies.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
@@ -100,6 +102,9 @@ export class BulwarkClient {
   readonly #request: CallHandler<RequestResult>;
   readonly #fetchEnd: CallDone<FetchResponse>;
   readonly #requestEnd: CallDone<RequestResult>;
+  /** What a hedge race needs of each front-end (client/hedge.ts). */
+  readonly #fetchHedge: HedgeHost;
+  readonly #requestHedge: HedgeHost;
   readonly #sleepers = new Sleepers();
   /** Aborted by `close()`: ends the hooks still running, as it ends the backoff sleeps. */
   readonly #closing = new AbortController();
@@ -242,6 +247,8 @@ export class BulwarkClient {
     this.#request = pipeline(requestAdapter, requestTransport(poolOf), requestHookFront);
     this.#fetchEnd = (call, err, result) => this.#end(fetchAdapter, call, err, result);
     this.#requestEnd = (call, err, result) => this.#end(requestAdapter, call, err, result);
+    this.#fetchHedge = this.#hedgeHost(fetchAdapter, this.#fetch, this.#fetchEnd);
+    this.#requestHedge = this.#hedgeHost(requestAdapter, this.#request, this.#requestEnd);
   }
 
   /**
@@ -285,28 +292,44 @@ export class BulwarkClient {
       const dispatcher =
         // `null` is no dispatcher, as undici's fetch reads it (the client's is used).
         fi.dispatcher == null ? undefined : checkDispatcher<Dispatcher>(fi.dispatcher, 'init.dispatcher');
-      call = this.#newCall(
-        url,
-        fi.method,
-        fi,
-        fi.headers,
-        normal.oneShot ? false : isReplayableBody(fi.body),
-        fi.signal ?? undefined,
-        dispatcher,
-      );
+      const replayable = normal.oneShot ? false : isReplayableBody(fi.body);
+      call = this.#newCall(url, fi.method, fi, fi.headers, replayable, fi.signal ?? undefined, dispatcher);
       // Not http(s): a data: URL and the like, which no policy applies to.
       if (call === undefined) return undiciOnly(url, fi as UndiciRequestInit);
-      // The one place that picks the direct path or undici's fetch (http/direct-request.ts).
-      if (this.#direct) {
-        const direct = directRequest(call.url, call.method, fi);
-        if (direct !== undefined) call.input = direct;
+      this.#fetchInput(call, fi);
+      const race = call.race as HedgeRace | undefined;
+      if (race !== undefined) {
+        // The hedge: the same request, made when it is due (client/hedge.ts).
+        race.host = this.#fetchHedge;
+        race.launch = () => {
+          const hedge = this.#newCall(
+            url,
+            fi.method,
+            fi,
+            fi.headers,
+            replayable,
+            race.caller,
+            dispatcher,
+            race,
+          );
+          if (hedge !== undefined) this.#fetchInput(hedge, fi);
+          return hedge;
+        };
       }
     } catch (err) {
       return Promise.reject(err);
     }
     const promise = this.#run(this.#fetch, this.#fetchEnd, call);
     // With a signal the rejection may be the caller's reason: it is treated as undici's fetch treats it.
-    return call.signal === undefined ? promise : promise.catch(asFetchRejects);
+    return fi.signal == null ? promise : promise.catch(asFetchRejects);
+  }
+
+  /** The one place that picks the direct path or undici's fetch for a call (http/direct-request.ts). */
+  #fetchInput(call: Call, fi: FetchInit): void {
+    if (this.#direct) {
+      const direct = directRequest(call.url, call.method, fi);
+      if (direct !== undefined) call.input = direct;
+    }
   }
 
   /**
@@ -321,21 +344,22 @@ export class BulwarkClient {
         options === undefined
           ? EMPTY
           : (checkObject(options, 'options', REQUEST_OPTION_KEYS) as RequestOptions);
-      call = this.#newCall(
-        url,
-        opts.method,
-        opts,
-        opts.headers,
-        isReplayableBody(opts.body),
-        opts.signal,
+      const replayable = isReplayableBody(opts.body);
+      const dispatcher =
         opts.dispatcher == null
           ? undefined
-          : checkDispatcher<Dispatcher>(opts.dispatcher, 'options.dispatcher'),
-      );
+          : checkDispatcher<Dispatcher>(opts.dispatcher, 'options.dispatcher');
+      call = this.#newCall(url, opts.method, opts, opts.headers, replayable, opts.signal, dispatcher);
       if (call === undefined) {
         throw new TypeError(
           `client.request supports http: and https: URLs only; received ${redactUrl(String(url))}`,
         );
+      }
+      const race = call.race as HedgeRace | undefined;
+      if (race !== undefined) {
+        race.host = this.#requestHedge;
+        race.launch = () =>
+          this.#newCall(url, opts.method, opts, opts.headers, replayable, race.caller, dispatcher, race);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -409,22 +433,34 @@ export class BulwarkClient {
     replayable: boolean,
     signal: AbortSignal | undefined,
     dispatcher: Dispatcher | undefined,
+    hedgeOf?: HedgeRace,
   ): Call | undefined {
     const urls = this.#urls;
     if (!urls.resolve(input)) return undefined;
     const state = urls.state;
     const method = normaliseMethod(rawMethod);
     const clock = this.#options.clock;
-    const config = resolveCallConfig(init, this.#options);
+    let config = resolveCallConfig(init, this.#options);
     // `retry.methods`: the methods retried after they may have executed (the idempotent ones by default).
     const methods = config.retry === false ? IDEMPOTENT_METHODS : config.retry.methods;
+    const idempotent = methods.has(method) || hasHeader(headers, 'idempotency-key');
     const now = clock.now();
+    let race: HedgeRace | undefined;
+    if (hedgeOf !== undefined) {
+      // The hedge: one attempt (the first call keeps its retries), within the first's deadline.
+      race = hedgeOf;
+      signal = race.hedgeSignal();
+      config = hedgeConfig(config, (race.first as Call).deadline - now);
+    } else if (config.hedge !== false && idempotent && replayable) {
+      race = new HedgeRace(config.hedge, signal);
+      signal = race.firstSignal();
+    }
     const call = new Call(
       method,
       state.origin,
       urls.href,
       urls.path,
-      methods.has(method) || hasHeader(headers, 'idempotency-key'),
+      idempotent,
       replayable,
       signal,
       config,
@@ -435,6 +471,10 @@ export class BulwarkClient {
       now,
     );
     call.dispatcher = dispatcher ?? (this.#global ? getGlobalDispatcher() : this.#dispatcher);
+    if (race !== undefined) {
+      call.race = race;
+      race.first ??= call;
+    }
     // In the caller's async context: the hooks run in it (http/hooks.ts).
     if (config.hooks !== undefined)
       call.hookRun = new HookRun(config.hooks, init, call.url, signal, this.#closing.signal);
@@ -473,6 +513,8 @@ export class BulwarkClient {
     call.reject = captured.reject;
     // A tracer (bulwark/otel) subscribed: the call gets its trace, in the caller's async context.
     if (callStartChannel.hasSubscribers) startTrace(call, this);
+    const race = call.race as HedgeRace | undefined;
+    if (race !== undefined) race.start(hedgeOrigin(call.state));
     try {
       pipeline(call, end);
     } catch (err) {
@@ -481,8 +523,57 @@ export class BulwarkClient {
     return promise;
   }
 
-  /** The pipeline's last continuation: settles the call's promise (once). */
+  /** The pipeline's last continuation: a hedged call's goes to its race, any other settles the call. */
   #end<R>(adapter: ResultAdapter<R>, call: Call, err: unknown, result: R | undefined): void {
+    const race = call.race as HedgeRace | undefined;
+    if (race === undefined) {
+      this.#settle(adapter, call, err, result, true);
+      return;
+    }
+    try {
+      race.ended(call, err, result);
+    } finally {
+      if (--this.#active === 0) this.#drained?.();
+    }
+  }
+
+  /** What a hedge race needs of a front-end (client/hedge.ts). */
+  #hedgeHost<R>(adapter: ResultAdapter<R>, pipeline: CallHandler<R>, end: CallDone<R>): HedgeHost {
+    return {
+      clock: this.#options.clock,
+      closing: () => this.#closed !== undefined,
+      run: (call) => {
+        this.#active++;
+        try {
+          pipeline(call, end);
+        } catch (err) {
+          end(call, err);
+        }
+      },
+      settle: (call, err, result) => {
+        const first = (call.race as HedgeRace).first as Call;
+        if (call !== first) {
+          // The hedge answered: the caller's promise (and trace) are the first call's.
+          call.resolve = first.resolve;
+          call.reject = first.reject;
+          call.trace = first.trace;
+          first.resolve = undefined;
+          first.reject = undefined;
+        }
+        this.#settle(adapter, call, err, result as R | undefined, false);
+      },
+      dispose: (result) => adapter.dispose(result as R),
+    };
+  }
+
+  /** Settles the call's promise (once); `slot`: the call still holds its place in `#active`. */
+  #settle<R>(
+    adapter: ResultAdapter<R>,
+    call: Call,
+    err: unknown,
+    result: R | undefined,
+    slot: boolean,
+  ): void {
     const { resolve, reject } = call;
     if (resolve === undefined || reject === undefined) return; // settled already
     call.resolve = undefined;
@@ -494,7 +585,7 @@ export class BulwarkClient {
       reject(failure);
       call.trace?.ended(true, failure);
     } finally {
-      if (--this.#active === 0) this.#drained?.();
+      if (slot && --this.#active === 0) this.#drained?.();
     }
   }
 
@@ -555,6 +646,26 @@ export class BulwarkClient {
 }
 
 const EMPTY: RequestOptions = Object.freeze({});
+
+/** What the hedging decision reads of an origin (policy/hedge.ts). */
+function hedgeOrigin(state: OriginState): HedgeOrigin {
+  return {
+    latencyP95: (minSamples) => state.stats.latencyP95(minSamples),
+    budget: state.budget,
+    throttle: state.throttle,
+  };
+}
+
+/** A hedge's config: one attempt (`limit` 0: the first call keeps the retries), `remaining` ms in all, no hedge of its own. */
+function hedgeConfig(config: CallConfig, remaining: number): CallConfig {
+  return {
+    timeout: { ...config.timeout, total: Math.max(1, remaining) },
+    retry: config.retry === false ? false : { ...config.retry, limit: 0 },
+    throwHttpErrors: config.throwHttpErrors,
+    hooks: config.hooks,
+    hedge: false,
+  };
+}
 
 /** Names, on a retryable failure that ends `call`, why the call did not try again. */
 function withNotRetried(err: BulwarkError, call: Call): BulwarkError {

@@ -32,6 +32,7 @@ import {
   type ResolvedBulkhead,
   resolveBulkhead,
 } from '../policy/bulkhead.ts';
+import { type HedgeOptions, resolveHedge } from '../policy/hedge.ts';
 import { type RetryOptions, resolveRetry } from '../policy/retry-options.ts';
 import { type ResolvedThrottle, resolveThrottle, type ThrottleOptions } from '../policy/throttle.ts';
 import { resolveTimeouts, TIMEOUT_DEFAULTS, TIMEOUT_KEYS, type TimeoutOptions } from '../policy/timeouts.ts';
@@ -210,6 +211,14 @@ export interface ClientOptions {
    * Their `response` is a fetch `Response` or a {@link RequestResult}, by the front-end called.
    */
   hooks?: Hooks<FetchResponse | RequestResult>;
+  /**
+   * Hedged requests for idempotent calls: a second attempt after `delay` (fixed, or the origin's
+   * recent p95), the first answer wins and the other is aborted; each hedge costs a retry-budget
+   * token and none goes while the adaptive throttle refuses. See {@link HedgeOptions}; per call
+   * too (`hedge` in fetch's init or request's options, `false` to turn it off).
+   * @default false
+   */
+  hedge?: HedgeOptions | false;
 }
 
 /** The client's options after validation. */
@@ -268,6 +277,7 @@ const CLIENT_KEYS = [
   'dispatcher',
   'proxy',
   'hooks',
+  'hedge',
 ] as const;
 const TLS_FORBIDDEN = ['socket', 'host', 'port', 'path', 'lookup', 'ALPNProtocols'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -349,6 +359,7 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
   );
   const throwHttpErrors = checkBoolean(o.throwHttpErrors, 'throwHttpErrors', false);
   const hooks = resolveHooks(o.hooks, 'hooks', undefined);
+  const hedge = resolveHedge(o.hedge, 'hedge', false);
   const deadlineHeader =
     o.deadlineHeader === false || o.deadlineHeader === undefined
       ? false
@@ -371,6 +382,7 @@ export function resolveClientOptions(input: unknown): ResolvedClientOptions {
     retry,
     throwHttpErrors,
     hooks,
+    hedge,
     breaker,
     breakerKey: breakerSplit?.keyed,
     bulkhead,

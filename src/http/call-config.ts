@@ -1,9 +1,10 @@
 /**
  * A call's configuration: the per-call options `client.fetch` and `client.request` accept
- * (`timeout`, `retry`, `throwHttpErrors`, `hooks`) and the config a call runs with, resolved over its
+ * (`timeout`, `retry`, `throwHttpErrors`, `hooks`, `hedge`) and the config a call runs with, resolved over its
  * client's.
  */
 import { checkBoolean } from '../options/validate.ts';
+import { type HedgeOptions, type ResolvedHedge, resolveHedge } from '../policy/hedge.ts';
 import { type ResolvedRetry, type RetryOptions, resolveRetry } from '../policy/retry-options.ts';
 import {
   CALL_TIMEOUT_KEYS,
@@ -33,6 +34,11 @@ export interface CallOptions {
    * its response (`never` here accepts either).
    */
   hooks?: Hooks<never>;
+  /**
+   * Hedging for this call over the client's (`delay` may be left out when the client has one), or
+   * `false` for none: see {@link HedgeOptions}.
+   */
+  hedge?: Partial<HedgeOptions> | false;
 }
 
 /** Everything a call needs from the options, resolved. */
@@ -42,6 +48,8 @@ export interface CallConfig {
   readonly throwHttpErrors: boolean;
   /** The client's hooks and the call's, or `undefined` when there are none. */
   readonly hooks: ResolvedHooks | undefined;
+  /** Hedging, or `false` (the default: off). */
+  readonly hedge: ResolvedHedge | false;
 }
 
 /**
@@ -50,8 +58,14 @@ export interface CallConfig {
  */
 export function resolveCallConfig(init: CallOptions | undefined, base: CallConfig): CallConfig {
   if (init === undefined) return base;
-  const { timeout, retry, throwHttpErrors, hooks } = init;
-  if (timeout === undefined && retry === undefined && throwHttpErrors === undefined && hooks === undefined)
+  const { timeout, retry, throwHttpErrors, hooks, hedge } = init;
+  if (
+    timeout === undefined &&
+    retry === undefined &&
+    throwHttpErrors === undefined &&
+    hooks === undefined &&
+    hedge === undefined
+  )
     return base;
   return {
     timeout:
@@ -66,5 +80,6 @@ export function resolveCallConfig(init: CallOptions | undefined, base: CallConfi
           : resolveRetry(retry, 'retry', base.retry === false ? undefined : base.retry),
     throwHttpErrors: checkBoolean(throwHttpErrors, 'throwHttpErrors', base.throwHttpErrors),
     hooks: resolveHooks(hooks, 'hooks', base.hooks),
+    hedge: resolveHedge(hedge, 'hedge', base.hedge),
   };
 }

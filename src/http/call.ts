@@ -27,6 +27,7 @@ import type { CallConfig } from './call-config.ts';
 import type { CallTrace } from './call-trace.ts';
 import type { HookRun } from './hook-run.ts';
 import type { OriginState } from './origin-state.ts';
+import type { HedgeOutcome } from './response-info.ts';
 
 /** The pipeline's completion callback for a {@link Call}. */
 export type CallDone<R> = Done<Call, R>;
@@ -134,6 +135,10 @@ export class Call implements AttemptLink, Expirable {
   controller: { abort(reason: Error): void } | undefined = undefined;
   /** The hooks' state, when the call has hooks (http/hooks.ts). */
   hookRun: HookRun | undefined = undefined;
+  /** Whether a hedge of this call went out, and whether this call's answer won (client/hedge.ts). */
+  hedge: HedgeOutcome = 'not-sent';
+  /** The hedge race this call runs in, when it is hedged (client/hedge.ts). */
+  race: unknown = undefined;
   /** The call's trace, when `bulwark:call:start` had subscribers as it started (http/call-trace.ts). */
   trace: CallTrace | undefined = undefined;
   deadlineList: unknown = undefined;

@@ -155,6 +155,7 @@ export const fetchAdapter: ResultAdapter<FetchResponse> = {
       call.attempts,
       call.timings,
       call.lastFailure instanceof FailedResponse ? { status: call.lastFailure.status } : call.lastFailure,
+      call.hedge,
     );
     return r;
   },

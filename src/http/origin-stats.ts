@@ -108,6 +108,12 @@ export interface OriginStatsSnapshot {
    * its outcomes, whether it is ejected and until when, and how often it was.
    */
   readonly addresses: Readonly<Record<string, AddressStatsSnapshot>> | null;
+  /**
+   * Hedged requests (`hedge` option): hedges sent, those whose answer won the race, and hedges
+   * that were due but refused (the origin's share of hedges spent, the retry budget empty, or the
+   * adaptive throttle refusing).
+   */
+  readonly hedges: { readonly sent: number; readonly won: number; readonly refused: number };
   /** Calls in flight and waiting in the bulkhead, and calls it shed. */
   readonly bulkhead: { readonly inFlight: number; readonly queued: number; readonly rejected: number } | null;
   /**
@@ -183,6 +189,12 @@ export class OriginStats implements LossEvidence {
   budgetExhausted = 0;
   opened = 0;
   reused = 0;
+  hedgesSent = 0;
+  hedgesWon = 0;
+  hedgesRefused = 0;
+  /** The total latency's p95 as last computed, and the response count it was computed at. */
+  #p95 = 0;
+  #p95At = -1;
   readonly #byLayer: Partial<Record<Layer | 'app', number>> = {};
   readonly #byCode: Partial<Record<ErrorCode, number>> = {};
   readonly #dns = new Samples();
@@ -209,6 +221,20 @@ export class OriginStats implements LossEvidence {
       if (t.connect !== undefined) this.#connect.add(t.connect);
       if (t.tls !== undefined && t.tls > 0) this.#tls.add(t.tls);
     }
+  }
+
+  /**
+   * The p95 of recent call latencies (to the response headers), or `undefined` with fewer than
+   * `minSamples` responses. Sorting the window costs tens of microseconds, so it is recomputed
+   * once per 32 new responses, not per call (what hedging's `'p95'` delay reads).
+   */
+  latencyP95(minSamples: number): number | undefined {
+    if (this.responses < minSamples) return undefined;
+    if (this.#p95At < 0 || this.responses - this.#p95At >= 32) {
+      this.#p95 = this.#total.percentiles().p95;
+      this.#p95At = this.responses;
+    }
+    return this.#p95;
   }
 
   /** A TCP handshake to the origin completed after `ms` (any connection, whatever came next). */
@@ -249,6 +275,7 @@ export class OriginStats implements LossEvidence {
       failuresByCode: { ...this.#byCode },
       retries: this.retries,
       budgetExhausted: this.budgetExhausted,
+      hedges: { sent: this.hedgesSent, won: this.hedgesWon, refused: this.hedgesRefused },
       ...extra,
       latency: {
         dns: this.#dns.percentiles(),

@@ -21,6 +21,7 @@ import { withDeadline } from './deadline-header.ts';
 import { plainHeaders } from './h2-headers.ts';
 import type { Hooks } from './hook-options.ts';
 import type { HookFront } from './hooks.ts';
+import type { HedgeOutcome } from './response-info.ts';
 import { undiciHeadersTimeout } from './undici-timeouts.ts';
 
 /**
@@ -76,6 +77,8 @@ export interface RequestResult {
   readonly timings: Timings;
   /** Attempts made (1 when no retry happened). */
   readonly attempts: number;
+  /** Whether a hedge went out (the `hedge` option), and which attempt's answer this is. */
+  readonly hedge: HedgeOutcome;
 }
 
 /** The keys `client.request` accepts. */
@@ -89,6 +92,7 @@ export const REQUEST_OPTION_KEYS = [
   'throwHttpErrors',
   'dispatcher',
   'hooks',
+  'hedge',
 ] as const;
 
 /** How hooks read and rewrite a `client.request` call's options (http/hooks.ts). */
@@ -343,6 +347,7 @@ class Result implements RequestResult {
   readonly trailers: Record<string, string>;
   timings: Timings = undefined as unknown as Timings; // set by the client once the call settles
   attempts = 0;
+  hedge: HedgeOutcome = 'not-sent';
 
   constructor(
     statusCode: number,
@@ -368,9 +373,10 @@ export const requestAdapter: ResultAdapter<RequestResult> = {
     r.body.dump().catch(() => {});
   },
   finish: (r, call) => {
-    const result = r as { timings: unknown; attempts: number };
+    const result = r as { timings: unknown; attempts: number; hedge: HedgeOutcome };
     result.timings = call.timings;
     result.attempts = call.attempts;
+    result.hedge = call.hedge;
     return r;
   },
 };

@@ -8,6 +8,12 @@
  */
 import type { Timings } from '../errors/bulwark-error.ts';
 
+/**
+ * Whether a call was hedged (the `hedge` option) and which of its two attempts answered:
+ * `'not-sent'` (no hedge went out), `'first-won'`, `'hedge-won'`.
+ */
+export type HedgeOutcome = 'not-sent' | 'first-won' | 'hedge-won';
+
 /** What Bulwark knows about a response `client.fetch` returned. */
 export interface ResponseInfo {
   /** The origin the response came from. */
@@ -18,6 +24,8 @@ export interface ResponseInfo {
   readonly timings: Timings | undefined;
   /** The failure of the previous attempt (a `BulwarkError`, or the failing response's status), if any. */
   readonly lastFailure: unknown;
+  /** Whether a hedge went out, and which attempt's answer this is. */
+  readonly hedge: HedgeOutcome;
 }
 
 const kInfo: unique symbol = Symbol('bulwark.responseInfo');
@@ -31,12 +39,20 @@ class Info implements ResponseInfo {
   readonly attempts: number;
   readonly timings: Timings | undefined;
   readonly lastFailure: unknown;
+  readonly hedge: HedgeOutcome;
 
-  constructor(origin: string, attempts: number, timings: Timings | undefined, lastFailure: unknown) {
+  constructor(
+    origin: string,
+    attempts: number,
+    timings: Timings | undefined,
+    lastFailure: unknown,
+    hedge: HedgeOutcome,
+  ) {
     this.origin = origin;
     this.attempts = attempts;
     this.timings = timings;
     this.lastFailure = lastFailure;
+    this.hedge = hedge;
   }
 }
 
@@ -47,8 +63,9 @@ export function setResponseInfo(
   attempts: number,
   timings: Timings | undefined,
   lastFailure: unknown,
+  hedge: HedgeOutcome,
 ): void {
-  (response as { [kInfo]?: ResponseInfo })[kInfo] = new Info(origin, attempts, timings, lastFailure);
+  (response as { [kInfo]?: ResponseInfo })[kInfo] = new Info(origin, attempts, timings, lastFailure, hedge);
 }
 
 /**
