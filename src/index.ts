@@ -85,7 +85,7 @@ export type {
   Percentiles,
 } from './http/origin-stats.ts';
 export type { RequestOptions, RequestResult } from './http/request.ts';
-export type { ResponseInfo } from './http/response-info.ts';
+export type { HedgeOutcome, ResponseInfo } from './http/response-info.ts';
 export { responseInfo } from './http/response-info.ts';
 export type { BackoffOptions, Jitter, ResolvedBackoff } from './policy/backoff.ts';
 // Policies: options and defaults (the policies themselves run inside the client and the pool).
@@ -104,6 +104,8 @@ export type {
   RedisFleetStoreOptions,
 } from './policy/fleet.ts';
 export { createFleet, Fleet, redisFleetStore } from './policy/fleet.ts';
+export type { HedgeOptions, ResolvedHedge } from './policy/hedge.ts';
+export { HEDGE_DEFAULTS } from './policy/hedge.ts';
 export type { ResolvedKeyLimits } from './policy/keyed.ts';
 export { KEY_LIMIT_DEFAULTS } from './policy/keyed.ts';
 export type { PolicyContext, PolicyFunction } from './policy/policy-call.ts';

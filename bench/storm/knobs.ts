@@ -43,7 +43,7 @@ export function stormKnobs(defaults: { clients: number; rate: number; duration: 
     fault: {
       type: 'list',
       default: [],
-      help: 'fault timeline instead of --outage: outage@10-40, errors:0.05@0-60, slow:4@20-30, blackhole@10-20 (seconds)',
+      help: 'fault timeline instead of --outage: outage@10-40, errors:0.05@0-60, slow:4@20-30, blackhole@10-20, slowtail:0.01x50@0-60 (seconds)',
     },
     capacity: {
       type: 'number',

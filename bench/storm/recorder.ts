@@ -56,6 +56,8 @@ export interface StormSummary {
   readonly successDuringFault: number;
   readonly p50: number;
   readonly p99: number;
+  /** Over all calls, as p50 and p99 (the slow tail hedging cuts). */
+  readonly p999: number;
   /** Milliseconds from the heal until goodput (successes ÷ offered calls) stays ≥ 95 %; `null` if it never did. */
   readonly recovery: number | null;
   /** Breaker bookkeeping, when tracked (simulator): probes and attempts that went out while open. */
@@ -134,6 +136,18 @@ export class StormRecorder {
     ]);
   }
 
+  /**
+   * Call latency by percentile, as [−log10(1 − q), ms] points from p50 to p99.99 (x = 1 is p90, 2
+   * is p99, 3 is p99.9): the latency chart of a slow-tail scenario.
+   */
+  latencyCurve(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let x = Math.log10(2); x <= 4.0001; x += 0.05) {
+      out.push([Math.round(x * 1000) / 1000, this.latency.quantile(1 - 10 ** -x)]);
+    }
+    return out;
+  }
+
   /** The summary metrics. */
   summary(s: Scenario): StormSummary {
     const k = this.bucket;
@@ -163,6 +177,7 @@ export class StormRecorder {
       successDuringFault: w === undefined ? Number.NaN : this.faultOk / Math.max(1, this.faultEnded),
       p50: this.latency.quantile(0.5),
       p99: this.latency.quantile(0.99),
+      p999: this.latency.quantile(0.999),
       recovery: this.recovery(s),
     };
   }

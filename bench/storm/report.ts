@@ -17,6 +17,8 @@ export interface StormRow {
   readonly load: readonly (readonly [number, number])[];
   /** Wall-clock seconds the run took. */
   readonly wall: number;
+  /** Call latency by percentile, [−log10(1 − q), ms] (the simulator's). */
+  readonly latency?: readonly (readonly [number, number])[];
 }
 
 /** A one-line description of the scenario. */
@@ -40,6 +42,7 @@ export function stormTable(rows: readonly StormRow[]): string {
       { header: 'success in fault' },
       { header: 'p50 ms' },
       { header: 'p99 ms' },
+      { header: 'p99.9 ms' },
       { header: 'recovery s' },
       { header: 'breaker', align: 'left' },
       { header: 'wall s' },
@@ -55,6 +58,7 @@ export function stormTable(rows: readonly StormRow[]): string {
         pct(s.successDuringFault, 2),
         fmt(s.p50, 1),
         fmt(s.p99, 1),
+        fmt(s.p999, 1),
         s.recovery === null ? '—' : fmt(s.recovery / 1000, 1),
         b === undefined
           ? ''
@@ -96,6 +100,18 @@ export function loadChart(title: string, s: Scenario, rows: readonly StormRow[],
     })),
     rules: [{ y: 1, label: 'capacity' }],
     yMax: 5,
+  });
+}
+
+/** The latency chart: call latency by percentile per strategy (a slow-tail scenario's). */
+export function latencyChart(title: string, rows: readonly StormRow[]): string {
+  return lineChart({
+    title,
+    xLabel: 'percentile: 1 = p90, 2 = p99, 3 = p99.9, 4 = p99.99',
+    yLabel: 'call latency (ms)',
+    series: rows
+      .filter((r) => r.latency !== undefined)
+      .map((r) => ({ name: r.label, emphasis: r.id === 'hedge', points: r.latency ?? [] })),
   });
 }
 

@@ -12,9 +12,11 @@ export interface Fault {
    *   load balancer;
    * - `errors`: each request independently answered 503 at once with probability `rate`;
    * - `slow`: service time × `factor`;
-   * - `blackhole`: requests are never answered (clients time out).
+   * - `blackhole`: requests are never answered (clients time out);
+   * - `slowtail`: each request independently takes `factor` × the service time with probability
+   *   `rate` — slow replicas behind a load balancer, the tail that hedged requests cut.
    */
-  readonly kind: 'outage' | 'errors' | 'slow' | 'blackhole';
+  readonly kind: 'outage' | 'errors' | 'slow' | 'blackhole' | 'slowtail';
   readonly from: number;
   readonly to: number;
   readonly rate?: number;
@@ -90,15 +92,25 @@ export function upstreamModel(s: Scenario, t: number, u: () => number): Verdict 
       return u() < (f.rate ?? 0) ? REJECT : { kind: 'serve', serviceTime: s.serviceTime };
     case 'slow':
       return { kind: 'serve', serviceTime: s.serviceTime * (f.factor ?? 1) };
+    case 'slowtail':
+      return {
+        kind: 'serve',
+        serviceTime: u() < (f.rate ?? 0) ? s.serviceTime * (f.factor ?? 1) : s.serviceTime,
+      };
   }
 }
 
 const REJECT: Verdict = Object.freeze({ kind: 'reject' });
 const DROP: Verdict = Object.freeze({ kind: 'drop' });
 
-/** Parses `--fault` specs: `outage@10-40`, `errors:0.05@0-60`, `slow:4@20-30`, `blackhole@10-20` (seconds). */
+/**
+ * Parses `--fault` specs: `outage@10-40`, `errors:0.05@0-60`, `slow:4@20-30`, `blackhole@10-20`,
+ * `slowtail:0.01x50@0-60` (seconds).
+ */
 export function parseFaults(specs: readonly string[]): Fault[] {
   return specs.map((spec) => {
+    const tail = /^slowtail:([0-9.]+)x([0-9.]+)@([0-9.]+)-([0-9.]+)$/.exec(spec);
+    if (tail !== null) return parseSlowTail(spec, tail);
     const m = /^(outage|errors|slow|blackhole)(?::([0-9.]+))?@([0-9.]+)-([0-9.]+)$/.exec(spec);
     if (m === null)
       throw new Error(
@@ -123,8 +135,29 @@ export function parseFaults(specs: readonly string[]): Fault[] {
   });
 }
 
+/** `slowtail:<rate>x<factor>@<from>-<to>`, matched. */
+function parseSlowTail(spec: string, m: RegExpExecArray): Fault {
+  const rate = Number(m[1]);
+  const factor = Number(m[2]);
+  const from = Number(m[3]) * 1000;
+  const to = Number(m[4]) * 1000;
+  if (!(to > from)) throw new Error(`bad fault '${spec}': the end must be after the start`);
+  if (!(rate >= 0 && rate <= 1) || !(factor >= 1))
+    throw new Error(
+      `bad fault '${spec}': slowtail needs a rate in [0, 1] and a factor ≥ 1, e.g. slowtail:0.01x50@0-60`,
+    );
+  return { kind: 'slowtail', from, to, rate, factor };
+}
+
 /** Formats faults back into their spec form. */
 export function faultSpec(f: Fault): string {
-  const v = f.kind === 'errors' ? `:${f.rate}` : f.kind === 'slow' ? `:${f.factor}` : '';
+  const v =
+    f.kind === 'errors'
+      ? `:${f.rate}`
+      : f.kind === 'slow'
+        ? `:${f.factor}`
+        : f.kind === 'slowtail'
+          ? `:${f.rate}x${f.factor}`
+          : '';
   return `${f.kind}${v}@${f.from / 1000}-${f.to / 1000}`;
 }

@@ -55,6 +55,10 @@ export interface SimResult {
   readonly maxQueued: number;
   /** Retries the budget refused (every client's `budgetExhausted`). */
   readonly refused: number;
+  /** Call latency by percentile ({@link StormRecorder.latencyCurve}). */
+  readonly latency: [number, number][];
+  /** Hedges sent and won (every client's `hedges`). */
+  readonly hedges: { readonly sent: number; readonly won: number };
   /** Simulated milliseconds until the last call settled. */
   readonly simulated: number;
   /** Wall-clock milliseconds the run took. */
@@ -196,7 +200,14 @@ export async function simulate(
   }
   const simulated = clock.now();
   let refused = 0;
-  for (const c of clients) for (const o of Object.values(c.stats())) refused += o.budgetExhausted;
+  const hedges = { sent: 0, won: 0 };
+  for (const c of clients) {
+    for (const o of Object.values(c.stats())) {
+      refused += o.budgetExhausted;
+      hedges.sent += o.hedges.sent;
+      hedges.won += o.hedges.won;
+    }
+  }
   await Promise.all(clients.map((c) => c.close()));
   const failedSyncs = fleets.reduce((n, f) => n + f.stats().failures, 0);
   for (const f of fleets) f.close();
@@ -226,6 +237,8 @@ export async function simulate(
     shed: upstream.shed,
     maxQueued: upstream.maxQueued,
     refused,
+    latency: rec.latencyCurve(),
+    hedges,
     simulated,
     wall: performance.now() - started,
     ...(store !== undefined && { fleet: { failedSyncs, restoredAfter } }),

@@ -10,7 +10,7 @@ import { type Command, main, usageCheck } from '../lib/args.ts';
 import { Progress, writeResultFile, writeResults } from '../lib/report.ts';
 import { scenarioOf, stormKnobs } from './knobs.ts';
 import type { StormSummary } from './recorder.ts';
-import { describe, loadChart, type StormRow, stormTable, targetsText } from './report.ts';
+import { describe, latencyChart, loadChart, type StormRow, stormTable, targetsText } from './report.ts';
 import { faultSpec } from './scenario.ts';
 import { simulate } from './sim.ts';
 import { pickStrategies, STRATEGIES } from './strategies.ts';
@@ -99,10 +99,15 @@ await main(cmd, async (v) => {
       summary: r.summary,
       load: r.load,
       wall: r.wall / 1000,
+      latency: r.latency,
     });
     if (r.fleet !== undefined && storeDown.length > 0)
       fleetNotes.push(
         `${strategy.label}: ${r.fleet.failedSyncs} syncs failed while the store was down; fleet counts back in use ${r.fleet.restoredAfter === null ? 'never' : `${r.fleet.restoredAfter.toFixed(1)} ms`} after it returned`,
+      );
+    if (r.hedges.sent > 0)
+      console.log(
+        `${strategy.label}: ${r.hedges.sent} hedges sent, ${r.hedges.won} won, for ${r.summary.calls} calls`,
       );
   }
   progress.done();
@@ -119,6 +124,17 @@ await main(cmd, async (v) => {
       rows,
     ),
   );
+  // A slow tail is about latency, not load: its chart is latency by percentile.
+  const tail = scenario.faults.some((f) => f.kind === 'slowtail');
+  const latencySvg = tail
+    ? writeResultFile(
+        `${name}-latency.svg`,
+        latencyChart(
+          `Call latency by percentile, simulated: ${scenario.clients} clients × ${scenario.rate} req/s, ${scenario.faults.map(faultSpec).join(', ')}`,
+          rows,
+        ),
+      )
+    : undefined;
   const json = writeResults(name, {
     kind: 'simulated',
     scenario,
@@ -133,6 +149,7 @@ await main(cmd, async (v) => {
     load: Object.fromEntries(
       rows.map((r) => [r.id, r.load.map(([t, l]) => [t, Math.round(l * 1000) / 1000])]),
     ),
+    ...(tail ? { latency: Object.fromEntries(rows.map((r) => [r.id, r.latency])) } : {}),
   });
-  console.log(`wrote ${json}\nwrote ${svg}`);
+  console.log(`wrote ${json}\nwrote ${svg}${latencySvg === undefined ? '' : `\nwrote ${latencySvg}`}`);
 });

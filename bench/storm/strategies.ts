@@ -134,6 +134,18 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     options: {},
     note: 'createClient() defaults: full jitter, budget and breaker',
   },
+  {
+    id: 'hedge',
+    label: 'Bulwark defaults + hedge',
+    options: { hedge: { delay: 50 } },
+    note: 'createClient({ hedge: { delay: 50 } }): a second attempt after 50 ms (about twice a healthy call), paid from the retry budget',
+  },
+  {
+    id: 'hedge-p95',
+    label: 'Bulwark defaults + hedge at p95',
+    options: { hedge: { delay: 'p95' } },
+    note: "createClient({ hedge: { delay: 'p95' } }): a second attempt after the origin's recent p95 (once it has 20 responses)",
+  },
 ] satisfies Strategy[]);
 
 /** Strategy ids. */

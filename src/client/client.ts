@@ -52,7 +52,7 @@ import {
   isAccepted,
   isBreakerFailure,
 } from '../policy/failure.ts';
-import type { HedgeOrigin } from '../policy/hedge.ts';
+import { type HedgeOrigin, HedgeShare } from '../policy/hedge.ts';
 import { compose, OK } from '../policy/pipeline.ts';
 import { retryStage, Sleepers } from '../policy/retry.ts';
 import { RetryBudget } from '../policy/retry-budget.ts';
@@ -452,6 +452,8 @@ export class BulwarkClient {
       signal = race.hedgeSignal();
       config = hedgeConfig(config, (race.first as Call).deadline - now);
     } else if (config.hedge !== false && idempotent && replayable) {
+      state.hedgeShare ??= new HedgeShare();
+      state.hedgeShare.earn(config.hedge.ratio);
       race = new HedgeRace(config.hedge, signal);
       signal = race.firstSignal();
     }
@@ -651,6 +653,7 @@ const EMPTY: RequestOptions = Object.freeze({});
 function hedgeOrigin(state: OriginState): HedgeOrigin {
   return {
     latencyP95: (minSamples) => state.stats.latencyP95(minSamples),
+    share: state.hedgeShare as HedgeShare,
     budget: state.budget,
     throttle: state.throttle,
   };

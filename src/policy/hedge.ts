@@ -39,6 +39,14 @@ export interface HedgeOptions {
    * @default 20
    */
   minSamples?: number;
+  /**
+   * The most hedges per origin as a share of its hedgeable calls, on average: each such call
+   * earns the origin `ratio` of a hedge, a hedge spends one, and at most `max(1, 100 · ratio)` are
+   * saved up (an origin starts with one). It bounds the extra load whatever the latencies do (a queueing upstream makes every
+   * call slow, and a fixed delay would hedge them all); the retry budget still applies on top.
+   * @default 0.05
+   */
+  ratio?: number;
 }
 
 /** Hedging options after validation and defaults. */
@@ -46,12 +54,20 @@ export interface ResolvedHedge {
   readonly delay: number | 'p95';
   readonly max: 1;
   readonly minSamples: number;
+  readonly ratio: number;
 }
 
-/** The defaults (besides `delay`, which has none: hedging is opt-in). */
-export const HEDGE_DEFAULTS: Omit<ResolvedHedge, 'delay'> = Object.freeze({ max: 1, minSamples: 20 });
+/**
+ * The defaults (besides `delay`, which has none: hedging is opt-in): one hedge, a p95 trusted
+ * after 20 responses, at most 5 % more requests ("The Tail at Scale" hedges at the p95: about 5 %).
+ */
+export const HEDGE_DEFAULTS: Omit<ResolvedHedge, 'delay'> = Object.freeze({
+  max: 1,
+  minSamples: 20,
+  ratio: 0.05,
+});
 
-const HEDGE_KEYS = ['delay', 'max', 'minSamples'] as const;
+const HEDGE_KEYS = ['delay', 'max', 'minSamples', 'ratio'] as const;
 
 /**
  * Validates hedging options; `path` prefixes the option names in errors. `false` turns hedging
@@ -78,13 +94,50 @@ export function resolveHedge(
     inherited?.minSamples ?? HEDGE_DEFAULTS.minSamples,
     { min: 1, max: 1024, integer: true },
   );
-  return Object.freeze({ delay, max: 1, minSamples });
+  const ratio = checkNumber(o.ratio, `${path}.ratio`, inherited?.ratio ?? HEDGE_DEFAULTS.ratio, {
+    min: 0,
+    max: 1,
+  });
+  return Object.freeze({ delay, max: 1, minSamples, ratio });
 }
 
-/** What the hedging decision reads of an origin: its recent latency, its budget, its throttle. */
+/**
+ * An origin's share of hedges (`ratio`): a bucket that starts with one hedge, that every hedgeable
+ * call fills by its ratio and every hedge empties by one, holding at most `max(1, 100 · ratio)`. No time enters: it follows
+ * the calls, so a quiet origin keeps its few saved hedges and a busy one earns them as it goes.
+ */
+export class HedgeShare {
+  /** One to start with: a new client may hedge its first slow call, and then earns the next. */
+  #tokens = 1;
+
+  /** A hedgeable call started: it earns `ratio` of a hedge. */
+  earn(ratio: number): void {
+    this.#tokens = Math.min(capOf(ratio), this.#tokens + ratio);
+  }
+
+  /** Gives back a hedge spent and then not sent. */
+  refund(): void {
+    this.#tokens += 1;
+  }
+
+  /** Spends a hedge; `false` (and nothing spent) when less than one is saved. */
+  spend(): boolean {
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+function capOf(ratio: number): number {
+  return Math.max(1, 100 * ratio);
+}
+
+/** What the hedging decision reads of an origin: its recent latency, its hedge share, budget and throttle. */
 export interface HedgeOrigin {
   /** The recent p95 of call latency, or `undefined` with fewer than `minSamples` responses. */
   latencyP95(minSamples: number): number | undefined;
+  /** The origin's share of hedges (`ratio`). */
+  readonly share: HedgeShare;
   /** The retry budget (`undefined`: none, hedges are free). */
   readonly budget?: { withdraw(): boolean } | undefined;
   /** The adaptive throttle (`undefined`: off). */
@@ -100,16 +153,20 @@ export function hedgeDelay(options: ResolvedHedge, origin: HedgeOrigin): number 
 }
 
 /** Why a hedge that was due did not go out. */
-export type HedgeRefusal = 'throttle' | 'budget';
+export type HedgeRefusal = 'throttle' | 'ratio' | 'budget';
 
 /**
  * Whether a hedge that is due may go out at `now`: not while the origin's throttle refuses any
- * attempt (a struggling upstream gets no extra load), and only for a retry-budget token, which it
- * keeps (a hedge is an extra request, won or lost). Returns `undefined` when it may (the token
- * taken), or why not (nothing taken).
+ * attempt (a struggling upstream gets no extra load), only within the origin's share of hedges,
+ * and only for a retry-budget token, which it keeps (a hedge is an extra request, won or lost).
+ * Returns `undefined` when it may (share and token spent), or why not (nothing spent).
  */
 export function admitHedge(origin: HedgeOrigin, now: number): HedgeRefusal | undefined {
   if (origin.throttle !== undefined && origin.throttle.probability(now) > 0) return 'throttle';
-  if (origin.budget !== undefined && !origin.budget.withdraw()) return 'budget';
+  if (!origin.share.spend()) return 'ratio';
+  if (origin.budget !== undefined && !origin.budget.withdraw()) {
+    origin.share.refund(); // the hedge was not sent: its share back
+    return 'budget';
+  }
   return undefined;
 }

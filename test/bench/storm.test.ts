@@ -45,6 +45,22 @@ describe('fleet simulator', () => {
     // 20 clients × 10 tokens over ~240 calls in the outage: at most 1 + 200/240 and below 3.
     assert.ok(a.summary.amplification < 2, `amplification ${a.summary.amplification}`);
   });
+
+  it('a slow tail: the hedge strategy hedges the slow calls and cuts their latency', async () => {
+    const [fault] = parseFaults(['slowtail:0.02x50@0-8']);
+    assert.deepEqual(fault, { kind: 'slowtail', from: 0, to: 8_000, rate: 0.02, factor: 50 });
+    const s: Scenario = { ...tiny, capacity: 2_000, queue: 500, faults: [fault!] };
+    const hedge = STRATEGIES.find((x) => x.id === 'hedge')!;
+    const without = await simulate(s, bulwark);
+    const with_ = await simulate(s, hedge);
+    assert.equal(without.hedges.sent, 0);
+    assert.ok(with_.hedges.sent > 0 && with_.hedges.won > 0, JSON.stringify(with_.hedges));
+    assert.ok(without.summary.p99 >= 900, `p99 without hedging ${without.summary.p99}`);
+    assert.ok(with_.summary.p99 < 200, `p99 with hedging ${with_.summary.p99}`);
+    // One upstream request per hedge, and the hedges are about the slow share.
+    assert.equal(with_.summary.attempts - without.summary.attempts, with_.hedges.sent);
+    assert.ok(with_.hedges.sent < 0.1 * with_.summary.calls);
+  });
 });
 
 describe('AWS OCC reproduction', () => {
@@ -83,6 +99,8 @@ describe('bench knobs', () => {
       assert.throws(() => parseKnobs(cmd, argv), UsageError, argv.join(' '));
     }
     assert.throws(() => parseFaults(['outage@5-2']), /end must be after/);
+    assert.throws(() => parseFaults(['slowtail:2x50@0-5']), /rate in \[0, 1\]/);
+    assert.throws(() => parseFaults(['slowtail:0.1x0.5@0-5']), /factor ≥ 1/);
   });
 
   it('a bench exits 2 with a usage message on a bad knob, and 0 on --help', () => {

@@ -164,13 +164,35 @@ describe('hedge', () => {
         c.close();
       },
     });
-    const pending = client.fetch(server.url, { method: 'PUT', body: stream, duplex: 'half' } as RequestInit);
+    const pending = client.fetch(server.url, { method: 'PUT', body: stream, duplex: 'half' } as never);
     const held = await next();
     await clock.advance(500);
     await turn();
     assert.equal(server.requests, 1);
     held.answer();
     assert.equal(responseInfo(await pending)?.hedge, 'not-sent');
+  });
+
+  it('hedges at most `ratio` of the calls (one to start with)', async (t) => {
+    const { server, next } = await holdingServer(t);
+    const clock = new VirtualClock();
+    const client = createClient({ clock, hedge: { delay: 50, ratio: 0.5 } });
+    t.after(() => client.close());
+    const hedged: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const pending = client.request(server.url);
+      const first = await next();
+      await clock.advance(50);
+      await turn();
+      first.answer();
+      const res = await pending;
+      hedged.push(res.hedge);
+      await res.body.dump();
+      if (res.hedge === 'first-won') (await next()).answer(); // the hedge, if it reached the server
+    }
+    // 1 to start with, + 0.5 as each call starts, − 1 per hedge: 1.5, 1, 0.5, 1.
+    assert.deepEqual(hedged, ['first-won', 'first-won', 'not-sent', 'first-won']);
+    assert.deepEqual(client.stats()[server.origin]!.hedges, { sent: 3, won: 0, refused: 1 });
   });
 
   it('no hedge when the retry budget is empty (counted as refused)', async (t) => {
@@ -193,7 +215,7 @@ describe('hedge', () => {
   it("the caller's abort while both are in flight rejects with its reason and ends both", async (t) => {
     const { server, next } = await holdingServer(t);
     const clock = new VirtualClock();
-    const client = createClient({ clock, hedge: { delay: 50 } });
+    const client = createClient({ clock, hedge: { delay: 50, ratio: 1 } });
     t.after(() => client.close());
     for (const front of ['fetch', 'request'] as const) {
       const controller = new AbortController();
@@ -313,6 +335,7 @@ describe('hedge', () => {
       { delay: 10, minSamples: 0 },
       { delay: 10, minSamples: 1.5 },
       { delay: 10, other: 1 },
+      { delay: 10, ratio: 2 },
     ];
     for (const hedge of bad) {
       assert.throws(() => createClient({ hedge: hedge as never }), InvalidOptionError, JSON.stringify(hedge));
