@@ -11,6 +11,7 @@ import { ERROR_CODE_LIST, ERROR_CODES } from '../src/errors/codes.ts';
 import { BACKOFF_DEFAULTS } from '../src/policy/backoff.ts';
 import { BREAKER_DEFAULTS } from '../src/policy/breaker.ts';
 import { BULKHEAD_DEFAULTS } from '../src/policy/bulkhead.ts';
+import { HEDGE_DEFAULTS } from '../src/policy/hedge.ts';
 import { KEY_LIMIT_DEFAULTS } from '../src/policy/keyed.ts';
 import { RETRY_BUDGET_DEFAULTS } from '../src/policy/retry-budget.ts';
 import { RETRY_DEFAULTS } from '../src/policy/retry-options.ts';
@@ -67,6 +68,10 @@ export function defaultsTable(): string {
     [
       '`throttle`',
       `off; \`true\`: per origin, refuse an attempt with probability (requests − ${THROTTLE_DEFAULTS.k} · accepts) / (requests + 1), at most ${THROTTLE_DEFAULTS.max * 100} %, counts fading over ${ms(THROTTLE_DEFAULTS.window)}`,
+    ],
+    [
+      '`hedge`',
+      `off; \`{ delay }\` (ms or \`'p95'\`): ${HEDGE_DEFAULTS.max} hedge per idempotent call, at most ${HEDGE_DEFAULTS.ratio * 100} % of an origin's calls (\`ratio\`), each paid from the retry budget; \`'p95'\` after ${HEDGE_DEFAULTS.minSamples} responses (\`minSamples\`)`,
     ],
     ['`bulkhead`', `per origin: ${BULKHEAD_DEFAULTS.limit} in flight, ${BULKHEAD_DEFAULTS.queue} queued`],
     [
