@@ -97,6 +97,14 @@ const BENCHES: readonly Bench[] = [
     results: ['sweep'],
   },
   {
+    id: 'outlier',
+    kind: 'macro',
+    script: 'outlier/ejection.ts',
+    quick: ['--healthy', '1', '--failing', '6', '--cases', 'ejection'],
+    full: [],
+    results: ['outlier-ejection'],
+  },
+  {
     id: 'crosscheck',
     kind: 'macro',
     script: 'storm/crosscheck.ts',

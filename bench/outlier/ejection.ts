@@ -166,14 +166,23 @@ const afterShare =
 for (const r of results) {
   console.log(`${r.name}: ${r.calls} calls, ${r.failedCalls} failed, ${r.ejections} ejections`);
 }
-if (at5 !== undefined) {
-  console.log(
-    `target (≤ 1 % reach the bad address 5 s after it fails): second 5–6 ${pct(share(at5), 2)}, ` +
-      `5 s to the end ${pct(afterShare, 2)} — ${share(at5) <= 0.01 && (afterShare ?? 1) <= 0.01 ? 'met' : 'MISSED'}`,
-  );
-}
+const met = at5 === undefined ? null : share(at5) <= 0.01 && (afterShare ?? 1) <= 0.01;
+const measured =
+  at5 === undefined
+    ? 'not measured (run the ejection case with --failing ≥ 6)'
+    : `second 5–6 ${pct(share(at5), 2)}, 5 s to the end ${pct(afterShare, 2)}`;
+console.log(
+  `target (≤ 1 % reach the bad address 5 s after it fails): ${measured} — ${met === null ? 'n/a' : met ? 'met' : 'MISSED'}`,
+);
+const targets = [
+  {
+    target: 'one of four addresses failing: ≤ 1 % of calls reach it 5 s after it starts failing',
+    met,
+    measured,
+  },
+];
 
-const file = writeResults(knobs.out, { knobs, bad: BAD, results });
+const file = writeResults(knobs.out, { knobs, bad: BAD, targets, results });
 const svg = writeResultFile(
   `${knobs.out}.svg`,
   lineChart({
