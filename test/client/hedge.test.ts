@@ -3,6 +3,7 @@
 // until the test answers it, so which attempt answers first is the test's choice; the server sees
 // the loser's request end early (its connection closed) when the client aborts it.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
 import { createClient } from '../../src/client/client.ts';
@@ -320,6 +321,81 @@ describe('hedge', () => {
     await clock.advance(1);
     (await next()).answer('hedge');
     assert.equal((await pending).hedge, 'hedge-won');
+  });
+
+  it("leaves no listener on the caller's signal, won by either attempt", async (t) => {
+    const { server, next } = await holdingServer(t);
+    const clock = new VirtualClock();
+    const client = createClient({ clock, hedge: { delay: 50, ratio: 1 } });
+    t.after(() => client.close());
+    const controller = new AbortController();
+    for (const winner of ['first', 'hedge'] as const) {
+      for (const front of ['fetch', 'request'] as const) {
+        const { signal } = controller;
+        const pending =
+          front === 'fetch'
+            ? client.fetch(server.url, { signal }).then((r) => r.text())
+            : client.request(server.url, { signal }).then((r) => r.body.text());
+        const first = await next();
+        await clock.advance(50);
+        const hedge = await next();
+        (winner === 'first' ? first : hedge).answer(winner);
+        assert.equal(await pending, winner);
+        await (winner === 'first' ? hedge : first).cut;
+        await turn();
+        assert.equal(getEventListeners(signal, 'abort').length, 0, `${front}, ${winner} won`);
+      }
+    }
+  });
+
+  it('a hedge answering 503 while the first is still out does not win', async (t) => {
+    const { server, next } = await holdingServer(t);
+    const clock = new VirtualClock();
+    const client = createClient({ clock, hedge: { delay: 50 } });
+    t.after(() => client.close());
+    const pending = client.request(server.url);
+    const first = await next();
+    await clock.advance(50);
+    const hedge = await next();
+    hedge.res.writeHead(503).end('busy');
+    await turn();
+    first.answer('first');
+    const res = await pending;
+    assert.equal(res.statusCode, 200);
+    assert.equal(await res.body.text(), 'first');
+    assert.equal(res.hedge, 'first-won');
+  });
+
+  it('close() waits for both attempts; a hedge due after close() is not sent', async (t) => {
+    const { server, next } = await holdingServer(t);
+    const clock = new VirtualClock();
+    const client = createClient({ clock, hedge: { delay: 50 } });
+    const a = client.request(server.url);
+    const first = await next();
+    const closed = client.close();
+    await clock.advance(50);
+    await turn();
+    assert.equal(server.requests, 1, 'no hedge after close()');
+    first.answer();
+    const res = await a;
+    assert.equal(res.hedge, 'not-sent');
+    await res.body.dump();
+    await closed;
+
+    // A race with both attempts out when close() is called: close waits for the pair.
+    const other = createClient({ clock, hedge: { delay: 50 } });
+    const b = other.request(server.url);
+    const f2 = await next();
+    await clock.advance(50);
+    const h2 = await next();
+    let done = false;
+    const closing = other.close().then(() => (done = true));
+    await turn();
+    assert.equal(done, false);
+    h2.answer('hedge');
+    assert.equal(await (await b).body.text(), 'hedge');
+    await f2.cut;
+    await closing;
   });
 
   it('rejects bad hedge options with InvalidOptionError', async () => {
