@@ -113,7 +113,13 @@ export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-bud
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
 export type { RetryOptions, ShouldRetry, ShouldRetryContext } from './policy/retry-options.ts';
 export { RETRY_DEFAULTS } from './policy/retry-options.ts';
-export type { ResolvedThrottle, ThrottleCounts, ThrottleFleet, ThrottleOptions } from './policy/throttle.ts';
+export type {
+  FleetShare,
+  ResolvedThrottle,
+  ThrottleCounts,
+  ThrottleFleet,
+  ThrottleOptions,
+} from './policy/throttle.ts';
 export { THROTTLE_DEFAULTS, Throttle } from './policy/throttle.ts';
 export type { TimeoutBudget } from './policy/timeout-stage.ts';
 export type { ResolvedTimeouts, TimeoutOptions } from './policy/timeouts.ts';

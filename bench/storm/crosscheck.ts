@@ -111,17 +111,20 @@ await main(cmd, async (v) => {
       shard: Math.ceil(scenario.clients / v.workers),
       storeDown,
     });
-    if (workers !== undefined && workers.fleet !== null) {
+    if (workers !== undefined) {
       const lat = (l: SpanLatency) =>
         `${l.calls} calls, p50 ${fmt(l.p50, 1)} / p99 ${fmt(l.p99, 1)} / max ${fmt(l.max, 1)} ms`;
       notes.push(
-        `${strategy.label} (real, ${v.workers} processes): ${workers.fleet.syncs} syncs, ${workers.fleet.failures} failed` +
-          (storeDown.length === 0
+        `${strategy.label} (real, ${v.workers} processes)` +
+          (workers.fleet === null
             ? ''
-            : `; fleet counts back ${workers.fleet.restoredAfter.map((r) => (r === null ? 'never' : `${fmt(r, 0)} ms`)).join(', ')} after Redis returned` +
-              (workers.storeDown === null
+            : `: ${workers.fleet.syncs} syncs, ${workers.fleet.failures} failed` +
+              (storeDown.length === 0
                 ? ''
-                : `; calls started while Redis was down: ${lat(workers.storeDown.during)}; the same span before: ${lat(workers.storeDown.before)}`)),
+                : `; fleet counts back ${workers.fleet.restoredAfter.map((r) => (r === null ? 'never' : `${fmt(r, 0)} ms`)).join(', ')} after Redis returned`)) +
+          (workers.storeDown === null
+            ? ''
+            : `; calls started in the store-down span: ${lat(workers.storeDown.during)}; the same length before it: ${lat(workers.storeDown.before)}`),
       );
     }
     realRows.push({

@@ -1,9 +1,10 @@
 /** The instrumentation scope Bulwark's spans and metrics are reported under: the package's name and version. */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 
 /** The instrumentation scope's name. */
 export const SCOPE = 'bulwark';
 
-/** The package's version (src/ and dist/ both sit two levels below package.json). */
-export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string })
-  .version;
+/** The package's version, read from package.json (src/ and dist/ both sit two levels below it). */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;

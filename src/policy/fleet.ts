@@ -36,6 +36,12 @@ export interface FleetStore {
     from: number,
     to: number,
   ): Promise<ReadonlyMap<string, ThrottleCounts>>;
+  /**
+   * Optional: calls `listener` whenever the store becomes reachable again (Redis: its client's
+   * `'ready'`), so a fleet that fell back syncs at once instead of on its next period. Returns
+   * the unsubscribe function.
+   */
+  onAvailable?(listener: () => void): () => void;
 }
 
 /** Fleet options. */
@@ -130,6 +136,7 @@ export class Fleet extends EventEmitter {
   #failures = 0;
   #lastError: unknown;
   #closed = false;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(options: FleetOptions) {
     super();
@@ -149,6 +156,10 @@ export class Fleet extends EventEmitter {
     this.#key = (o.key as ((origin: string) => string) | undefined) ?? ((origin) => origin);
     this.#clock = (o.clock as Clock | undefined) ?? systemClock;
     this.#now = o.clock === undefined ? EPOCH_NOW : () => this.#clock.now();
+    // Back from a fallback as soon as the store is: a sync now, not at the next period.
+    this.#unsubscribe = store.onAvailable?.(() => {
+      if (!this.#active && !this.#closed && this.#members.size > 0) void this.sync();
+    });
   }
 
   /** The fleet-wide key of `origin`. */
@@ -211,6 +222,8 @@ export class Fleet extends EventEmitter {
   /** Stops syncing (the store itself is the caller's to close). */
   close(): void {
     this.#closed = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const m of this.#members) m.throttle.leave();
@@ -336,6 +349,9 @@ export function createFleet(options: FleetOptions): Fleet {
 /** The part of an ioredis client (or compatible) the Redis store uses. */
 export interface FleetRedis {
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** ioredis's events: `'ready'` tells the fleet Redis is back. */
+  on?(event: 'ready', listener: () => void): unknown;
+  off?(event: 'ready', listener: () => void): unknown;
 }
 
 // KEYS: the update keys, then the read keys. ARGV: bucket, from, to, ttl ms, then per update key
@@ -392,6 +408,13 @@ export function redisFleetStore(redis: FleetRedis, options: RedisFleetStoreOptio
   const prefix = checkString(o.prefix, 'store.prefix', 'bulwark:fleet:');
   const ttl = checkDuration(o.ttl, 'store.ttl', 10_000, 1);
   return {
+    ...(typeof redis.on === 'function' &&
+      typeof redis.off === 'function' && {
+        onAvailable(listener: () => void): () => void {
+          redis.on!('ready', listener);
+          return () => redis.off!('ready', listener);
+        },
+      }),
     async exchange(updates, bucket, keys, from, to) {
       const args: (string | number)[] = [bucket, from, to, ttl];
       for (const u of updates) args.push(u.requests, u.accepts);
