@@ -639,9 +639,13 @@ export class BulwarkClient {
     throw err;
   }
 
-  /** The call's total time in milliseconds; also written as the timings' `total`. */
+  /**
+   * The call's total time in milliseconds; also written as the timings' `total`. A hedge that
+   * answered counts from the caller's start (its race's first call's), not its own.
+   */
   #finishTimings(call: Call): number {
-    const total = (call.endedAt || this.#options.clock.now()) - call.startedAt;
+    const startedAt = (call.race as HedgeRace | undefined)?.first?.startedAt ?? call.startedAt;
+    const total = (call.endedAt || this.#options.clock.now()) - startedAt;
     if (call.timings !== undefined) call.timings.total = total;
     return total;
   }

@@ -80,8 +80,11 @@ describe('hedge', () => {
       assert.equal(server.requests, 1, 'no hedge before the delay');
       await clock.advance(1);
       const hedge = await next();
+      await clock.advance(5);
       hedge.answer('from the hedge');
       assert.deepEqual(await pending, { body: 'from the hedge', hedge: 'hedge-won' });
+      // The call's latency counts from the caller's start, not the hedge's.
+      assert.equal(client.stats()[server.origin]!.latency.total.p50, 55);
       await first.cut; // the server sees the first request's connection close
       const stats = client.stats()[server.origin]!;
       assert.deepEqual(stats.hedges, { sent: 1, won: 1, refused: 0 });
@@ -345,6 +348,37 @@ describe('hedge', () => {
         await turn();
         assert.equal(getEventListeners(signal, 'abort').length, 0, `${front}, ${winner} won`);
       }
+    }
+  });
+
+  it("the caller's abort after the hedge's headers fails its body with the reason", async (t) => {
+    const { server, next } = await holdingServer(t);
+    const clock = new VirtualClock();
+    const client = createClient({ clock, hedge: { delay: 50, ratio: 1 } });
+    t.after(() => client.close());
+    for (const front of ['fetch', 'request'] as const) {
+      const controller = new AbortController();
+      const { signal } = controller;
+      const pending =
+        front === 'fetch'
+          ? client
+              .fetch(server.url, { signal })
+              .then((r) => ({ read: () => r.text(), hedge: responseInfo(r)?.hedge }))
+          : client
+              .request(server.url, { signal })
+              .then((r) => ({ read: () => r.body.text(), hedge: r.hedge }));
+      const first = await next();
+      await clock.advance(50);
+      const hedge = await next();
+      hedge.res.writeHead(200, { 'content-type': 'text/plain' });
+      hedge.res.write('part');
+      const res = await pending;
+      assert.equal(res.hedge, 'hedge-won');
+      await first.cut;
+      const reason = new Error(`stop ${front}`);
+      controller.abort(reason);
+      await assert.rejects(res.read(), (err) => err === reason);
+      await hedge.cut;
     }
   });
 
