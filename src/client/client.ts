@@ -561,6 +561,7 @@ export class BulwarkClient {
           call.trace = first.trace;
           first.resolve = undefined;
           first.reject = undefined;
+          first.trace = undefined; // its aborted attempt ends after the trace did
         }
         this.#settle(adapter, call, err, result as R | undefined, false);
       },
