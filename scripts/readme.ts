@@ -67,7 +67,7 @@ export function defaultsTable(): string {
     ],
     [
       '`throttle`',
-      `off; \`true\`: per origin, refuse an attempt with probability (requests − ${THROTTLE_DEFAULTS.k} · accepts) / (requests + 1), at most ${THROTTLE_DEFAULTS.max * 100} %, counts fading over ${ms(THROTTLE_DEFAULTS.window)}`,
+      `off; \`true\`: per origin, refuse an attempt with probability (requests − ${THROTTLE_DEFAULTS.k} · accepts) / (requests + 1), at most ${THROTTLE_DEFAULTS.max * 100} %, never below ${THROTTLE_DEFAULTS.minRequests} attempts, counts fading over ${ms(THROTTLE_DEFAULTS.window)}`,
     ],
     [
       '`hedge`',

@@ -55,6 +55,13 @@ export interface ThrottleOptions {
    */
   max?: number;
   /**
+   * Attempts (faded, this process's plus the fleet's) below which nothing is refused: on a few
+   * counts one failure would read as an outage (with 1 attempt that failed, the formula refuses
+   * half), so a quiet client in a brownout would refuse calls the upstream would have served.
+   * @default 5
+   */
+  minRequests?: number;
+  /**
    * A fleet (`createFleet`) whose processes share their counts: every origin's throttle decides
    * on its counts plus the rest of the fleet's, so low-rate clients see an outage too.
    */
@@ -71,6 +78,7 @@ export interface ResolvedThrottle {
   readonly k: number;
   readonly window: number;
   readonly max: number;
+  readonly minRequests: number;
   readonly fleet: ThrottleFleet | undefined;
 }
 
@@ -83,12 +91,13 @@ export const THROTTLE_DEFAULTS: ResolvedThrottle = Object.freeze({
   k: 3,
   window: 250,
   max: 0.9,
+  minRequests: 5,
   fleet: undefined,
 });
 
 /** Validates throttle options; `path` prefixes the option names in errors. */
 export function resolveThrottle(input: unknown, path = 'throttle'): ResolvedThrottle {
-  const o = checkObject(input, path, ['k', 'window', 'max', 'fleet']);
+  const o = checkObject(input, path, ['k', 'window', 'max', 'minRequests', 'fleet']);
   const d = THROTTLE_DEFAULTS;
   if (o.fleet !== undefined && typeof (o.fleet as Partial<ThrottleFleet> | null)?.attach !== 'function') {
     throw new InvalidOptionError(`${path}.fleet`, 'a Fleet (createFleet)', o.fleet);
@@ -97,6 +106,7 @@ export function resolveThrottle(input: unknown, path = 'throttle'): ResolvedThro
     k: checkNumber(o.k, `${path}.k`, d.k, { min: 1 }),
     window: checkDuration(o.window, `${path}.window`, d.window, 1),
     max: checkNumber(o.max, `${path}.max`, d.max, { min: 0, max: 1 }),
+    minRequests: checkNumber(o.minRequests, `${path}.minRequests`, d.minRequests, { min: 0 }),
     fleet: o.fleet as ThrottleFleet | undefined,
   });
 }
@@ -123,6 +133,7 @@ export class Throttle {
   readonly #k: number;
   readonly #window: number;
   readonly #max: number;
+  readonly #minRequests: number;
   readonly #clock: Clock;
   readonly #target: Target;
   #requests = 0;
@@ -145,6 +156,7 @@ export class Throttle {
     this.#k = options.k;
     this.#window = options.window;
     this.#max = options.max;
+    this.#minRequests = options.minRequests;
     this.#clock = clock;
     this.#target = target;
     this.#at = clock.now();
@@ -259,6 +271,7 @@ export class Throttle {
       if (r > 0) requests += r * scale;
       if (a > 0) accepts += a * scale;
     }
+    if (requests < this.#minRequests) return 0;
     return Math.min(this.#max, (requests - this.#k * accepts) / (requests + 1));
   }
 

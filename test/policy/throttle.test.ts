@@ -28,6 +28,15 @@ describe('Throttle', () => {
     assert.equal(t.probability(), 0);
   });
 
+  it('refuses nothing on fewer than minRequests attempts: one failure is no outage', () => {
+    const { clock, t } = throttle();
+    for (let i = 0; i < 4; i++) t.settled(clock.now(), false);
+    assert.equal(t.probability(), 0);
+    t.settled(clock.now(), false);
+    assert.ok(Math.abs(t.probability() - 5 / 6) < 1e-12);
+    assert.throws(() => resolveThrottle({ minRequests: -1 }), /throttle\.minRequests/);
+  });
+
   it('follows max(0, (requests − k·accepts) / (requests + 1)), capped at max', () => {
     const { clock, t } = throttle({ k: 2, max: 1 });
     // 10 attempts, 4 accepted, all at one instant: (10 − 8) / 11.
@@ -109,7 +118,16 @@ describe('Throttle', () => {
     assert.throws(() => resolveThrottle({ fleet: {} }), /throttle\.fleet/);
     assert.throws(() => resolveThrottle({ other: 1 }), /throttle\.other/);
     assert.throws(() => resolveThrottle(null), InvalidOptionError);
-    assert.deepEqual({ ...resolveThrottle(undefined) }, { k: 3, window: 250, max: 0.9, fleet: undefined });
+    assert.deepEqual(
+      { ...resolveThrottle(undefined) },
+      {
+        k: 3,
+        window: 250,
+        max: 0.9,
+        minRequests: 5,
+        fleet: undefined,
+      },
+    );
   });
 });
 
