@@ -13,6 +13,7 @@ import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
 import { createFleet, type FleetStore, redisFleetStore } from '../../src/policy/fleet.ts';
 import { resolveThrottle, Throttle } from '../../src/policy/throttle.ts';
+import { cleanup } from '../helpers/cleanup.ts';
 import { redisDatabase } from '../helpers/databases.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -89,8 +90,9 @@ describe('the fleet on Redis', { skip: availability.kind === 'skip' ? availabili
     await waitFor(() => mine.probability() < 0.01, 'the local counts to fade', { timeout: 5_000 });
   });
 
-  it('falls back to local counts at once when Redis stops answering, and returns when it answers', async () => {
-    await using proxy = await startFaultProxy({ host: db!.host, port: db!.port });
+  it('falls back to local counts at once when Redis stops answering, and returns when it answers', async (t) => {
+    // cleanup(): the portable `await using` (Node 22 cannot parse it).
+    const proxy = cleanup(t, await startFaultProxy({ host: db!.host, port: db!.port }));
     const viaProxy = redisAt(proxy.host, proxy.port);
     const peer = redisAt(db!.host, db!.port);
     const ready = Promise.all([once(viaProxy, 'ready'), once(peer, 'ready')]);
