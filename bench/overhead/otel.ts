@@ -24,7 +24,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { createClient } from '../../src/client/client.ts';
 import { instrument } from '../../src/otel/index.ts';
-import type { Case } from './cases.ts';
+import type { Case } from './case.ts';
 
 /** The ids of the OpenTelemetry cases (not in the bench's default set: `--cases` names them). */
 export const OTEL_CASES: readonly string[] = [
