@@ -96,6 +96,7 @@ export type { BulkheadOptions, ResolvedBulkhead } from './policy/bulkhead.ts';
 export { BULKHEAD_DEFAULTS } from './policy/bulkhead.ts';
 export type { FallbackValue } from './policy/fallback.ts';
 export type {
+  FleetCounts,
   FleetOptions,
   FleetRedis,
   FleetStats,
@@ -109,7 +110,13 @@ export { HEDGE_DEFAULTS } from './policy/hedge.ts';
 export type { ResolvedKeyLimits } from './policy/keyed.ts';
 export { KEY_LIMIT_DEFAULTS } from './policy/keyed.ts';
 export type { PolicyContext, PolicyFunction } from './policy/policy-call.ts';
-export type { ResolvedRetryBudget, RetryBudgetOptions } from './policy/retry-budget.ts';
+export type {
+  BudgetFleet,
+  FleetBudgetShare,
+  ResolvedRetryBudget,
+  RetryBudget,
+  RetryBudgetOptions,
+} from './policy/retry-budget.ts';
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
 export type { RetryOptions, ShouldRetry, ShouldRetryContext } from './policy/retry-options.ts';
 export { RETRY_DEFAULTS } from './policy/retry-options.ts';

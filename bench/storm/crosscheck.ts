@@ -95,7 +95,7 @@ await main(cmd, async (v) => {
   for (const [i, strategy] of strategies.entries()) {
     const onProgress = (t: number) =>
       progress.update(`[${i + 1}/${strategies.length}] real ${strategy.label}: ${(t / 1000).toFixed(1)} s`);
-    const inWorkers = v.workers > 1 || strategy.fleet === true;
+    const inWorkers = v.workers > 1 || strategy.fleet !== undefined;
     const workers = inWorkers
       ? await runRealWorkers(scenario, strategy, {
           workers: v.workers,

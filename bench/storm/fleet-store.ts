@@ -4,14 +4,18 @@
  * mid-storm). The processes of a simulated fleet each run a real `Fleet` on the virtual clock.
  */
 import type { Clock } from '../../src/clock/clock.ts';
-import type { FleetStore, FleetUpdate } from '../../src/policy/fleet.ts';
-import type { ThrottleCounts } from '../../src/policy/throttle.ts';
+import type { FleetCounts, FleetStore, FleetUpdate } from '../../src/policy/fleet.ts';
+
+/** The counts a bucket holds (the Redis hash's fields). */
+const FIELDS = ['requests', 'accepts', 'successes', 'retries', 'paid'] as const;
+type Counts = { -readonly [K in keyof FleetCounts]: number };
+const zero = (): Counts => ({ requests: 0, accepts: 0, successes: 0, retries: 0, paid: 0 });
 
 export class MemoryFleetStore implements FleetStore {
   readonly #clock: Clock;
   readonly #delay: number;
   readonly #down: (now: number) => boolean;
-  readonly #buckets = new Map<string, { requests: number; accepts: number }>();
+  readonly #buckets = new Map<string, Counts>();
   #oldest = Number.POSITIVE_INFINITY;
   exchanges = 0;
 
@@ -27,7 +31,7 @@ export class MemoryFleetStore implements FleetStore {
     keys: readonly string[],
     from: number,
     to: number,
-  ): Promise<ReadonlyMap<string, ThrottleCounts>> {
+  ): Promise<ReadonlyMap<string, FleetCounts>> {
     this.exchanges++;
     return new Promise((resolve, reject) => {
       // Half the round trip there (the writes land), half back (the reply).
@@ -38,24 +42,19 @@ export class MemoryFleetStore implements FleetStore {
         }
         for (const u of updates) {
           const k = `${u.key}:${bucket}`;
-          const b = this.#buckets.get(k) ?? { requests: 0, accepts: 0 };
-          b.requests += u.requests;
-          b.accepts += u.accepts;
+          const b = this.#buckets.get(k) ?? zero();
+          for (const f of FIELDS) b[f] += u[f];
           this.#buckets.set(k, b);
         }
         this.#expire(from);
-        const out = new Map<string, ThrottleCounts>();
+        const out = new Map<string, FleetCounts>();
         for (const key of keys) {
-          let requests = 0;
-          let accepts = 0;
+          const sum = zero();
           for (let b = from; b <= to; b++) {
             const c = this.#buckets.get(`${key}:${b}`);
-            if (c !== undefined) {
-              requests += c.requests;
-              accepts += c.accepts;
-            }
+            if (c !== undefined) for (const f of FIELDS) sum[f] += c[f];
           }
-          out.set(key, { requests, accepts });
+          out.set(key, sum);
         }
         this.#clock.setTimeout(() => resolve(out), this.#delay / 2);
       }, this.#delay / 2);

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { type BulwarkClient, createClient } from '../../src/client/client.ts';
 import { createFleet, type Fleet, redisFleetStore } from '../../src/policy/fleet.ts';
 import type { Scenario } from './scenario.ts';
-import { pickStrategies } from './strategies.ts';
+import { fleetOptions, pickStrategies } from './strategies.ts';
 
 /** What the parent sends a worker. */
 export interface WorkerTask {
@@ -44,7 +44,7 @@ process.once('message', async (message) => {
   let fleet: Fleet | undefined;
   const restoredAt: number[] = [];
   const epochNow = (): number => performance.timeOrigin + performance.now();
-  if (strategy.fleet === true) {
+  if (strategy.fleet !== undefined) {
     // The configuration docs/fleet.md recommends: fail fast, reconnect soon.
     redis = new Redis(task.redis!, {
       commandTimeout: 100,
@@ -58,9 +58,7 @@ process.once('message', async (message) => {
     fleet.on('fallback', () => {});
     fleet.on('restored', () => restoredAt.push(epochNow() - task.start));
   }
-  const throttle = typeof strategy.options.throttle === 'object' ? strategy.options.throttle : {};
-  const options =
-    fleet === undefined ? strategy.options : { ...strategy.options, throttle: { ...throttle, fleet } };
+  const options = fleet === undefined ? strategy.options : fleetOptions(strategy, fleet);
   const clients = new Map<number, BulwarkClient>();
   for (const i of task.clients) if (!clients.has(i)) clients.set(i, createClient(options));
   const starts: number[] = [];

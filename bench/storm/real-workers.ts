@@ -54,7 +54,7 @@ export async function runRealWorkers(
   const { child: upstream, port } = await startUpstream(s);
   const redisUrl = new URL(options.redis);
   const proxy =
-    strategy.fleet === true
+    strategy.fleet !== undefined
       ? await startFaultProxy({ host: redisUrl.hostname || '127.0.0.1', port: Number(redisUrl.port || 6379) })
       : undefined;
   const viaProxy = new URL(options.redis);

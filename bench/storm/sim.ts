@@ -18,7 +18,7 @@ import { MemoryFleetStore } from './fleet-store.ts';
 import { StormRecorder, type StormSummary } from './recorder.ts';
 import { faultWindow, type Scenario } from './scenario.ts';
 import { BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN, clientIndex, SimUpstream } from './sim-upstream.ts';
-import type { Strategy } from './strategies.ts';
+import { fleetOptions, type Strategy } from './strategies.ts';
 
 /** Options of one simulation run. */
 export interface SimOptions {
@@ -109,7 +109,7 @@ export async function simulate(
   const shard = options.shard ?? 1;
   const down = options.storeDown ?? [];
   const store =
-    strategy.fleet === true
+    strategy.fleet !== undefined
       ? new MemoryFleetStore(clock, options.fleetDelay ?? 2, (t) => down.some((d) => t >= d.from && t < d.to))
       : undefined;
   const fleets: Fleet[] = [];
@@ -126,10 +126,8 @@ export async function simulate(
         const up = down.findLast((d) => d.to <= clock.now());
         if (up !== undefined) restoredAfter = Math.max(restoredAfter ?? 0, clock.now() - up.to);
       });
-      const throttle = typeof strategy.options.throttle === 'object' ? strategy.options.throttle : {};
       return createClient({
-        ...strategy.options,
-        throttle: { ...throttle, fleet },
+        ...fleetOptions(strategy, fleet),
         clock,
         dns: false,
         dispatcher,

@@ -5,6 +5,7 @@
  * Bulwark's `jitter: 'none'` exponential backoff, with the budget and the breaker off.
  */
 import type { ClientOptions } from '../../src/client/options.ts';
+import type { Fleet } from '../../src/policy/fleet.ts';
 import type { RetryBudgetFactory } from '../../src/policy/retry-budget.ts';
 
 /** A candidate budget set up for one run: the client's factory, and what to undo afterwards. */
@@ -23,10 +24,11 @@ export interface Strategy {
   /** A retry budget other than Bulwark's (bench/storm/budget-candidates.ts), set up per run. */
   readonly budget?: () => InstalledBudget;
   /**
-   * The throttle's counts shared by the fleet: each client object is a process with its own
-   * `Fleet`, syncing through one simulated store (bench/storm/fleet-store.ts).
+   * What the fleet shares: each client object is a process with its own `Fleet`, syncing through
+   * one simulated store (bench/storm/fleet-store.ts), given to the throttle (`'throttle'`), the
+   * retry budget (`'budget'`) or both.
    */
-  readonly fleet?: boolean;
+  readonly fleet?: 'throttle' | 'budget' | 'both';
 }
 
 /** A peer's delay schedule: `limit` retries at base·2ⁿ⁻¹ capped at `cap`, no jitter, no deadline, budget or breaker. */
@@ -119,8 +121,22 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     id: 'fleet',
     label: 'budget + fleet throttle',
     options: { retry: {}, breaker: false, throttle: true },
-    fleet: true,
+    fleet: 'throttle',
     note: 'as budget + adaptive throttle, the throttle counts shared by the fleet (sync every 100 ms, 2 ms to the store, totals over 300 ms)',
+  },
+  {
+    id: 'fleet-budget',
+    label: 'fleet budget',
+    options: { retry: {}, breaker: false },
+    fleet: 'budget',
+    note: 'Bulwark retry defaults, the retry budget shared by the fleet (retry.budget.fleet: sync every 100 ms, 2 ms to the store, totals over 300 ms, floor 1 retry/s fleet-wide), no throttle, breaker off',
+  },
+  {
+    id: 'fleet-both',
+    label: 'fleet budget + fleet throttle',
+    options: { retry: {}, breaker: false, throttle: true },
+    fleet: 'both',
+    note: 'as fleet budget, with the adaptive throttle on the same fleet',
   },
   {
     id: 'throttle-breaker',
@@ -147,6 +163,19 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     note: "createClient({ hedge: { delay: 'p95' } }): a second attempt after the origin's recent p95 (once it has 20 responses)",
   },
 ] satisfies Strategy[]);
+
+/** `strategy`'s options with `fleet` given to what the strategy shares (its throttle, its budget). */
+export function fleetOptions(strategy: Strategy, fleet: Fleet): Strategy['options'] {
+  const o = strategy.options;
+  const throttle = typeof o.throttle === 'object' ? o.throttle : {};
+  const retry = typeof o.retry === 'object' ? o.retry : {};
+  const budget = typeof retry.budget === 'object' ? retry.budget : {};
+  return {
+    ...o,
+    ...(strategy.fleet !== 'budget' && { throttle: { ...throttle, fleet } }),
+    ...(strategy.fleet !== 'throttle' && { retry: { ...retry, budget: { ...budget, fleet } } }),
+  };
+}
 
 /** Strategy ids. */
 export const STRATEGY_IDS: readonly string[] = STRATEGIES.map((s) => s.id);

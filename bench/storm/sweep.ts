@@ -45,6 +45,8 @@ const VARIANTS: readonly (Strategy & { readonly formula: ResolvedRetryBudget | n
   { ...STRATEGIES.find((s) => s.id === 'bulwark')!, formula: null },
   { ...STRATEGIES.find((s) => s.id === 'throttle')!, formula: null },
   { ...STRATEGIES.find((s) => s.id === 'fleet')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'fleet-budget')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'fleet-both')!, formula: null },
 ];
 
 const knobs = {
@@ -141,11 +143,12 @@ await main(cmd, async (v) => {
   console.log(
     `the default budget meets amplification ≤ 1.12 at ${meets.length === 0 ? 'none of the rates' : `${meets.join(', ')} req/s per client`} (${T} s outage)`,
   );
-  const fleetMeets = rates.filter((r) => (at(r, 'fleet')?.amplification ?? Number.POSITIVE_INFINITY) <= 1.1);
-  if (variants.some((x) => x.id === 'fleet'))
+  for (const x of variants.filter((x) => x.fleet !== undefined)) {
+    const fleetMeets = rates.filter((r) => (at(r, x.id)?.amplification ?? Number.POSITIVE_INFINITY) <= 1.1);
     console.log(
-      `the fleet throttle meets amplification ≤ 1.10 at ${fleetMeets.length === rates.length ? 'every rate' : `${fleetMeets.join(', ') || 'none'} of ${rates.join(', ')} req/s per client`}`,
+      `${x.label} meets amplification ≤ 1.10 at ${fleetMeets.length === rates.length ? 'every rate' : `${fleetMeets.join(', ') || 'none'} of ${rates.join(', ')} req/s per client`}`,
     );
+  }
   console.log(
     `success over the run (outage is ${pct(T / (20 + T), 0)} of it): ${variants.map((x) => `${x.id} ${rates.map((r) => pct(at(r, x.id)?.success, 1)).join('/')}`).join('; ')}`,
   );

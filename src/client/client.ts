@@ -55,7 +55,7 @@ import {
 import { type HedgeOrigin, HedgeShare } from '../policy/hedge.ts';
 import { compose, OK } from '../policy/pipeline.ts';
 import { retryStage, Sleepers } from '../policy/retry.ts';
-import { RetryBudget } from '../policy/retry-budget.ts';
+import { type ResolvedRetryBudget, RetryBudget } from '../policy/retry-budget.ts';
 import { type ResolvedThrottle, Throttle, throttleStage } from '../policy/throttle.ts';
 import type { BulwarkAgent } from '../transport/agent.ts';
 import type { DnsCache } from '../transport/dns-cache.ts';
@@ -108,7 +108,7 @@ export class BulwarkClient {
   readonly #sleepers = new Sleepers();
   /** Aborted by `close()`: ends the hooks still running, as it ends the backoff sleeps. */
   readonly #closing = new AbortController();
-  /** Takes each origin's throttle out of the fleet's syncs (on close). */
+  /** Takes each origin's throttle and retry budget out of the fleet's syncs (on close). */
   readonly #fleetDetach: (() => void)[] = [];
   readonly #deadlines: Deadlines;
   readonly #urls: UrlResolver<OriginState>;
@@ -185,7 +185,11 @@ export class BulwarkClient {
           : makeBreaker(o.breaker, origin, target),
       budget:
         o.retry !== false && o.retry.budget !== false
-          ? (internal?.budget?.(o.retry.budget, clock, origin) ?? new RetryBudget(o.retry.budget, clock))
+          ? this.#budget(
+              o.retry.budget,
+              origin,
+              internal?.budget?.(o.retry.budget, clock, origin) ?? new RetryBudget(o.retry.budget, clock),
+            )
           : undefined,
       bulkhead:
         o.bulkhead === false || o.bulkheadKey !== undefined
@@ -398,6 +402,12 @@ export class BulwarkClient {
   /** `await using client = createClient()` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** An origin's retry budget, in the fleet's syncs if there is a fleet (until the client closes). */
+  #budget(options: ResolvedRetryBudget, origin: string, budget: RetryBudget): RetryBudget {
+    if (options.fleet !== undefined) this.#fleetDetach.push(options.fleet.attachBudget(origin, budget));
+    return budget;
   }
 
   /** An origin's throttle, in the fleet's syncs if there is a fleet (until the client closes). */

@@ -93,6 +93,7 @@ export class Origins implements ConnectionObserver {
       out.push(
         s.stats.snapshot(s.origin, {
           budgetLevel: s.budget?.level ?? null,
+          budgetFleet: s.budget?.fleetJoined === true ? s.budget.fleetActive() : null,
           breaker: s.breaker?.state ?? null,
           bulkhead: s.bulkhead
             ? { inFlight: s.bulkhead.inFlight, queued: s.bulkhead.queued, rejected: s.bulkhead.rejected }

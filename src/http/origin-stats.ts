@@ -91,6 +91,11 @@ export interface OriginStatsSnapshot {
   readonly budgetExhausted: number;
   /** Tokens left in the retry budget (`null` when there is no budget). */
   readonly budgetLevel: number | null;
+  /**
+   * Whether the retry budget decides on the fleet's totals too (`retry.budget.fleet`) or, while the
+   * fleet's store fails, on this process's tokens only (`false`); `null` without a budget in a fleet.
+   */
+  readonly budgetFleet: boolean | null;
   /** Breaker state (`null` when there is no breaker). */
   readonly breaker: 'closed' | 'open' | 'half-open' | null;
   /**
@@ -263,7 +268,10 @@ export class OriginStats implements LossEvidence {
   /** The snapshot `client.stats()` returns. */
   snapshot(
     origin: string,
-    extra: Pick<OriginStatsSnapshot, 'budgetLevel' | 'breaker' | 'bulkhead' | 'throttle' | 'addresses'>,
+    extra: Pick<
+      OriginStatsSnapshot,
+      'budgetLevel' | 'budgetFleet' | 'breaker' | 'bulkhead' | 'throttle' | 'addresses'
+    >,
   ): OriginStatsSnapshot {
     return {
       origin,

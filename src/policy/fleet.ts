@@ -1,10 +1,11 @@
 /**
- * The fleet: adaptive throttles of many processes that see one upstream as one. Each process
- * publishes what its throttles counted (attempts made, attempts accepted) into time buckets of a
- * shared store and reads the fleet's totals back, on a period and off every request's path; each
- * throttle then decides on its own counts plus the rest of the fleet's. So a fleet of clients that
- * each make a request every ten seconds sees an outage within one sync, where each alone would
- * see a single failure.
+ * The fleet: adaptive throttles and retry budgets of many processes that see one upstream as one.
+ * Each process publishes what its throttles counted (attempts made, attempts accepted) and what its
+ * retry budgets counted (calls that succeeded, retries asked for, retries that succeeded) into time
+ * buckets of a shared store and reads the fleet's totals back, on a period and off every request's
+ * path; each throttle then decides on its own counts plus the rest of the fleet's, each budget on
+ * the fleet's totals. So a fleet of clients that each make a request every ten seconds sees an
+ * outage within one sync, where each alone would see a single failure.
  *
  * A sync that fails, or takes longer than a period, puts every throttle back on its own counts at
  * once (one `'fallback'` event, `stats().throttle.fleet` false); the first sync that succeeds again
@@ -13,14 +14,23 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, systemClock } from '../clock/clock.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { checkDuration, checkObject, checkString } from '../options/validate.ts';
-import type { Throttle, ThrottleCounts } from './throttle.ts';
+import { checkDuration, checkNumber, checkObject, checkString } from '../options/validate.ts';
+import type { FleetBudgetShare, RetryBudget } from './retry-budget.ts';
+import type { FleetShare, Throttle, ThrottleCounts } from './throttle.ts';
+
+/**
+ * One key's counts over some buckets: the throttles' (`requests`, `accepts`) and the retry
+ * budgets' (`successes`, `retries` asked for, `paid`: retries that succeeded).
+ */
+export interface FleetCounts extends ThrottleCounts {
+  readonly successes: number;
+  readonly retries: number;
+  readonly paid: number;
+}
 
 /** One key's counts added to one bucket. */
-export interface FleetUpdate {
+export interface FleetUpdate extends FleetCounts {
   readonly key: string;
-  readonly requests: number;
-  readonly accepts: number;
 }
 
 /**
@@ -35,7 +45,7 @@ export interface FleetStore {
     keys: readonly string[],
     from: number,
     to: number,
-  ): Promise<ReadonlyMap<string, ThrottleCounts>>;
+  ): Promise<ReadonlyMap<string, FleetCounts>>;
   /**
    * Optional: calls `listener` whenever the store becomes reachable again (Redis: its client's
    * `'ready'`), so a fleet that fell back syncs at once instead of on its next period. Returns
@@ -70,6 +80,13 @@ export interface FleetOptions {
    * @default the origin itself
    */
   key?: (origin: string) => string;
+  /**
+   * Retries per second the whole fleet may make with no success at all (retry budgets with this
+   * fleet): the floor that lets a few retries probe an upstream in a full outage. Finagle's
+   * `minRetriesPerSec`, but fleet-wide, so it stays small.
+   * @default 1
+   */
+  minRetriesPerSecond?: number;
   /** Time and timers (the fleet simulator's virtual clock); buckets follow `clock.now()`. */
   clock?: Clock;
 }
@@ -84,6 +101,7 @@ export interface FleetStats {
   readonly lastError: unknown;
 }
 
+/** A throttle in the fleet's syncs. */
 interface Member {
   readonly key: string;
   readonly throttle: Throttle;
@@ -98,22 +116,36 @@ interface Member {
   lastPublished: number;
 }
 
-/** One key's totals, shared by its members' throttles (they read it on every decision). */
-interface Share {
+/** A retry budget in the fleet's syncs (it reads the fleet's totals, its own included). */
+interface BudgetMember {
+  readonly key: string;
+  readonly budget: RetryBudget;
+}
+
+/** One key's totals, shared by its members (they read it on every decision). */
+interface Share extends FleetShare, FleetBudgetShare {
   requests: number;
   accepts: number;
+  successes: number;
+  retries: number;
+  paid: number;
+  floor: number;
   span: number;
   until: number;
+  pending: boolean;
   members: number;
 }
+
+/** Counts summed per key for one sync's updates. */
+type Sums = { -readonly [K in keyof FleetCounts]: number };
 
 /** Buckets on the system clock start at the Unix epoch, so every process agrees on them. */
 const EPOCH_NOW = (): number => Date.now();
 
 /**
- * Shares adaptive-throttling counts across processes; see the module's description. A sync costs
- * in proportion to the keys and to the throttles with something new or recent to publish, not to
- * every throttle in the fleet (a quiet process with thousands of origins syncs at once).
+ * Shares adaptive-throttling and retry-budget counts across processes; see the module's
+ * description. A sync costs in proportion to the keys and to the throttles and budgets with
+ * something new or recent to publish, not to every one in the fleet (a quiet process with thousands of origins syncs at once).
  */
 export class Fleet extends EventEmitter {
   readonly #store: FleetStore;
@@ -123,13 +155,17 @@ export class Fleet extends EventEmitter {
   readonly #key: (origin: string) => string;
   readonly #clock: Clock;
   readonly #now: () => number;
+  readonly #floor: number;
   readonly #members = new Set<Member>();
+  readonly #budgets = new Set<BudgetMember>();
   readonly #shares = new Map<string, Share>();
   /** Members with events the next sync publishes. */
   #dirty: Member[] = [];
+  #dirtyBudgets: BudgetMember[] = [];
   /** Members that published within the window: their own counts are left out of the totals. */
   readonly #recent = new Set<Member>();
   #timer: unknown;
+  #soon: unknown;
   #running = false;
   #active = false;
   #syncs = 0;
@@ -140,7 +176,15 @@ export class Fleet extends EventEmitter {
 
   constructor(options: FleetOptions) {
     super();
-    const o = checkObject(options, 'fleet', ['store', 'period', 'window', 'bucket', 'key', 'clock']);
+    const o = checkObject(options, 'fleet', [
+      'store',
+      'period',
+      'window',
+      'bucket',
+      'key',
+      'minRetriesPerSecond',
+      'clock',
+    ]);
     const store = o.store as FleetStore | undefined;
     if (typeof store !== 'object' || store === null || typeof store.exchange !== 'function') {
       throw new InvalidOptionError('fleet.store', 'a FleetStore (redisFleetStore(redis))', store);
@@ -153,6 +197,8 @@ export class Fleet extends EventEmitter {
     this.#bucketMs = checkDuration(o.bucket, 'fleet.bucket', 100, 1);
     const window = checkDuration(o.window, 'fleet.window', 300, 1);
     this.#buckets = Math.max(1, Math.round(window / this.#bucketMs));
+    const perSecond = checkNumber(o.minRetriesPerSecond, 'fleet.minRetriesPerSecond', 1, { min: 0 });
+    this.#floor = (perSecond * this.#buckets * this.#bucketMs) / 1000;
     this.#key = (o.key as ((origin: string) => string) | undefined) ?? ((origin) => origin);
     this.#clock = (o.clock as Clock | undefined) ?? systemClock;
     this.#now = o.clock === undefined ? EPOCH_NOW : () => this.#clock.now();
@@ -182,18 +228,7 @@ export class Fleet extends EventEmitter {
       ownAccepts: new Float64Array(ring),
       lastPublished: -1,
     };
-    let share = this.#shares.get(key);
-    if (share === undefined) {
-      share = {
-        requests: 0,
-        accepts: 0,
-        span: this.#buckets * this.#bucketMs,
-        until: Number.NEGATIVE_INFINITY,
-        members: 0,
-      };
-      this.#shares.set(key, share);
-    }
-    share.members++;
+    const share = this.#share(key);
     this.#members.add(member);
     throttle.join(share, () => this.#dirty.push(member));
     this.#schedule();
@@ -204,9 +239,55 @@ export class Fleet extends EventEmitter {
       this.#members.delete(member);
       this.#recent.delete(member);
       throttle.leave();
-      const s = this.#shares.get(key);
-      if (s !== undefined && --s.members === 0) this.#shares.delete(key);
+      this.#unshare(key);
     };
+  }
+
+  /** Adds a retry budget to the fleet's syncs until the returned function is called. */
+  attachBudget(origin: string, budget: RetryBudget): () => void {
+    const key = this.keyOf(origin);
+    if (this.#closed) return () => {};
+    const member: BudgetMember = { key, budget };
+    const share = this.#share(key);
+    this.#budgets.add(member);
+    budget.join(share, () => this.#dirtyBudgets.push(member));
+    this.#schedule();
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      this.#budgets.delete(member);
+      budget.leave();
+      this.#unshare(key);
+    };
+  }
+
+  /** The share of `key`, counting one more member. */
+  #share(key: string): Share {
+    let share = this.#shares.get(key);
+    if (share === undefined) {
+      share = {
+        requests: 0,
+        accepts: 0,
+        successes: 0,
+        retries: 0,
+        paid: 0,
+        floor: this.#floor,
+        span: this.#buckets * this.#bucketMs,
+        until: Number.NEGATIVE_INFINITY,
+        pending: true,
+        members: 0,
+      };
+      this.#shares.set(key, share);
+      this.#syncSoon();
+    }
+    share.members++;
+    return share;
+  }
+
+  #unshare(key: string): void {
+    const s = this.#shares.get(key);
+    if (s !== undefined && --s.members === 0) this.#shares.delete(key);
   }
 
   /** Whether the fleet's counts are in use, and how the syncs went. */
@@ -225,12 +306,17 @@ export class Fleet extends EventEmitter {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    if (this.#soon !== undefined) this.#clock.clearTimeout(this.#soon);
     this.#timer = undefined;
+    this.#soon = undefined;
     for (const m of this.#members) m.throttle.leave();
+    for (const m of this.#budgets) m.budget.leave();
     this.#members.clear();
+    this.#budgets.clear();
     this.#recent.clear();
     this.#shares.clear();
     this.#dirty = [];
+    this.#dirtyBudgets = [];
   }
 
   /** Runs one sync now (tests; the timer runs them on the period). */
@@ -242,7 +328,15 @@ export class Fleet extends EventEmitter {
     // The totals are read over the last complete buckets: the current one is still filling.
     const to = bucket - 1;
     const from = to - this.#buckets + 1;
-    const byKey = new Map<string, { requests: number; accepts: number }>();
+    const byKey = new Map<string, Sums>();
+    const sums = (key: string): Sums => {
+      let sum = byKey.get(key);
+      if (sum === undefined) {
+        sum = { requests: 0, accepts: 0, successes: 0, retries: 0, paid: 0 };
+        byKey.set(key, sum);
+      }
+      return sum;
+    };
     const dirty = this.#dirty;
     this.#dirty = [];
     for (const m of dirty) {
@@ -262,14 +356,26 @@ export class Fleet extends EventEmitter {
       m.ownAccepts[slot]! += accepts;
       m.lastPublished = bucket;
       this.#recent.add(m);
-      const sum = byKey.get(m.key);
-      if (sum === undefined) byKey.set(m.key, { requests, accepts });
-      else {
-        sum.requests += requests;
-        sum.accepts += accepts;
-      }
+      const sum = sums(m.key);
+      sum.requests += requests;
+      sum.accepts += accepts;
     }
-    const updates = [...byKey].map(([key, c]) => ({ key, requests: c.requests, accepts: c.accepts }));
+    const dirtyBudgets = this.#dirtyBudgets;
+    this.#dirtyBudgets = [];
+    for (const m of dirtyBudgets) {
+      if (!this.#budgets.has(m)) continue;
+      const b = m.budget;
+      const successes = b.newSuccesses;
+      const retries = b.newRetries;
+      const paid = b.newPaid;
+      b.clearNew();
+      if (successes === 0 && retries === 0) continue;
+      const sum = sums(m.key);
+      sum.successes += successes;
+      sum.retries += retries;
+      sum.paid += paid;
+    }
+    const updates: FleetUpdate[] = [...byKey].map(([key, c]) => ({ key, ...c }));
     const keys = [...this.#shares.keys()];
     let timer: unknown;
     try {
@@ -288,7 +394,11 @@ export class Fleet extends EventEmitter {
         const total = totals.get(key);
         share.requests = total?.requests ?? 0;
         share.accepts = total?.accepts ?? 0;
+        share.successes = total?.successes ?? 0;
+        share.retries = total?.retries ?? 0;
+        share.paid = total?.paid ?? 0;
         share.until = until;
+        share.pending = false;
       }
       for (const m of this.#recent) {
         let requests = 0;
@@ -311,7 +421,10 @@ export class Fleet extends EventEmitter {
     } catch (err) {
       this.#failures++;
       this.#lastError = err;
-      for (const share of this.#shares.values()) share.until = Number.NEGATIVE_INFINITY;
+      for (const share of this.#shares.values()) {
+        share.until = Number.NEGATIVE_INFINITY;
+        share.pending = false;
+      }
       if (this.#active || this.#failures === 1) {
         this.#active = false;
         this.emit('fallback', err);
@@ -322,11 +435,25 @@ export class Fleet extends EventEmitter {
     }
   }
 
+  /**
+   * A key new to a fleet that has synced already has its totals read at once, not a period later
+   * (its retry budgets wait for them). The very first sync still waits a period: the store's
+   * connection is often still opening when the first origin is attached.
+   */
+  #syncSoon(): void {
+    if (this.#soon !== undefined || this.#closed || this.#syncs + this.#failures === 0) return;
+    this.#soon = this.#clock.setTimeout(() => {
+      this.#soon = undefined;
+      void this.sync();
+    }, 0);
+    unref(this.#soon);
+  }
+
   #schedule(): void {
     if (this.#timer !== undefined || this.#closed) return;
     const tick = (): void => {
       this.#timer = undefined;
-      if (this.#closed || this.#members.size === 0) return;
+      if (this.#closed || this.#members.size + this.#budgets.size === 0) return;
       void this.sync();
       this.#timer = this.#clock.setTimeout(tick, this.#period);
       unref(this.#timer);
@@ -341,7 +468,7 @@ function unref(timer: unknown): void {
   (timer as { unref?: () => void } | undefined)?.unref?.();
 }
 
-/** Shares adaptive-throttling counts across processes through `options.store`. */
+/** Shares adaptive-throttling and retry-budget counts across processes through `options.store`. */
 export function createFleet(options: FleetOptions): Fleet {
   return new Fleet(options);
 }
@@ -354,28 +481,34 @@ export interface FleetRedis {
   off?(event: 'ready', listener: () => void): unknown;
 }
 
+// The hash fields of a bucket, in FIELDS order: requests, accepts (throttles); successes, retries,
+// paid (retry budgets).
+const FIELDS = ['requests', 'accepts', 'successes', 'retries', 'paid'] as const;
+
 // KEYS: the update keys, then the read keys. ARGV: bucket, from, to, ttl ms, then per update key
-// requests and accepts. One round trip: increments, expiry, and the window's sums per read key.
+// its five counts. One round trip: increments (zeros skipped), expiry, and the window's sums per
+// read key (five per key).
 const EXCHANGE = `
+local fields = { 'r', 'a', 's', 't', 'p' }
 local n = #ARGV
 local bucket, from, to, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local updates = (n - 4) / 2
+local updates = (n - 4) / 5
 for i = 1, updates do
   local k = KEYS[i] .. ':' .. bucket
-  redis.call('HINCRBYFLOAT', k, 'r', ARGV[3 + 2 * i])
-  redis.call('HINCRBYFLOAT', k, 'a', ARGV[4 + 2 * i])
+  for f = 1, 5 do
+    local v = ARGV[4 + 5 * (i - 1) + f]
+    if v ~= '0' then redis.call('HINCRBYFLOAT', k, fields[f], v) end
+  end
   redis.call('PEXPIRE', k, ttl)
 end
 local out = {}
 for i = updates + 1, #KEYS do
-  local r, a = 0, 0
+  local sum = { 0, 0, 0, 0, 0 }
   for b = from, to do
-    local v = redis.call('HMGET', KEYS[i] .. ':' .. b, 'r', 'a')
-    r = r + (tonumber(v[1]) or 0)
-    a = a + (tonumber(v[2]) or 0)
+    local v = redis.call('HMGET', KEYS[i] .. ':' .. b, 'r', 'a', 's', 't', 'p')
+    for f = 1, 5 do sum[f] = sum[f] + (tonumber(v[f]) or 0) end
   end
-  out[#out + 1] = tostring(r)
-  out[#out + 1] = tostring(a)
+  for f = 1, 5 do out[#out + 1] = tostring(sum[f]) end
 end
 return out
 `;
@@ -396,8 +529,9 @@ export interface RedisFleetStoreOptions {
 
 /**
  * A {@link FleetStore} on Redis through an ioredis client (`new Redis(url)`): one `EVAL` per sync
- * that adds this process's counts to a bucket hash (`<prefix><key>:<bucket>`, expiring after
- * `ttl`) and sums the window's buckets of every key. Give the client a short `commandTimeout`
+ * that adds this process's counts to a bucket hash (`<prefix><key>:<bucket>`, fields `r` `a` of the
+ * throttles and `s` `t` `p` of the retry budgets, expiring after `ttl`) and sums the window's
+ * buckets of every key. Give the client a short `commandTimeout`
  * and `enableOfflineQueue: false`, so a Redis that is down fails the sync at once.
  */
 export function redisFleetStore(redis: FleetRedis, options: RedisFleetStoreOptions = {}): FleetStore {
@@ -417,7 +551,7 @@ export function redisFleetStore(redis: FleetRedis, options: RedisFleetStoreOptio
       }),
     async exchange(updates, bucket, keys, from, to) {
       const args: (string | number)[] = [bucket, from, to, ttl];
-      for (const u of updates) args.push(u.requests, u.accepts);
+      for (const u of updates) for (const f of FIELDS) args.push(u[f]);
       const reply = (await redis.eval(
         EXCHANGE,
         updates.length + keys.length,
@@ -425,9 +559,16 @@ export function redisFleetStore(redis: FleetRedis, options: RedisFleetStoreOptio
         ...keys.map((k) => prefix + k),
         ...args,
       )) as string[];
-      const out = new Map<string, ThrottleCounts>();
+      const out = new Map<string, FleetCounts>();
       keys.forEach((k, i) => {
-        out.set(k, { requests: Number(reply[2 * i]), accepts: Number(reply[2 * i + 1]) });
+        const at = FIELDS.length * i;
+        out.set(k, {
+          requests: Number(reply[at]),
+          accepts: Number(reply[at + 1]),
+          successes: Number(reply[at + 2]),
+          retries: Number(reply[at + 3]),
+          paid: Number(reply[at + 4]),
+        });
       });
       return out;
     },

@@ -14,10 +14,16 @@
  * burst of failures of many calls in flight. bench/README.md ("The retry budget") has the
  * candidates measured and why this one.
  *
+ * With a fleet (`fleet`, policy/fleet.ts) the same rule also holds for the fleet as a whole: a
+ * retry the local tokens allow is still refused when the fleet's recent retries outrun what its
+ * recent successes pay for (see {@link RetryBudget.withdraw}), decided on the fleet's totals of the
+ * last sync, locally and synchronously.
+ *
  * @see https://github.com/grpc/proposal/blob/master/A6-client-retries.md#throttling-retry-attempts-and-hedged-rpcs
  * @see https://github.com/twitter/finagle/blob/develop/finagle-core/src/main/scala/com/twitter/finagle/service/RetryBudget.scala
  */
 import type { Clock } from '../clock/clock.ts';
+import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
 
 /**
@@ -57,6 +63,41 @@ export interface RetryBudgetOptions {
    * @default 10000
    */
   memory?: number;
+  /**
+   * A fleet (`createFleet`) whose processes share their retry counts: a retry is also refused when
+   * the whole fleet's recent retries outrun `ratio` times its recent successes, plus the retries
+   * that succeeded, plus the fleet's small floor (`FleetOptions.minRetriesPerSecond`). So in a full
+   * outage the fleet makes about that floor of retries, however many processes it has and however
+   * rarely each calls; between syncs the decision is local, and when the fleet's store fails the
+   * budget is local only.
+   */
+  fleet?: BudgetFleet;
+}
+
+/** What a budget needs of a fleet (policy/fleet.ts): to be in its syncs until detached. */
+export interface BudgetFleet {
+  attachBudget(origin: string, budget: RetryBudget): () => void;
+}
+
+/**
+ * The fleet's retry totals for one key, shared by every budget of that key in a process and updated
+ * by each sync (policy/fleet.ts): raw counts over the fleet's window, used until `until`.
+ */
+export interface FleetBudgetShare {
+  /** Calls that succeeded. */
+  readonly successes: number;
+  /** Retries asked for (that the local tokens allowed), refused by the fleet or not. */
+  readonly retries: number;
+  /** Retries that succeeded. */
+  readonly paid: number;
+  /** Retries the fleet may make over the window with no success at all. */
+  readonly floor: number;
+  readonly until: number;
+  /**
+   * The key is new to this process and its first sync (started at once) has neither answered nor
+   * failed yet: retries wait for it, refused rather than made blind.
+   */
+  readonly pending: boolean;
 }
 
 /** Retry budget options after validation and defaults. */
@@ -65,6 +106,7 @@ export interface ResolvedRetryBudget {
   readonly reserve: number;
   readonly window: number;
   readonly memory: number;
+  readonly fleet: BudgetFleet | undefined;
 }
 
 /** The defaults: 0.4 tokens per successful call, a reserve of 3, fading over 200 ms, memory 10 s. */
@@ -73,17 +115,22 @@ export const RETRY_BUDGET_DEFAULTS: ResolvedRetryBudget = Object.freeze({
   reserve: 3,
   window: 200,
   memory: 10_000,
+  fleet: undefined,
 });
 
 /** Validates retry budget options; `path` prefixes the option names in errors. */
 export function resolveRetryBudget(input: unknown, path = 'budget'): ResolvedRetryBudget {
-  const o = checkObject(input, path, ['ratio', 'reserve', 'window', 'memory']);
+  const o = checkObject(input, path, ['ratio', 'reserve', 'window', 'memory', 'fleet']);
   const d = RETRY_BUDGET_DEFAULTS;
+  if (o.fleet !== undefined && typeof (o.fleet as Partial<BudgetFleet> | null)?.attachBudget !== 'function') {
+    throw new InvalidOptionError(`${path}.fleet`, 'a Fleet (createFleet)', o.fleet);
+  }
   return Object.freeze({
     ratio: checkNumber(o.ratio, `${path}.ratio`, d.ratio, { min: 0 }),
     reserve: checkNumber(o.reserve, `${path}.reserve`, d.reserve, { min: 0 }),
     window: checkDuration(o.window, `${path}.window`, d.window, 1),
     memory: checkDuration(o.memory, `${path}.memory`, d.memory),
+    fleet: o.fleet as BudgetFleet | undefined,
   });
 }
 
@@ -109,6 +156,14 @@ export class RetryBudget {
   #proven = 0;
   /** When the two were last brought up to date. */
   #at: number;
+  /** The fleet's totals for this budget's key, while it is in a fleet. */
+  #share: FleetBudgetShare | undefined;
+  /** Called when the first new event since the fleet last published comes (the fleet's to-do). */
+  #onNew: (() => void) | undefined;
+  /** Raw events since the fleet last published them ({@link RetryBudget.clearNew}). */
+  #newSuccesses = 0;
+  #newRetries = 0;
+  #newPaid = 0;
 
   constructor(options: ResolvedRetryBudget, clock: Clock) {
     this.#options = options;
@@ -122,10 +177,27 @@ export class RetryBudget {
     return this.#settle(this.#clock.now());
   }
 
-  /** Takes a token for a retry; `false` (and nothing taken) when less than one is left. */
+  /**
+   * Takes a token for a retry; `false` (and nothing taken) when less than one is left or, in a fleet
+   * whose totals are fresh, with probability `1 − allowed / asked`: `asked` the retries the fleet's
+   * budgets asked for over its window, `allowed` its `floor + ratio · successes + paid` (a retry
+   * that succeeds pays for itself). The fleet as a whole then makes about `allowed` retries, each
+   * process its share, without a word between them until the next sync.
+   */
   withdraw(): boolean {
-    const tokens = this.#settle(this.#clock.now());
+    const now = this.#clock.now();
+    const tokens = this.#settle(now);
     if (tokens < 1) return false;
+    const share = this.#share;
+    if (share !== undefined) {
+      this.#noteNew();
+      this.#newRetries += 1;
+      if (share.pending) return false;
+      if (now < share.until && share.retries > 0) {
+        const allowed = share.floor + this.#options.ratio * share.successes + share.paid;
+        if (allowed < share.retries && this.#clock.random() * share.retries >= allowed) return false;
+      }
+    }
     this.#tokens = tokens - 1;
     return true;
   }
@@ -139,10 +211,68 @@ export class RetryBudget {
   recordSuccess(call: RetriedCall): void {
     // The call's own end time: a clock read per success costs as much as the rest of this.
     const tokens = this.#settle(call.endedAt || this.#clock.now()) + this.#options.ratio;
-    if (call.attempts > (call.staleRetried ? 2 : 1)) {
+    const paid = call.attempts > (call.staleRetried ? 2 : 1);
+    if (paid) {
       this.#tokens = tokens + 1;
       this.#proven += 1;
     } else this.#tokens = tokens;
+    if (this.#share !== undefined) {
+      this.#noteNew();
+      this.#newSuccesses += 1;
+      if (paid) this.#newPaid += 1;
+    }
+  }
+
+  /** Whether the budget is in a fleet. */
+  get fleetJoined(): boolean {
+    return this.#share !== undefined;
+  }
+
+  /** Whether the fleet's totals are in use at `now`. */
+  fleetActive(now = this.#clock.now()): boolean {
+    return this.#share !== undefined && now < this.#share.until;
+  }
+
+  /** Calls that succeeded since the fleet last published (what its next sync adds to the store). */
+  get newSuccesses(): number {
+    return this.#newSuccesses;
+  }
+
+  /** Retries asked for since the fleet last published. */
+  get newRetries(): number {
+    return this.#newRetries;
+  }
+
+  /** Retries that succeeded since the fleet last published. */
+  get newPaid(): number {
+    return this.#newPaid;
+  }
+
+  /** The fleet published the new counts: start counting anew. */
+  clearNew(): void {
+    this.#newSuccesses = 0;
+    this.#newRetries = 0;
+    this.#newPaid = 0;
+  }
+
+  /**
+   * Joins a fleet: from now on retries are also decided on `share` while it is fresh, and `onNew`
+   * is called when there are new events for the fleet to publish.
+   */
+  join(share: FleetBudgetShare, onNew: () => void): void {
+    this.#share = share;
+    this.#onNew = onNew;
+    this.clearNew();
+  }
+
+  /** Leaves the fleet: local decisions only from now on. */
+  leave(): void {
+    this.#share = undefined;
+    this.#onNew = undefined;
+  }
+
+  #noteNew(): void {
+    if (this.#newSuccesses === 0 && this.#newRetries === 0) this.#onNew?.();
   }
 
   /** Brings the tokens up to `now` — what lies above the reserve fades — and returns them. */
