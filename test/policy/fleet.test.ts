@@ -11,7 +11,8 @@ import { Redis } from 'ioredis';
 import { systemClock } from '../../src/clock/clock.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
-import { createFleet, type FleetStore, redisFleetStore } from '../../src/policy/fleet.ts';
+import { createFleet, type FleetCounts, type FleetStore, redisFleetStore } from '../../src/policy/fleet.ts';
+import { RETRY_BUDGET_DEFAULTS, RetryBudget, resolveRetryBudget } from '../../src/policy/retry-budget.ts';
 import { resolveThrottle, Throttle } from '../../src/policy/throttle.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { redisDatabase } from '../helpers/databases.ts';
@@ -139,31 +140,86 @@ describe('the fleet on Redis', { skip: availability.kind === 'skip' ? availabili
       peer.disconnect();
     }
   });
+
+  it('shares the retry budget: a quiet process refuses the retries another asks in vain, and is local at once when Redis stops answering', async () => {
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./fleet-peer.child.ts', import.meta.url)), db!.url, prefix, 'budget'],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await using proxy = await startFaultProxy({ host: db!.host, port: db!.port });
+    const viaProxy = redisAt(proxy.host, proxy.port);
+    await once(viaProxy, 'ready');
+    const fleet = createFleet({ store: redisFleetStore(viaProxy, { prefix }), period: 50 });
+    const events: string[] = [];
+    fleet.on('fallback', () => events.push('fallback'));
+    fleet.on('restored', () => events.push('restored'));
+    // Its own tokens never run out: whatever is refused, the fleet refused.
+    const mine = new RetryBudget(resolveRetryBudget({ reserve: 1e9 }), systemClock);
+    fleet.attachBudget('http://upstream.test', mine);
+    const admitted = (n: number): number => {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (mine.withdraw()) k++;
+      return k;
+    };
+    try {
+      // This process has no success and asks nothing; the peer asks ~2 000 retries a second in vain.
+      await waitFor(() => mine.fleetActive() && admitted(100) <= 5, 'the peer’s retries through Redis', {
+        timeout: 10_000,
+      });
+      assert.ok(admitted(1000) < 50);
+      // The budgets' fields (`t`: retries asked) sit in the throttles' bucket hashes, and expire too.
+      let asked = 0;
+      for (const k of await redis.keys(`${prefix}*`)) {
+        asked += Number((await redis.hget(k, 't')) ?? 0);
+        const ttl = await redis.pttl(k);
+        assert.ok(ttl > 0 && ttl <= 10_000, `${k} expires in ${ttl}`);
+      }
+      assert.ok(asked > 0, 'retries asked, in Redis');
+      await proxy.setFault({ kind: 'blackhole' });
+      await waitFor(() => !mine.fleetActive(), 'the fallback to the local budget', { timeout: 2_000 });
+      assert.equal(admitted(1000), 1000);
+      await waitFor(() => fleet.stats().failures >= 3, 'three failed syncs', { timeout: 5_000 });
+      assert.deepEqual(events, ['fallback']);
+      await proxy.setFault({ kind: 'pass' });
+      await waitFor(() => mine.fleetActive() && admitted(100) <= 5, 'the fleet’s totals back', {
+        timeout: 10_000,
+      });
+      assert.deepEqual(events, ['fallback', 'restored']);
+    } finally {
+      child.stdin!.end();
+      await once(child, 'exit');
+      fleet.close();
+      viaProxy.disconnect();
+    }
+  });
 });
 
 describe('the fleet on a virtual clock', () => {
-  /** A store in memory that answers at once (what Redis's script computes). */
-  function memoryStore(): FleetStore & { calls: number } {
-    const buckets = new Map<string, { requests: number; accepts: number }>();
+  const FIELDS = ['requests', 'accepts', 'successes', 'retries', 'paid'] as const;
+  type Counts = Record<(typeof FIELDS)[number], number>;
+  const zero = (): Counts => ({ requests: 0, accepts: 0, successes: 0, retries: 0, paid: 0 });
+
+  /** A store in memory that answers at once (what Redis's script computes); `down` fails it. */
+  function memoryStore(): FleetStore & { calls: number; down: boolean } {
+    const buckets = new Map<string, Counts>();
     return {
       calls: 0,
+      down: false,
       async exchange(updates, bucket, keys, from, to) {
         this.calls++;
+        if (this.down) throw new Error('store down');
         for (const u of updates) {
-          const b = buckets.get(`${u.key}:${bucket}`) ?? { requests: 0, accepts: 0 };
-          b.requests += u.requests;
-          b.accepts += u.accepts;
+          const b = buckets.get(`${u.key}:${bucket}`) ?? zero();
+          for (const f of FIELDS) b[f] += u[f];
           buckets.set(`${u.key}:${bucket}`, b);
         }
-        const out = new Map();
+        const out = new Map<string, FleetCounts>();
         for (const k of keys) {
-          let requests = 0;
-          let accepts = 0;
-          for (let b = from; b <= to; b++) {
-            requests += buckets.get(`${k}:${b}`)?.requests ?? 0;
-            accepts += buckets.get(`${k}:${b}`)?.accepts ?? 0;
-          }
-          out.set(k, { requests, accepts });
+          const sum = zero();
+          for (let b = from; b <= to; b++)
+            for (const f of FIELDS) sum[f] += buckets.get(`${k}:${b}`)?.[f] ?? 0;
+          out.set(k, sum);
         }
         return out;
       },
@@ -201,6 +257,92 @@ describe('the fleet on a virtual clock', () => {
     assert.equal(store.calls, calls, 'no sync after close');
   });
 
+  it('shares the retry budgets’ counts: a quiet process refuses the retries a busy peer asks in vain; local again while the store fails', async () => {
+    const clock = new VirtualClock({ seed: 7 });
+    const store = memoryStore();
+    const options = {
+      store,
+      clock,
+      period: 100,
+      window: 300,
+      bucket: 100,
+      key: () => 'up',
+      minRetriesPerSecond: 0,
+    };
+    const a = createFleet(options);
+    const b = createFleet(options);
+    const events: string[] = [];
+    a.on('fallback', () => events.push('fallback'));
+    a.on('restored', () => events.push('restored'));
+    const quiet = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    const busy = new RetryBudget(resolveRetryBudget({ reserve: 1e9 }), clock);
+    a.attachBudget('http://a.test', quiet);
+    b.attachBudget('http://b.test', busy);
+    // B asks for 20 retries every 100 ms and none succeeds (the first ones go, then the fleet refuses).
+    const asking = async (periods: number): Promise<void> => {
+      for (let i = 0; i < periods; i++) {
+        for (let n = 0; n < 20; n++) busy.withdraw();
+        await clock.advance(100);
+      }
+      await clock.advance(0);
+    };
+    await asking(6);
+    assert.equal(quiet.fleetActive(), true);
+    assert.equal(quiet.withdraw(), false, 'no success in the fleet and floor 0: refused');
+    assert.equal(quiet.level, RETRY_BUDGET_DEFAULTS.reserve, 'its own tokens untouched');
+    const calls = store.calls;
+    await asking(5);
+    assert.equal(store.calls - calls, 10, 'one exchange per process per period');
+    // The store fails: local budget at once, one event.
+    store.down = true;
+    await asking(3);
+    assert.deepEqual(events, ['fallback']);
+    assert.equal(quiet.fleetActive(), false);
+    assert.equal(quiet.withdraw(), true, 'the local reserve again');
+    store.down = false;
+    await asking(4);
+    assert.deepEqual(events, ['fallback', 'restored']);
+    assert.equal(quiet.withdraw(), false);
+    // Successes in the fleet pay for retries again.
+    for (let i = 0; i < 500; i++) busy.recordSuccess({ attempts: 1, staleRetried: false, endedAt: 0 });
+    // Published into the bucket filling now, read once it is complete: two periods.
+    await clock.advance(200);
+    await clock.advance(0);
+    assert.equal(quiet.withdraw(), true);
+    a.close();
+    b.close();
+    assert.equal(quiet.fleetJoined, false);
+  });
+
+  it('reads a new key’s totals at once, and its budget waits for them', async () => {
+    const clock = new VirtualClock();
+    const store = memoryStore();
+    const fleet = createFleet({ store, clock, period: 100 });
+    const first = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    const detachFirst = fleet.attachBudget('http://first.test', first);
+    assert.equal(first.withdraw(), false, 'pending until the fleet’s first sync');
+    await clock.advance(100);
+    await clock.advance(0);
+    assert.equal(store.calls, 1);
+    assert.equal(first.withdraw(), true);
+    const next = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    const detach = fleet.attachBudget('http://next.test', next);
+    assert.equal(next.withdraw(), false);
+    await clock.advance(0);
+    await clock.advance(0);
+    assert.equal(store.calls, 2, 'synced at once, not a period later');
+    assert.equal(next.fleetActive(), true);
+    assert.equal(next.withdraw(), true);
+    detach();
+    detach();
+    detachFirst();
+    assert.equal(next.fleetJoined, false);
+    // No member left: the timer stops.
+    await clock.advance(1_000);
+    assert.equal(clock.pending, 0);
+    fleet.close();
+  });
+
   it('rejects bad options and bad keys clearly', () => {
     assert.throws(() => createFleet({} as never), InvalidOptionError);
     assert.throws(() => createFleet({ store: { exchange: 1 } } as never), /fleet\.store/);
@@ -208,6 +350,7 @@ describe('the fleet on a virtual clock', () => {
     assert.throws(() => createFleet({ store, period: 0 }), /fleet\.period/);
     assert.throws(() => createFleet({ store, key: 'x' } as never), /fleet\.key/);
     assert.throws(() => createFleet({ store, other: 1 } as never), /fleet\.other/);
+    assert.throws(() => createFleet({ store, minRetriesPerSecond: -1 }), /fleet\.minRetriesPerSecond/);
     const f = createFleet({ store, key: () => '' });
     assert.throws(
       () => f.attach('http://x', new Throttle(resolveThrottle({}), systemClock, target)),

@@ -1,11 +1,14 @@
 // The retry budget on a virtual clock, driven the way the retry stage drives it: `withdraw()` before
 // a retry, `recordSuccess(call)` when a call succeeds. A retry costs a token and gets it back if it
 // succeeds, successful calls deposit `ratio`, what lies above the reserve fades over `window`, and
-// retries that succeeded raise the reserve for about `memory`.
+// retries that succeeded raise the reserve for about `memory`. In a fleet, retries are also decided
+// on the fleet's totals of the last sync (a share the test writes as the fleet's sync would).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import {
+  type BudgetFleet,
+  type FleetBudgetShare,
   RETRY_BUDGET_DEFAULTS,
   type RetriedCall,
   RetryBudget,
@@ -123,5 +126,100 @@ describe('RetryBudget', () => {
     assert.throws(() => resolveRetryBudget({ window: 0 }), { path: 'budget.window' });
     assert.throws(() => resolveRetryBudget({ memory: -1 }), { path: 'budget.memory' });
     assert.throws(() => resolveRetryBudget({ capacity: 10 }), { path: 'budget.capacity' });
+    assert.throws(() => resolveRetryBudget({ fleet: {} }, 'retry.budget'), { path: 'retry.budget.fleet' });
+    assert.throws(() => resolveRetryBudget({ fleet: null }), { path: 'budget.fleet' });
+    const fleet: BudgetFleet = { attachBudget: () => () => {} };
+    assert.equal(resolveRetryBudget({ fleet }).fleet, fleet);
+  });
+});
+
+describe('RetryBudget in a fleet', () => {
+  /** A share as the fleet's sync writes it, fresh for a second from `clock.now()`. */
+  function share(clock: VirtualClock, counts: Partial<FleetBudgetShare>): FleetBudgetShare {
+    return {
+      successes: 0,
+      retries: 0,
+      paid: 0,
+      floor: 0.3,
+      until: clock.now() + 1_000,
+      pending: false,
+      ...counts,
+    };
+  }
+  /** A budget whose own tokens never run out, so only the fleet refuses. */
+  const rich = (clock: VirtualClock): RetryBudget =>
+    new RetryBudget(resolveRetryBudget({ reserve: 1e9 }), clock);
+  const admitted = (budget: RetryBudget, n: number): number => {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (budget.withdraw()) k++;
+    return k;
+  };
+
+  it('an outage seen by the fleet: about floor ÷ asked of the retries go, and a refusal takes no token', () => {
+    const clock = new VirtualClock({ seed: 3 });
+    const budget = rich(clock);
+    budget.join(share(clock, { retries: 30, floor: 0.3 }), () => {});
+    const before = budget.level;
+    const k = admitted(budget, 10_000);
+    // 0.3 of 30 asked: 1 %.
+    assert.ok(k > 60 && k < 140, `${k} of 10 000 admitted`);
+    assert.equal(budget.level, before - k);
+    assert.equal(budget.fleetActive(), true);
+  });
+
+  it('a brownout seen by the fleet: every retry goes while successes and retries that succeeded pay for them', () => {
+    const clock = new VirtualClock({ seed: 4 });
+    const budget = rich(clock);
+    // 30 % of attempts fail: per 100 calls about 97 succeed, 39 retries are asked, 27 succeed.
+    budget.join(share(clock, { successes: 97, retries: 39, paid: 27 }), () => {});
+    assert.equal(admitted(budget, 1_000), 1_000);
+    // Deeper: 0.4 · 50 + 10 + 0.3 = 30.3 of 60 asked — about half go.
+    budget.join(share(clock, { successes: 50, retries: 60, paid: 10 }), () => {});
+    const k = admitted(budget, 10_000);
+    assert.ok(Math.abs(k / 10_000 - 30.3 / 60) < 0.03, `${k} of 10 000 admitted`);
+  });
+
+  it('is local again once the share goes stale or the budget leaves; waits while its first sync is pending', async () => {
+    const clock = new VirtualClock({ seed: 5 });
+    const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    budget.join(share(clock, { retries: 1_000, floor: 0 }), () => {});
+    assert.equal(budget.withdraw(), false, 'floor 0 and no success: the fleet refuses every retry');
+    assert.equal(budget.level, reserve, 'no token taken');
+    await clock.advance(1_000);
+    assert.equal(budget.fleetActive(), false);
+    // Stale: the local tokens alone, the reserve of 3.
+    assert.equal(admitted(budget, 10), 3);
+    budget.join({ ...share(clock, {}), until: Number.NEGATIVE_INFINITY, pending: true }, () => {});
+    assert.equal(budget.withdraw(), false, 'a key new to the process waits for its first sync');
+    budget.leave();
+    assert.equal(budget.fleetJoined, false);
+    budget.recordSuccess(RETRIED);
+    assert.equal(budget.withdraw(), true);
+  });
+
+  it('counts for the fleet what its next sync publishes: successes, retries asked (refused too), retries paid', () => {
+    const clock = new VirtualClock({ seed: 6 });
+    const budget = new RetryBudget(resolveRetryBudget({ reserve: 1 }), clock);
+    let woken = 0;
+    budget.join(share(clock, { retries: 10, floor: 0 }), () => woken++);
+    assert.equal(woken, 0);
+    assert.equal(budget.withdraw(), false); // asked, refused by the fleet
+    assert.equal(woken, 1);
+    budget.recordSuccess(FIRST);
+    budget.recordSuccess(RETRIED);
+    assert.equal(woken, 1, 'one wake-up per batch');
+    assert.deepEqual([budget.newSuccesses, budget.newRetries, budget.newPaid], [2, 1, 1]);
+    budget.clearNew();
+    assert.deepEqual([budget.newSuccesses, budget.newRetries, budget.newPaid], [0, 0, 0]);
+    // Refused by its own tokens: not asked of the fleet, not counted.
+    const poor = new RetryBudget(resolveRetryBudget({ reserve: 0 }), clock);
+    poor.join(share(clock, {}), () => woken++);
+    assert.equal(poor.withdraw(), false);
+    assert.equal(poor.newRetries, 0);
+    // Outside a fleet nothing is kept for one.
+    const alone = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    alone.withdraw();
+    alone.recordSuccess(FIRST);
+    assert.deepEqual([alone.newSuccesses, alone.newRetries], [0, 0]);
   });
 });
