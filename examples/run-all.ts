@@ -18,6 +18,7 @@ const needs: Record<string, string> = {
   'pool-failures.ts': 'DATABASE_URL',
   'redis.ts': 'REDIS_URL',
   'fleet-throttle.ts': 'REDIS_URL',
+  'fleet-budget.ts': 'REDIS_URL',
   'mysql-pool.ts': 'MYSQL_URL',
 };
 // Where each server is when the environment names nothing (the examples use the same defaults).

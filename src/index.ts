@@ -114,6 +114,7 @@ export type {
   BudgetFleet,
   FleetBudgetShare,
   ResolvedRetryBudget,
+  RetriedCall,
   RetryBudget,
   RetryBudgetOptions,
 } from './policy/retry-budget.ts';

@@ -86,7 +86,7 @@ export interface BudgetFleet {
 export interface FleetBudgetShare {
   /** Calls that succeeded. */
   readonly successes: number;
-  /** Retries asked for (that the local tokens allowed), refused by the fleet or not. */
+  /** Retries asked for, refused or not. */
   readonly retries: number;
   /** Retries that succeeded. */
   readonly paid: number;
@@ -180,18 +180,22 @@ export class RetryBudget {
   /**
    * Takes a token for a retry; `false` (and nothing taken) when less than one is left or, in a fleet
    * whose totals are fresh, with probability `1 − allowed / asked`: `asked` the retries the fleet's
-   * budgets asked for over its window, `allowed` its `floor + ratio · successes + paid` (a retry
+   * budgets were asked for over its window (refused or not), `allowed` its `floor + ratio · successes + paid` (a retry
    * that succeeds pays for itself). The fleet as a whole then makes about `allowed` retries, each
    * process its share, without a word between them until the next sync.
    */
   withdraw(): boolean {
     const now = this.#clock.now();
     const tokens = this.#settle(now);
-    if (tokens < 1) return false;
     const share = this.#share;
     if (share !== undefined) {
+      // Every retry wanted counts, refused here or not: a process whose own tokens ran out still
+      // tells the fleet that its retries fail.
       this.#noteNew();
       this.#newRetries += 1;
+    }
+    if (tokens < 1) return false;
+    if (share !== undefined) {
       if (share.pending) return false;
       if (now < share.until && share.retries > 0) {
         const allowed = share.floor + this.#options.ratio * share.successes + share.paid;

@@ -197,7 +197,7 @@ describe('RetryBudget in a fleet', () => {
     assert.equal(budget.withdraw(), true);
   });
 
-  it('counts for the fleet what its next sync publishes: successes, retries asked (refused too), retries paid', () => {
+  it('counts for the fleet what its next sync publishes: successes, retries asked (refused too, by either), retries paid', () => {
     const clock = new VirtualClock({ seed: 6 });
     const budget = new RetryBudget(resolveRetryBudget({ reserve: 1 }), clock);
     let woken = 0;
@@ -211,11 +211,11 @@ describe('RetryBudget in a fleet', () => {
     assert.deepEqual([budget.newSuccesses, budget.newRetries, budget.newPaid], [2, 1, 1]);
     budget.clearNew();
     assert.deepEqual([budget.newSuccesses, budget.newRetries, budget.newPaid], [0, 0, 0]);
-    // Refused by its own tokens: not asked of the fleet, not counted.
+    // Refused by its own tokens: still counted, the fleet learns that its retries fail.
     const poor = new RetryBudget(resolveRetryBudget({ reserve: 0 }), clock);
     poor.join(share(clock, {}), () => woken++);
     assert.equal(poor.withdraw(), false);
-    assert.equal(poor.newRetries, 0);
+    assert.equal(poor.newRetries, 1);
     // Outside a fleet nothing is kept for one.
     const alone = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
     alone.withdraw();
