@@ -204,7 +204,7 @@ export class Fleet extends EventEmitter {
     this.#now = o.clock === undefined ? EPOCH_NOW : () => this.#clock.now();
     // Back from a fallback as soon as the store is: a sync now, not at the next period.
     this.#unsubscribe = store.onAvailable?.(() => {
-      if (!this.#active && !this.#closed && this.#members.size > 0) void this.sync();
+      if (!this.#active && !this.#closed && this.#members.size + this.#budgets.size > 0) void this.sync();
     });
   }
 

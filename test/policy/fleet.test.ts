@@ -141,13 +141,13 @@ describe('the fleet on Redis', { skip: availability.kind === 'skip' ? availabili
     }
   });
 
-  it('shares the retry budget: a quiet process refuses the retries another asks in vain, and is local at once when Redis stops answering', async () => {
+  it('shares the retry budget: a quiet process refuses the retries another asks in vain, and is local at once when Redis stops answering', async (t) => {
     const child = spawn(
       process.execPath,
       [fileURLToPath(new URL('./fleet-peer.child.ts', import.meta.url)), db!.url, prefix, 'budget'],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    await using proxy = await startFaultProxy({ host: db!.host, port: db!.port });
+    const proxy = cleanup(t, await startFaultProxy({ host: db!.host, port: db!.port }));
     const viaProxy = redisAt(proxy.host, proxy.port);
     await once(viaProxy, 'ready');
     const fleet = createFleet({ store: redisFleetStore(viaProxy, { prefix }), period: 50 });
