@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { startFaultProxy } from '../../test/helpers/fault-proxy.ts';
-import { arrivals, type RealResult, startUpstream, type UpstreamReport } from './real.ts';
+import { arrivals, type RealResult, realResult, startUpstream, type UpstreamReport } from './real.ts';
 import type { WorkerReport, WorkerTask } from './real-worker.ts';
 import { StormRecorder } from './recorder.ts';
 import { faultWindow, type Scenario } from './scenario.ts';
@@ -139,23 +139,9 @@ export async function runRealWorkers(
       }
     });
   }
-  report.attempts.forEach((k, b) => {
-    if (k > 0) rec.attempt(b * s.bucket, k);
-  });
-  report.served.forEach((k, b) => {
-    if (k > 0) rec.serve(b * s.bucket, k);
-  });
   const fleets = results.map((r) => r.fleet).filter((f) => f !== null);
-  const horizon = Math.max(s.duration, Math.min(lastEnd, s.duration + 10_000));
   return {
-    strategy: strategy.id,
-    summary: rec.summary(s),
-    load: rec.loadSeries(s, horizon),
-    shed: report.shed,
-    maxQueued: report.maxQueued,
-    late,
-    maxLateness,
-    wall: performance.now() - started,
+    ...realResult(strategy.id, s, rec, report, { late, maxLateness, lastEnd, started }),
     fleet:
       fleets.length === 0
         ? null

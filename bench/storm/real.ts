@@ -135,21 +135,35 @@ export async function runReal(
     child.send({ stop: true });
   });
   await Promise.all(clients.map((c) => c.close()));
+  return realResult(strategy.id, s, rec, report, { late, maxLateness, lastEnd: now(), started });
+}
+
+/**
+ * The upstream's counts fed into the recorder and the result of a real run, from the calls the
+ * recorder already has (real.ts in one process, real-workers.ts from its workers' reports).
+ */
+export function realResult(
+  strategy: string,
+  s: Scenario,
+  rec: StormRecorder,
+  report: UpstreamReport,
+  run: { late: number; maxLateness: number; lastEnd: number; started: number },
+): RealResult {
   report.attempts.forEach((n, b) => {
     if (n > 0) rec.attempt(b * s.bucket, n);
   });
   report.served.forEach((n, b) => {
     if (n > 0) rec.serve(b * s.bucket, n);
   });
-  const horizon = Math.max(s.duration, Math.min(now(), s.duration + 10_000));
+  const horizon = Math.max(s.duration, Math.min(run.lastEnd, s.duration + 10_000));
   return {
-    strategy: strategy.id,
+    strategy,
     summary: rec.summary(s),
     load: rec.loadSeries(s, horizon),
     shed: report.shed,
     maxQueued: report.maxQueued,
-    late,
-    maxLateness,
-    wall: performance.now() - started,
+    late: run.late,
+    maxLateness: run.maxLateness,
+    wall: performance.now() - run.started,
   };
 }
