@@ -343,6 +343,29 @@ describe('the fleet on a virtual clock', () => {
     fleet.close();
   });
 
+  it('a fleet of budgets only is back as soon as its store says it is available', async () => {
+    const clock = new VirtualClock();
+    const store = memoryStore();
+    let available: (() => void) | undefined;
+    const fleet = createFleet({
+      store: { exchange: store.exchange.bind(store), onAvailable: (l) => ((available = l), () => {}) },
+      clock,
+      period: 1_000,
+    });
+    const budget = new RetryBudget(RETRY_BUDGET_DEFAULTS, clock);
+    fleet.attachBudget('http://up.test', budget);
+    store.down = true;
+    await clock.advance(1_000);
+    await clock.advance(0);
+    assert.equal(fleet.stats().active, false);
+    store.down = false;
+    available?.();
+    await clock.advance(0);
+    assert.equal(fleet.stats().active, true, 'synced at once, not at the next period');
+    assert.equal(budget.fleetActive(), true);
+    fleet.close();
+  });
+
   it('rejects bad options and bad keys clearly', () => {
     assert.throws(() => createFleet({} as never), InvalidOptionError);
     assert.throws(() => createFleet({ store: { exchange: 1 } } as never), /fleet\.store/);
@@ -351,6 +374,12 @@ describe('the fleet on a virtual clock', () => {
     assert.throws(() => createFleet({ store, key: 'x' } as never), /fleet\.key/);
     assert.throws(() => createFleet({ store, other: 1 } as never), /fleet\.other/);
     assert.throws(() => createFleet({ store, minRetriesPerSecond: -1 }), /fleet\.minRetriesPerSecond/);
+    for (const bad of [null, Number.POSITIVE_INFINITY, Number.NaN, '1']) {
+      assert.throws(
+        () => createFleet({ store, minRetriesPerSecond: bad as never }),
+        /fleet\.minRetriesPerSecond/,
+      );
+    }
     const f = createFleet({ store, key: () => '' });
     assert.throws(
       () => f.attach('http://x', new Throttle(resolveThrottle({}), systemClock, target)),
