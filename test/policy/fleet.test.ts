@@ -348,7 +348,13 @@ describe('the fleet on a virtual clock', () => {
     const store = memoryStore();
     let available: (() => void) | undefined;
     const fleet = createFleet({
-      store: { exchange: store.exchange.bind(store), onAvailable: (l) => ((available = l), () => {}) },
+      store: {
+        exchange: store.exchange.bind(store),
+        onAvailable: (listener) => {
+          available = listener;
+          return () => {};
+        },
+      },
       clock,
       period: 1_000,
     });
