@@ -471,8 +471,15 @@ export async function measure(
 
 /** `client.request` and `client.fetch` of the Bulwark checked out at `dir`. */
 export async function baselineCases(dir: string): Promise<Case[]> {
-  const entry = join(resolvePath(dir), 'src', 'client.ts');
-  usageCheck(existsSync(entry), `--baseline: no Bulwark checkout at ${dir} (${entry} is missing)`);
+  // The client's home: src/client/client.ts since the restructuring (issue 17), src/client.ts before.
+  const entry =
+    [join(resolvePath(dir), 'src', 'client', 'client.ts'), join(resolvePath(dir), 'src', 'client.ts')].find(
+      (file) => existsSync(file),
+    ) ?? '';
+  usageCheck(
+    entry !== '',
+    `--baseline: no Bulwark checkout at ${dir} (no src/client/client.ts nor src/client.ts)`,
+  );
   const { createClient: create } = (await import(pathToFileURL(entry).href)) as {
     createClient: typeof createClient;
   };
