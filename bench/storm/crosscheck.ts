@@ -10,7 +10,7 @@
  */
 import { type Command, main, usageCheck } from '../lib/args.ts';
 import { fmt, Progress, table, writeResultFile, writeResults } from '../lib/report.ts';
-import { scenarioOf, stormKnobs } from './knobs.ts';
+import { parseStoreDown, STORE_DOWN_KNOB, scenarioOf, stormKnobs } from './knobs.ts';
 import { runReal } from './real.ts';
 import { runRealWorkers, type SpanLatency } from './real-workers.ts';
 import type { StormSummary } from './recorder.ts';
@@ -37,11 +37,7 @@ const knobs = {
     default: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
     help: 'Redis for the fleet strategies (a fault proxy is put in front of it)',
   },
-  'store-down': {
-    type: 'list',
-    default: [],
-    help: 'fleet strategies: spans (seconds, from-to) during which Redis is killed (connections reset, new ones refused)',
-  },
+  'store-down': STORE_DOWN_KNOB,
 } as const;
 
 const cmd: Command<typeof knobs> = {
@@ -83,14 +79,7 @@ await main(cmd, async (v) => {
   const simRows: StormRow[] = [];
   const comparisons: Record<string, unknown>[] = [];
   let agree = true;
-  const storeDown = v['store-down'].map((spec) => {
-    const m = /^([0-9.]+)-([0-9.]+)$/.exec(spec);
-    usageCheck(
-      m !== null && Number(m[2]) > Number(m[1]),
-      `--store-down: expected from-to in seconds, got '${spec}'`,
-    );
-    return { from: Number(m![1]) * 1000, to: Number(m![2]) * 1000 };
-  });
+  const storeDown = parseStoreDown(v['store-down']);
   const notes: string[] = [];
   for (const [i, strategy] of strategies.entries()) {
     const onProgress = (t: number) =>

@@ -119,3 +119,20 @@ export function scenarioOf(v: KnobValues<ReturnType<typeof stormKnobs>>): Scenar
     seed: v.seed,
   };
 }
+
+/** The `--store-down` knob: spans during which the fleet's store (Redis) is unreachable. */
+export const STORE_DOWN_KNOB = {
+  type: 'list',
+  default: [] as string[],
+  help: 'fleet strategies: spans (seconds, from-to) during which the fleet store (Redis) is down — connections reset, new ones refused — e.g. 20-30',
+} as const;
+
+/** Parses `--store-down` spans (`from-to` in seconds) into milliseconds. */
+export function parseStoreDown(specs: readonly string[]): { from: number; to: number }[] {
+  return specs.map((spec) => {
+    const m = /^([0-9.]+)-([0-9.]+)$/.exec(spec);
+    if (m === null || !(Number(m[2]) > Number(m[1])))
+      throw new UsageError(`--store-down: expected from-to in seconds, got '${spec}'`);
+    return { from: Number(m[1]) * 1000, to: Number(m[2]) * 1000 };
+  });
+}

@@ -8,7 +8,7 @@
  */
 import { type Command, main, usageCheck } from '../lib/args.ts';
 import { Progress, writeResultFile, writeResults } from '../lib/report.ts';
-import { scenarioOf, stormKnobs } from './knobs.ts';
+import { parseStoreDown, STORE_DOWN_KNOB, scenarioOf, stormKnobs } from './knobs.ts';
 import type { StormSummary } from './recorder.ts';
 import { describe, latencyChart, loadChart, type StormRow, stormTable, targetsText } from './report.ts';
 import { faultSpec } from './scenario.ts';
@@ -25,11 +25,7 @@ const knobs = {
     max: 100,
     help: 'simulator time resolution, ms (timers this close fire before promise callbacks run; 0 = exact)',
   },
-  'store-down': {
-    type: 'list',
-    default: [],
-    help: 'fleet strategies: spans (seconds, from-to) during which the fleet store (Redis) is down, e.g. 20-30',
-  },
+  'store-down': STORE_DOWN_KNOB,
   'fleet-period': {
     type: 'number',
     default: 100,
@@ -68,14 +64,7 @@ await main(cmd, async (v) => {
   const scenario = scenarioOf(v);
   const strategies = pickStrategies(v.strategies);
   usageCheck(strategies.length > 0, '--strategies: none selected');
-  const storeDown = v['store-down'].map((spec) => {
-    const m = /^([0-9.]+)-([0-9.]+)$/.exec(spec);
-    usageCheck(
-      m !== null && Number(m[2]) > Number(m[1]),
-      `--store-down: expected from-to in seconds, got '${spec}'`,
-    );
-    return { from: Number(m![1]) * 1000, to: Number(m![2]) * 1000 };
-  });
+  const storeDown = parseStoreDown(v['store-down']);
   const name = v.name || `storm-${scenario.faults.length === 0 ? 'healthy' : scenario.faults[0]!.kind}`;
   console.log(`fleet simulator: ${describe(scenario)}`);
   const progress = new Progress(v.quiet);
