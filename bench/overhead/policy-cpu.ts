@@ -208,6 +208,11 @@ await main(cmd, async (v) => {
     spread(from.get(a)!.map((x, i) => x - from.get(b)![i]!));
   const cpu = (id: string): Spread => spread(cpuSamples.get(id)!);
   const cpuDiff = (a: string, b: string): Spread => diff(a, b, cpuSamples);
+  /** A table row of a paired difference: wall median, min, max, then the CPU difference. */
+  const diffRow = (label: string, a: string, b: string): string[] => {
+    const d = diff(a, b);
+    return [label, fmt(d.median, 0), fmt(d.min, 0), fmt(d.max, 0), '', fmt(cpuDiff(a, b).median, 0)];
+  };
   const fullMinusRaw = diff('on', 'raw');
   const onMinusOff = diff('on', 'off');
   const hookMinusOn = diff('hook', 'on');
@@ -236,54 +241,12 @@ await main(cmd, async (v) => {
           `±${fmt(s[c.id]!.spreadPct, 1)} %`,
           fmt(cpu(c.id).median, 0),
         ]),
-        [
-          'full client − raw',
-          fmt(fullMinusRaw.median, 0),
-          fmt(fullMinusRaw.min, 0),
-          fmt(fullMinusRaw.max, 0),
-          '',
-          fmt(cpuDiff('on', 'raw').median, 0),
-        ],
-        [
-          'policies on − policies off',
-          fmt(onMinusOff.median, 0),
-          fmt(onMinusOff.min, 0),
-          fmt(onMinusOff.max, 0),
-          '',
-          fmt(cpuDiff('on', 'off').median, 0),
-        ],
-        [
-          'keyed (per route) − per origin',
-          fmt(keyedMinusOn.median, 0),
-          fmt(keyedMinusOn.min, 0),
-          fmt(keyedMinusOn.max, 0),
-          '',
-          fmt(cpuDiff('keyed', 'on').median, 0),
-        ],
-        [
-          'one no-op hook − no hook',
-          fmt(hookMinusOn.median, 0),
-          fmt(hookMinusOn.min, 0),
-          fmt(hookMinusOn.max, 0),
-          '',
-          fmt(cpuDiff('hook', 'on').median, 0),
-        ],
-        [
-          'wrap(timeout, retry, breaker) − promise',
-          fmt(wrapMinusPromise.median, 0),
-          fmt(wrapMinusPromise.min, 0),
-          fmt(wrapMinusPromise.max, 0),
-          '',
-          fmt(cpuDiff('wrap', 'promise').median, 0),
-        ],
-        [
-          'cockatiel wrap − promise',
-          fmt(cockatielMinusPromise.median, 0),
-          fmt(cockatielMinusPromise.min, 0),
-          fmt(cockatielMinusPromise.max, 0),
-          '',
-          fmt(cpuDiff('cockatiel', 'promise').median, 0),
-        ],
+        diffRow('full client − raw', 'on', 'raw'),
+        diffRow('policies on − policies off', 'on', 'off'),
+        diffRow('keyed (per route) − per origin', 'keyed', 'on'),
+        diffRow('one no-op hook − no hook', 'hook', 'on'),
+        diffRow('wrap(timeout, retry, breaker) − promise', 'wrap', 'promise'),
+        diffRow('cockatiel wrap − promise', 'cockatiel', 'promise'),
       ],
     ),
   );
