@@ -181,22 +181,19 @@ function onStart(message: unknown): void {
     diag.error('bulwark/otel: starting a call’s span failed', err);
   }
 }
-function onAttempt(message: unknown): void {
-  const t = message as CallTrace;
-  try {
-    instrumented.get(t.client)?.attempt(t);
-  } catch (err) {
-    diag.error('bulwark/otel: recording an attempt failed', err);
-  }
+/** The listener of the attempt or end channel: the call's instrumentation, if it was traced. */
+function ender(step: 'attempt' | 'end', what: string): (message: unknown) => void {
+  return (message) => {
+    const t = message as CallTrace;
+    try {
+      instrumented.get(t.client)?.[step](t);
+    } catch (err) {
+      diag.error(`bulwark/otel: ${what} failed`, err);
+    }
+  };
 }
-function onEnd(message: unknown): void {
-  const t = message as CallTrace;
-  try {
-    instrumented.get(t.client)?.end(t);
-  } catch (err) {
-    diag.error('bulwark/otel: ending a call’s span failed', err);
-  }
-}
+const onAttempt = ender('attempt', 'recording an attempt');
+const onEnd = ender('end', 'ending a call’s span');
 
 /**
  * Reports `client`'s calls to OpenTelemetry: a span per call (kind CLIENT, named by the method,
