@@ -44,6 +44,7 @@ class PoolInstrumentation {
   readonly #pending;
   readonly #timeouts;
   readonly #meter;
+  readonly #observables;
 
   constructor(pool: Pool<unknown>, meterProvider: MeterProvider) {
     this.#pool = pool;
@@ -82,7 +83,8 @@ class PoolInstrumentation {
         'The number of connection timeouts that have occurred trying to obtain a connection from the pool.',
       unit: '{timeout}',
     });
-    meter.addBatchObservableCallback(this.#observe, [this.#count, this.#pending, this.#timeouts]);
+    this.#observables = [this.#count, this.#pending, this.#timeouts];
+    meter.addBatchObservableCallback(this.#observe, this.#observables);
   }
 
   #observeStats(result: BatchObservableResult): void {
@@ -94,7 +96,7 @@ class PoolInstrumentation {
   }
 
   dispose(): void {
-    this.#meter.removeBatchObservableCallback(this.#observe, [this.#count, this.#pending, this.#timeouts]);
+    this.#meter.removeBatchObservableCallback(this.#observe, this.#observables);
   }
 }
 
