@@ -95,7 +95,9 @@ export interface FleetOptions {
 export interface FleetStats {
   /** Whether the last sync succeeded and the fleet's counts are in use. */
   readonly active: boolean;
+  /** Syncs that succeeded. */
   readonly syncs: number;
+  /** Syncs that failed (an error from Redis, or longer than a period). */
   readonly failures: number;
   /** The last sync's error, while the fleet is inactive. */
   readonly lastError: unknown;
