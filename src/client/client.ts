@@ -54,6 +54,7 @@ import {
 } from '../policy/failure.ts';
 import { type HedgeOrigin, HedgeShare } from '../policy/hedge.ts';
 import { compose, OK } from '../policy/pipeline.ts';
+import { promiseInto } from '../policy/promise-slot.ts';
 import { retryStage, Sleepers } from '../policy/retry.ts';
 import { type ResolvedRetryBudget, RetryBudget } from '../policy/retry-budget.ts';
 import { type ResolvedThrottle, Throttle, throttleStage } from '../policy/throttle.ts';
@@ -520,9 +521,7 @@ export class BulwarkClient {
     call.state.stats.requests++;
     this.#active++;
     // The promise's resolving functions go onto the call; `end` (one per front-end) settles it.
-    const promise = new Promise<R>(capture);
-    call.resolve = captured.resolve as (result: unknown) => void;
-    call.reject = captured.reject;
+    const promise = promiseInto<R>(call);
     // A tracer (bulwark/otel) subscribed: the call gets its trace, in the caller's async context.
     if (callStartChannel.hasSubscribers) startTrace(call, this);
     const race = call.race as HedgeRace | undefined;
@@ -692,19 +691,6 @@ function withNotRetried(err: BulwarkError, call: Call): BulwarkError {
   const reason = retry === false || retry.limit === 0 ? 'disabled' : call.notRetried;
   if (reason !== undefined) err.notRetried = reason;
   return err;
-}
-
-/**
- * A promise's resolving functions, caught by one shared executor instead of a closure per call
- * (the executor runs synchronously inside `new Promise`, so they are read back at once).
- */
-const captured: { resolve: (value: unknown) => void; reject: (reason: unknown) => void } = {
-  resolve: () => {},
-  reject: () => {},
-};
-function capture(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
-  captured.resolve = resolve as (value: unknown) => void;
-  captured.reject = reject;
 }
 
 /**

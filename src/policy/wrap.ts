@@ -15,6 +15,7 @@ import { Deadlines } from './deadline-scheduler.ts';
 import { type FallbackValue, fallbackStage } from './fallback.ts';
 import { compose, type Done, type Handler, OK, type Stage } from './pipeline.ts';
 import { PolicyCall, type PolicyFunction, type PolicyShared, runAttempt } from './policy-call.ts';
+import { promiseInto } from './promise-slot.ts';
 import { retryStage, Sleepers } from './retry.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { type ResolvedRetry, type RetryOptions, resolveRetry } from './retry-options.ts';
@@ -178,9 +179,7 @@ class PolicyRunner implements Policy {
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const call = new PolicyCall(this.#shared, fn, signal ?? undefined, this.#clock.now());
-    const promise = new Promise<T>(capture);
-    call.resolve = captured.resolve;
-    call.reject = captured.reject;
+    const promise = promiseInto<T>(call);
     if (signal != null) {
       // The caller's abort settles the running attempt at once, whether `fn` heeds its signal or not.
       call.onAbort = () => call.current?.settle(signal.reason);
@@ -389,17 +388,4 @@ export function wrap(...policies: Policy[]): Policy {
   });
   if (parts.length === 0) throw new InvalidOptionError('wrap(...)', 'at least one policy', 'none');
   return new PolicyRunner(parts);
-}
-
-/**
- * A promise's resolving functions, caught by one shared executor instead of a closure per call
- * (the executor runs synchronously inside `new Promise`, so they are read back at once).
- */
-const captured: { resolve: (value: unknown) => void; reject: (reason: unknown) => void } = {
-  resolve: () => {},
-  reject: () => {},
-};
-function capture(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
-  captured.resolve = resolve as (value: unknown) => void;
-  captured.reject = reject;
 }
