@@ -3,12 +3,10 @@
  * `EnvHttpProxyAgent`, whose connections to the proxy are made by Bulwark's connector (DNS cache,
  * phase timeouts, TCP keepalive, errors tagged dns/tcp/tls), as the client's own agent's are.
  */
-import type { ConnectionOptions } from 'node:tls';
 import { Client, type Dispatcher, EnvHttpProxyAgent, Pool, ProxyAgent } from 'undici';
 import { BulwarkError } from '../errors/bulwark-error.ts';
 import { undiciHeadersTimeout } from '../http/undici-timeouts.ts';
-import { type Connector, createConnector } from '../transport/connect.ts';
-import { systemResolver } from '../transport/system-resolver.ts';
+import { clientConnector } from './create-agent.ts';
 import type { ResolvedClientOptions } from './options.ts';
 import type { ResolvedProxy } from './proxy-options.ts';
 
@@ -20,15 +18,7 @@ import type { ResolvedProxy } from './proxy-options.ts';
  * undici's (with the client's `tls` options). The client owns it and closes it on `close()`.
  */
 export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions): Dispatcher {
-  const connector = (tls: Readonly<ConnectionOptions>, allowH2 = false): Connector =>
-    createConnector({
-      resolver: o.dns === false ? systemResolver : o.dns,
-      timeouts: { dns: o.timeout.dns, connect: o.timeout.connect, tls: o.timeout.tls },
-      tcpKeepAliveDelay: o.keepAlive.tcpKeepAliveDelay,
-      tls,
-      allowH2,
-    });
-  const toProxy = connector(proxy.kind === 'uri' ? proxy.tls : {});
+  const toProxy = clientConnector(o, proxy.kind === 'uri' ? proxy.tls : {}, false);
   const proxies = new Set<string>();
   for (const url of proxy.kind === 'uri' ? [proxy.uri] : [proxy.http, proxy.https]) {
     if (url !== undefined) proxies.add(url.href);
@@ -75,7 +65,7 @@ export function createProxyAgent(proxy: ResolvedProxy, o: ResolvedClientOptions)
     return new EnvHttpProxyAgent({
       ...(common as EnvHttpProxyAgent.Options),
       // The hosts NO_PROXY names are reached directly, through Bulwark's connector.
-      connect: connector(o.tls, o.allowH2) as unknown as NonNullable<Pool.Options['connect']>,
+      connect: clientConnector(o, o.tls, o.allowH2) as unknown as NonNullable<Pool.Options['connect']>,
       ...(proxy.http === undefined ? {} : { httpProxy: proxy.http.href }),
       ...(proxy.https === undefined ? {} : { httpsProxy: proxy.https.href }),
     });
