@@ -519,19 +519,24 @@ export class BulwarkClient {
       );
     }
     call.state.stats.requests++;
-    this.#active++;
     // The promise's resolving functions go onto the call; `end` (one per front-end) settles it.
     const promise = promiseInto<R>(call);
     // A tracer (bulwark/otel) subscribed: the call gets its trace, in the caller's async context.
     if (callStartChannel.hasSubscribers) startTrace(call, this);
     const race = call.race as HedgeRace | undefined;
     if (race !== undefined) race.start(hedgeOrigin(call.state));
+    this.#pass(pipeline, end, call);
+    return promise;
+  }
+
+  /** One pass of `call` through `pipeline`, holding its place in `#active` until `end`. */
+  #pass<R>(pipeline: CallHandler<R>, end: CallDone<R>, call: Call): void {
+    this.#active++;
     try {
       pipeline(call, end);
     } catch (err) {
       end(call, err);
     }
-    return promise;
   }
 
   /** The pipeline's last continuation: a hedged call's goes to its race, any other settles the call. */
@@ -553,14 +558,7 @@ export class BulwarkClient {
     return {
       clock: this.#options.clock,
       closing: () => this.#closed !== undefined,
-      run: (call) => {
-        this.#active++;
-        try {
-          pipeline(call, end);
-        } catch (err) {
-          end(call, err);
-        }
-      },
+      run: (call) => this.#pass(pipeline, end, call),
       settle: (call, err, result) => {
         const first = (call.race as HedgeRace).first as Call;
         if (call !== first) {
