@@ -132,8 +132,9 @@ export function fetchTransport(agent: DispatchTarget): Transport<FetchResponse> 
 export function fetchHookFront(direct: boolean): HookFront {
   return {
     headersOf: (input) => (input as FetchInit).headers,
-    rewrite(call, input, href, headers) {
+    rewrite(call, input, url, headers) {
       const init = { ...(input as FetchInit), headers } as unknown as FetchInit;
+      const href = url.href;
       call.url = href;
       call.input = direct ? (directRequest(href, call.method, init) ?? init) : init;
     },

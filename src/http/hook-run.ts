@@ -138,7 +138,7 @@ export class HookRun {
   }
 
   /** The URL and headers the next attempt is sent with, as `request` says (checked: a URL of the call's origin, valid headers). */
-  resolve(call: HookCall, request: HookRequest): { href: string; headers: Headers } {
+  resolve(call: HookCall, request: HookRequest): { url: URL; headers: Headers } {
     let url: URL;
     try {
       const given = request.url;
@@ -163,7 +163,7 @@ export class HookRun {
     } catch (err) {
       throw new CallerFailure(err);
     }
-    return { href: url.href, headers };
+    return { url, headers };
   }
 
   /** Remembers the headers of an `afterResponse` hook's retry request for every later attempt. */

@@ -24,8 +24,8 @@ import type { HookRun } from './hook-run.ts';
 export interface HookFront {
   /** The headers of the front-end's input as given. */
   headersOf(input: unknown): unknown;
-  /** Points the call's next attempt at `href` (same origin) with `headers`, from the input as given. */
-  rewrite(call: Call, input: unknown, href: string, headers: Headers): void;
+  /** Points the call's next attempt at `url` (same origin) with `headers`, from the input as given. */
+  rewrite(call: Call, input: unknown, url: URL, headers: Headers): void;
 }
 
 /**
@@ -59,8 +59,8 @@ async function hookedAttempt<R>(
   if (beforeRequest.length > 0 || run.extraHeaders !== undefined) {
     const context: BeforeRequestContext = { request, attempt: call.attempts + 1, signal: run.signal };
     for (const hook of beforeRequest) await run.run(call, clock, hook, context);
-    const { href, headers } = run.resolve(call, request);
-    front.rewrite(call, run.input, href, headers);
+    const { url, headers } = run.resolve(call, request);
+    front.rewrite(call, run.input, url, headers);
   }
   if (afterResponse.length === 0) return attempt(call);
   let result: R;

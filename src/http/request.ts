@@ -98,9 +98,8 @@ export const REQUEST_OPTION_KEYS = [
 /** How hooks read and rewrite a `client.request` call's options (http/hooks.ts). */
 export const requestHookFront: HookFront = {
   headersOf: (input) => (input as RequestOptions).headers,
-  rewrite(call, input, href, headers) {
-    const url = new URL(href);
-    call.url = href;
+  rewrite(call, input, url, headers) {
+    call.url = url.href;
     call.path = url.pathname + url.search;
     const flat: string[] = [];
     headers.forEach((value, name) => {
