@@ -98,52 +98,25 @@ export class TrackedClient extends Client {
           : undefined;
     }
     if (current !== undefined && current.phase === 'open' && current.retired) {
-      if (current.protocol === 'h2') return this.#dispatchRetiredH2(current, opts, handler);
-      if (current.ejected) return this.#dispatchEjected(current, opts, handler);
-      // Past its lifetime or retired: this request is the connection's last (`reset` closes it
-      // after the response) and the next one on this client connects afresh, through DNS.
+      // HTTP/2 (undici ignores `reset` on h2 and cannot send a GOAWAY) and an ejected address's
+      // connection (which carries no further request): closed the first time a request finds it
+      // idle, and the request goes out on a new connection, through DNS and the connector (which
+      // skips an ejected address) — not a reuse. A busy h2 connection takes the request among its
+      // streams, as cutting them off would fail requests that were fine.
+      if (current.protocol === 'h2' || current.ejected) {
+        if (this.stats.running === 0 && current.socket !== undefined && !current.socket.destroyed) {
+          current.socket.destroy();
+          if (link !== undefined) link.reusedConnection = undefined;
+          return super.dispatch(opts, handler);
+        }
+        if (current.protocol === 'h2') return super.dispatch(opts, handler);
+      }
+      // Past its lifetime or retired (or ejected and busy: queued behind its response): this
+      // request is the connection's last (`reset` closes it after the response) and the next one
+      // on this client connects afresh, through DNS.
       return super.dispatch({ ...opts, reset: true }, handler);
     }
     return super.dispatch(opts, handler);
-  }
-
-  /**
-   * A retired HTTP/2 connection: undici ignores `reset` on h2 and has no public way to send a
-   * GOAWAY, so it is closed the first time a request finds it with no stream in flight (undici
-   * then holds the request until a new connection is up, through DNS); while streams are in
-   * flight the request joins them, as cutting them off would fail requests that were fine.
-   */
-  #dispatchRetiredH2(
-    current: ConnectionRecord,
-    opts: Dispatcher.DispatchOptions,
-    handler: Dispatcher.DispatchHandler,
-  ): boolean {
-    if (this.stats.running === 0 && current.socket !== undefined && !current.socket.destroyed) {
-      current.socket.destroy();
-      // The request goes out on the next connection: not a reuse.
-      const link = (opts as { [kAttempt]?: AttemptLink })[kAttempt];
-      if (link !== undefined) link.reusedConnection = undefined;
-    }
-    return super.dispatch(opts, handler);
-  }
-
-  /**
-   * A connection to an ejected address: closed the first time a request finds it idle, and the
-   * request goes out on a new connection (through the connector, which skips the address). A
-   * request that finds its response still running is queued behind it, as any other.
-   */
-  #dispatchEjected(
-    current: ConnectionRecord,
-    opts: Dispatcher.DispatchOptions,
-    handler: Dispatcher.DispatchHandler,
-  ): boolean {
-    if (this.stats.running === 0 && current.socket !== undefined && !current.socket.destroyed) {
-      current.socket.destroy();
-      const link = (opts as { [kAttempt]?: AttemptLink })[kAttempt];
-      if (link !== undefined) link.reusedConnection = undefined;
-      return super.dispatch(opts, handler);
-    }
-    return super.dispatch({ ...opts, reset: true }, handler);
   }
 
   /**
