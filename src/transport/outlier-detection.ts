@@ -86,6 +86,8 @@ export class AddressOutliers {
   /** The answer the states were last aligned with (the DNS cache hands out the same array until it changes). */
   #answer: readonly Address[] | undefined;
   #ejected = 0;
+  /** The earliest `ejectedUntil` among ejected addresses (may be early after one left the answer). */
+  #nextReturn = Number.POSITIVE_INFINITY;
   #rotation = 0;
   #intervalEnds: number;
 
@@ -176,10 +178,15 @@ export class AddressOutliers {
 
   /** Ends the ejections whose time has passed; at the end of an interval, runs the success-rate rule. */
   #tick(now: number): void {
-    if (this.#ejected > 0) {
+    // One comparison per outcome: the addresses are walked only when an ejection is due to end.
+    if (now >= this.#nextReturn) {
+      let next = Number.POSITIVE_INFINITY;
       for (const [address, s] of this.#addresses) {
-        if (s.ejectedUntil !== 0 && now >= s.ejectedUntil) this.#return(address, s, now);
+        if (s.ejectedUntil === 0) continue;
+        if (now >= s.ejectedUntil) this.#return(address, s, now);
+        else if (s.ejectedUntil < next) next = s.ejectedUntil;
       }
+      this.#nextReturn = next;
     }
     if (now < this.#intervalEnds) return;
     // Lazily evaluated: an interval with no traffic after it ends is judged at the next use.
@@ -228,6 +235,7 @@ export class AddressOutliers {
     const duration = Math.min(maxEjectionTime, baseEjectionTime * s.timesEjected);
     s.ejectedAt = now;
     s.ejectedUntil = now + duration;
+    if (s.ejectedUntil < this.#nextReturn) this.#nextReturn = s.ejectedUntil;
     s.ejectedThisInterval = true;
     s.consecutive = 0;
     this.#ejected++;
