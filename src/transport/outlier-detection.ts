@@ -113,9 +113,8 @@ export class AddressOutliers {
     this.#tick(this.#clock.now());
     if (addresses !== this.#answer) this.#align(addresses);
     if (addresses.length < 2) return addresses;
-    let usable: Address[] = addresses.filter((a) => !this.#isEjected(a.address));
-    if (usable.length === 0) usable = [...addresses];
-    return rotateWithinFamilies(usable, this.#rotation++);
+    const usable = this.#ejected === 0 ? addresses : addresses.filter((a) => !this.#isEjected(a.address));
+    return rotateWithinFamilies(usable.length === 0 ? addresses : usable, this.#rotation++);
   }
 
   /** Records one outcome at `address` (`ok`: a response below 500); unknown addresses are ignored. */
