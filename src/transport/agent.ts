@@ -38,9 +38,9 @@ export interface AgentOptions {
   /** Randomness for the lifetime jitter. */
   readonly random: () => number;
   /** Speak HTTP/2 on connections whose TLS handshake chose it (the connector offers it). */
-  readonly allowH2?: boolean;
-  /** The most streams in flight on one HTTP/2 connection. @default 100 */
-  readonly maxConcurrentStreams?: number;
+  readonly allowH2: boolean;
+  /** The most streams in flight on one HTTP/2 connection (the client's validated option). */
+  readonly maxConcurrentStreams: number;
 }
 
 /** An undici `Client` (one connection, no pipelining) that records its connection and requests. */
@@ -161,8 +161,8 @@ export class BulwarkAgent {
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
       // Always said: undici's own connector would offer h2 when left unset.
-      allowH2: options.allowH2 === true,
-      ...(options.allowH2 === true ? { maxConcurrentStreams: options.maxConcurrentStreams ?? 100 } : {}),
+      allowH2: options.allowH2,
+      ...(options.allowH2 ? { maxConcurrentStreams: options.maxConcurrentStreams } : {}),
     };
   }
 
