@@ -36,8 +36,8 @@ export class HookRun {
    */
   readonly #scope = new AsyncResource('bulwark:hooks');
   readonly #controller = new AbortController();
-  /** What hooks get as their `signal`: the caller's and the hooks' own deadline. */
-  readonly signal: AbortSignal;
+  readonly #caller: AbortSignal | undefined;
+  #signal: AbortSignal | undefined = undefined;
   /** The request of the current (last) attempt. */
   request: HookRequest | undefined = undefined;
   /** Headers an `afterResponse` hook asked every later attempt to carry. */
@@ -57,8 +57,20 @@ export class HookRun {
     this.input = input;
     this.href = href;
     this.#closing = closing;
-    this.signal =
-      signal === undefined ? this.#controller.signal : AbortSignal.any([signal, this.#controller.signal]);
+    this.#caller = signal;
+  }
+
+  /**
+   * What hooks get as their `signal`: the hooks' own (deadline, close) and the caller's. Made when
+   * a hook first reads it: `AbortSignal.any` costs microseconds, most hooks never look.
+   */
+  get signal(): AbortSignal {
+    if (this.#signal === undefined) {
+      const own = this.#controller.signal;
+      // `own` first: aborted already, its reason is the one an earlier-made signal would carry.
+      this.#signal = this.#caller === undefined ? own : AbortSignal.any([own, this.#caller]);
+    }
+    return this.#signal;
   }
 
   /**

@@ -57,7 +57,13 @@ async function hookedAttempt<R>(
   const { beforeRequest, afterResponse } = run.hooks;
   const request = run.prepare(call, front.headersOf(run.input));
   if (beforeRequest.length > 0 || run.extraHeaders !== undefined) {
-    const context: BeforeRequestContext = { request, attempt: call.attempts + 1, signal: run.signal };
+    const context: BeforeRequestContext = {
+      request,
+      attempt: call.attempts + 1,
+      get signal() {
+        return run.signal;
+      },
+    };
     for (const hook of beforeRequest) await run.run(call, clock, hook, context);
     const { url, headers } = run.resolve(call, request);
     front.rewrite(call, run.input, url, headers);
@@ -79,7 +85,9 @@ async function hookedAttempt<R>(
     response: result,
     status,
     attempt: call.attempts,
-    signal: run.signal,
+    get signal() {
+      return run.signal;
+    },
   };
   try {
     for (const hook of afterResponse) {
@@ -135,7 +143,9 @@ async function beforeRetry(
     response: response ? failure.result : undefined,
     attempt,
     delay,
-    signal: run.signal,
+    get signal() {
+      return run.signal;
+    },
   };
   for (const hook of run.hooks.beforeRetry) {
     const answer: unknown = await run.run(call, clock, hook, context);
