@@ -12,9 +12,16 @@
  * restores the fleet's counts (one `'restored'` event). The store's keys expire by themselves.
  */
 import { EventEmitter } from 'node:events';
-import { type Clock, systemClock } from '../clock/clock.ts';
+import type { Clock } from '../clock/clock.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { checkDuration, checkNumber, checkObject, checkString } from '../options/validate.ts';
+import {
+  checkClock,
+  checkDuration,
+  checkFunction,
+  checkNumber,
+  checkObject,
+  checkString,
+} from '../options/validate.ts';
 import type { FleetBudgetShare, RetryBudget } from './retry-budget.ts';
 import type { FleetShare, Throttle, ThrottleCounts } from './throttle.ts';
 
@@ -191,9 +198,6 @@ export class Fleet extends EventEmitter {
     if (typeof store !== 'object' || store === null || typeof store.exchange !== 'function') {
       throw new InvalidOptionError('fleet.store', 'a FleetStore (redisFleetStore(redis))', store);
     }
-    if (o.key !== undefined && typeof o.key !== 'function') {
-      throw new InvalidOptionError('fleet.key', 'a function of the origin', o.key);
-    }
     this.#store = store;
     this.#period = checkDuration(o.period, 'fleet.period', 100, 1);
     this.#bucketMs = checkDuration(o.bucket, 'fleet.bucket', 100, 1);
@@ -201,8 +205,8 @@ export class Fleet extends EventEmitter {
     this.#buckets = Math.max(1, Math.round(window / this.#bucketMs));
     const perSecond = checkNumber(o.minRetriesPerSecond, 'fleet.minRetriesPerSecond', 1, { min: 0 });
     this.#floor = (perSecond * this.#buckets * this.#bucketMs) / 1000;
-    this.#key = (o.key as ((origin: string) => string) | undefined) ?? ((origin) => origin);
-    this.#clock = (o.clock as Clock | undefined) ?? systemClock;
+    this.#key = checkFunction(o.key, 'fleet.key', (origin: string) => origin);
+    this.#clock = checkClock(o.clock, 'fleet.clock');
     this.#now = o.clock === undefined ? EPOCH_NOW : () => this.#clock.now();
     // Back from a fallback as soon as the store is: a sync now, not at the next period.
     this.#unsubscribe = store.onAvailable?.(() => {
