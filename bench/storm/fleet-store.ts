@@ -4,18 +4,20 @@
  * mid-storm). The processes of a simulated fleet each run a real `Fleet` on the virtual clock.
  */
 import type { Clock } from '../../src/clock/clock.ts';
-import type { FleetCounts, FleetStore, FleetUpdate } from '../../src/policy/fleet.ts';
-
-/** The counts a bucket holds (the Redis hash's fields). */
-const FIELDS = ['requests', 'accepts', 'successes', 'retries', 'paid'] as const;
-type Counts = { -readonly [K in keyof FleetCounts]: number };
-const zero = (): Counts => ({ requests: 0, accepts: 0, successes: 0, retries: 0, paid: 0 });
+import {
+  FIELDS,
+  type FleetCounts,
+  type FleetStore,
+  type FleetUpdate,
+  type Sums,
+  zeroCounts,
+} from '../../src/policy/fleet.ts';
 
 export class MemoryFleetStore implements FleetStore {
   readonly #clock: Clock;
   readonly #delay: number;
   readonly #down: (now: number) => boolean;
-  readonly #buckets = new Map<string, Counts>();
+  readonly #buckets = new Map<string, Sums>();
   #oldest = Number.POSITIVE_INFINITY;
   exchanges = 0;
 
@@ -42,14 +44,14 @@ export class MemoryFleetStore implements FleetStore {
         }
         for (const u of updates) {
           const k = `${u.key}:${bucket}`;
-          const b = this.#buckets.get(k) ?? zero();
+          const b = this.#buckets.get(k) ?? zeroCounts();
           for (const f of FIELDS) b[f] += u[f];
           this.#buckets.set(k, b);
         }
         this.#expire(from);
         const out = new Map<string, FleetCounts>();
         for (const key of keys) {
-          const sum = zero();
+          const sum = zeroCounts();
           for (let b = from; b <= to; b++) {
             const c = this.#buckets.get(`${key}:${b}`);
             if (c !== undefined) for (const f of FIELDS) sum[f] += c[f];

@@ -146,7 +146,13 @@ interface Share extends FleetShare, FleetBudgetShare {
 }
 
 /** Counts summed per key for one sync's updates. */
-type Sums = { -readonly [K in keyof FleetCounts]: number };
+export type Sums = { -readonly [K in keyof FleetCounts]: number };
+
+/** The counts' names, in the order of the Redis script's fields (`r a s t p`). */
+export const FIELDS = ['requests', 'accepts', 'successes', 'retries', 'paid'] as const;
+
+/** All five counts at zero. */
+export const zeroCounts = (): Sums => ({ requests: 0, accepts: 0, successes: 0, retries: 0, paid: 0 });
 
 /** Buckets on the system clock start at the Unix epoch, so every process agrees on them. */
 const EPOCH_NOW = (): number => Date.now();
@@ -338,7 +344,7 @@ export class Fleet extends EventEmitter {
     const sums = (key: string): Sums => {
       let sum = byKey.get(key);
       if (sum === undefined) {
-        sum = { requests: 0, accepts: 0, successes: 0, retries: 0, paid: 0 };
+        sum = zeroCounts();
         byKey.set(key, sum);
       }
       return sum;
@@ -487,10 +493,6 @@ export interface FleetRedis {
   off?(event: 'ready', listener: () => void): unknown;
 }
 
-// The hash fields of a bucket, in FIELDS order: requests, accepts (throttles); successes, retries,
-// paid (retry budgets).
-const FIELDS = ['requests', 'accepts', 'successes', 'retries', 'paid'] as const;
-
 // KEYS: the update keys, then the read keys. ARGV: bucket, from, to, ttl ms, then per update key
 // its five counts. One round trip: increments (zeros skipped), expiry, and the window's sums per
 // read key (five per key).
@@ -567,14 +569,11 @@ export function redisFleetStore(redis: FleetRedis, options: RedisFleetStoreOptio
       )) as string[];
       const out = new Map<string, FleetCounts>();
       keys.forEach((k, i) => {
-        const at = FIELDS.length * i;
-        out.set(k, {
-          requests: Number(reply[at]),
-          accepts: Number(reply[at + 1]),
-          successes: Number(reply[at + 2]),
-          retries: Number(reply[at + 3]),
-          paid: Number(reply[at + 4]),
+        const sum = zeroCounts();
+        FIELDS.forEach((f, j) => {
+          sum[f] = Number(reply[FIELDS.length * i + j]);
         });
+        out.set(k, sum);
       });
       return out;
     },
