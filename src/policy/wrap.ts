@@ -9,8 +9,21 @@ import { type Clock, systemClock } from '../clock/clock.ts';
 import { classify } from '../errors/classify.ts';
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { checkClock, checkDuration, checkFunction, checkObject } from '../options/validate.ts';
-import { Breaker, type BreakerOptions, type BreakerState, breakerStage, resolveBreaker } from './breaker.ts';
-import { Bulkhead, type BulkheadOptions, bulkheadStage, resolveBulkhead } from './bulkhead.ts';
+import {
+  BREAKER_OPTION_NAMES,
+  Breaker,
+  type BreakerOptions,
+  type BreakerState,
+  breakerStage,
+  resolveBreaker,
+} from './breaker.ts';
+import {
+  BULKHEAD_OPTION_NAMES,
+  Bulkhead,
+  type BulkheadOptions,
+  bulkheadStage,
+  resolveBulkhead,
+} from './bulkhead.ts';
 import { Deadlines } from './deadline-scheduler.ts';
 import { type FallbackValue, fallbackStage } from './fallback.ts';
 import { compose, type Done, type Handler, OK, type Stage } from './pipeline.ts';
@@ -276,15 +289,7 @@ function breaker(options?: BreakerPolicyOptions): BreakerPolicy {
     isFailure: given,
     clock: rawClock,
     ...rest
-  } = checkObject(options, path, [
-    'threshold',
-    'minimumCalls',
-    'window',
-    'buckets',
-    'resetTimeout',
-    'isFailure',
-    'clock',
-  ]) as BreakerPolicyOptions;
+  } = checkObject(options, path, [...BREAKER_OPTION_NAMES, 'isFailure', 'clock']) as BreakerPolicyOptions;
   const clock = checkClock(rawClock, `${path}.clock`);
   const b = new Breaker(resolveBreaker(rest, path), clock, {
     isFailure: classifier(given, `${path}.isFailure`),
@@ -301,8 +306,7 @@ function breaker(options?: BreakerPolicyOptions): BreakerPolicy {
 function bulkhead(options?: BulkheadPolicyOptions): BulkheadPolicy {
   const path = 'policy.bulkhead';
   const { clock: rawClock, ...rest } = checkObject(options, path, [
-    'limit',
-    'queue',
+    ...BULKHEAD_OPTION_NAMES,
     'clock',
   ]) as BulkheadPolicyOptions;
   const clock = checkClock(rawClock, `${path}.clock`);
