@@ -30,7 +30,6 @@ import {
 import type { FetchInit, FetchInput, FetchResponse } from '../http/fetch-types.ts';
 import { HookRun } from '../http/hook-run.ts';
 import { beforeRetryOf, type HookFront, hookStage } from '../http/hooks.ts';
-import { normaliseMethod } from '../http/method.ts';
 import type { OriginState } from '../http/origin-state.ts';
 import type { OriginStatsSnapshot } from '../http/origin-stats.ts';
 import {
@@ -51,6 +50,7 @@ import {
   IDEMPOTENT_METHODS,
   isAccepted,
   isBreakerFailure,
+  normaliseMethod,
 } from '../policy/failure.ts';
 import { type HedgeOrigin, HedgeShare } from '../policy/hedge.ts';
 import { compose, OK } from '../policy/pipeline.ts';

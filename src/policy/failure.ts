@@ -83,6 +83,20 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
   'TRACE',
 ]);
 
+/** The methods fetch upper-cases whatever their case (Fetch standard, "normalize a method"). */
+const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+/**
+ * A request method as fetch sends it: the standard names upper-cased, any other token as given;
+ * `undefined` is `GET`.
+ */
+export function normaliseMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET';
+  if (NORMALISED_METHODS.has(method)) return method;
+  const upper = method.toUpperCase();
+  return NORMALISED_METHODS.has(upper) ? upper : method;
+}
+
 /**
  * Whether a request may be repeated after it could have reached the server by its method alone;
  * one with an `Idempotency-Key` header may be too (the caller checks the header, only when this

@@ -5,7 +5,7 @@
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
 import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from './backoff.ts';
-import { IDEMPOTENT_METHODS } from './failure.ts';
+import { IDEMPOTENT_METHODS, normaliseMethod } from './failure.ts';
 import { type ResolvedRetryBudget, type RetryBudgetOptions, resolveRetryBudget } from './retry-budget.ts';
 
 /**
@@ -173,9 +173,8 @@ export function resolveRetry(input: unknown, path: string, base: ResolvedRetry |
       list.map((m: unknown, i) => {
         if (typeof m !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m))
           throw new InvalidOptionError(`${path}.methods[${i}]`, 'an HTTP method name', m);
-        // As fetch normalises a method: the standard names in any case, others exactly.
-        const upper = m.toUpperCase();
-        return IDEMPOTENT_METHODS.has(upper) || upper === 'POST' || upper === 'PATCH' ? upper : m;
+        // As the request's own method is compared: normalised as fetch does.
+        return normaliseMethod(m);
       }),
     );
   }

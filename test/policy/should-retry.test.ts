@@ -231,6 +231,9 @@ describe('retry.shouldRetry: the safety rules', () => {
     assert.throws(() => resolveRetry({ methods: [null] }, 'retry', undefined), /retry\.methods\[0\]/);
     const r = resolveRetry({ methods: ['post', 'GET'] }, 'retry', undefined);
     assert.deepEqual([...r.methods], ['POST', 'GET']);
+    // As a request's method is compared: only fetch's standard names are upper-cased.
+    const other = resolveRetry({ methods: ['patch', 'PATCH', 'put'] }, 'retry', undefined);
+    assert.deepEqual([...other.methods], ['patch', 'PATCH', 'PUT']);
     // A call's own retry options keep the client's rule unless they set one.
     const rule = () => undefined;
     const base = resolveRetry({ shouldRetry: rule }, 'retry', undefined);
