@@ -3,7 +3,7 @@
  * retried and the longest `Retry-After` honoured, with their defaults and their validation.
  */
 import { InvalidOptionError } from '../errors/invalid-option-error.ts';
-import { checkDuration, checkNumber, checkObject } from '../options/validate.ts';
+import { checkDuration, checkFunction, checkNumber, checkObject } from '../options/validate.ts';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from './backoff.ts';
 import { IDEMPOTENT_METHODS, normaliseMethod } from './failure.ts';
 import { type ResolvedRetryBudget, type RetryBudgetOptions, resolveRetryBudget } from './retry-budget.ts';
@@ -178,11 +178,6 @@ export function resolveRetry(input: unknown, path: string, base: ResolvedRetry |
       }),
     );
   }
-  let shouldRetry = base?.shouldRetry;
-  if (o.shouldRetry !== undefined) {
-    if (typeof o.shouldRetry !== 'function')
-      throw new InvalidOptionError(`${path}.shouldRetry`, 'a function', o.shouldRetry);
-    shouldRetry = o.shouldRetry as ShouldRetry;
-  }
+  const shouldRetry = checkFunction<ShouldRetry>(o.shouldRetry, `${path}.shouldRetry`) ?? base?.shouldRetry;
   return Object.freeze({ limit, backoff, budget, statusCodes, maxRetryAfter, methods, shouldRetry });
 }
