@@ -13,7 +13,7 @@ import { classify } from '../errors/classify.ts';
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
 import { redactHeaderValue, redactText } from '../errors/redact.ts';
 import { isHttpsPortAnswer, SCHEME_HINTS, type SchemeHint, schemeHintOf } from '../errors/scheme-hint.ts';
-import type { ResolvedProbeOptions } from './options.ts';
+import { type ResolvedProbeOptions, withCallerHeaders } from './options.ts';
 import {
   type HttpHeadersReport,
   type HttpReport,
@@ -40,12 +40,6 @@ const OWN_HEADERS: readonly (readonly [string, string])[] = [
 ];
 /** At most this much of a 400's body is read to look for an HTTPS server's "use https" answer. */
 const HINT_BODY_LIMIT = 4 * 1024;
-
-/** The request's headers: the probe's own, less those the caller names, then the caller's. */
-export function requestHeaders(o: ResolvedProbeOptions): (readonly [string, string])[] {
-  const named = new Set(o.headers.map(([name]) => name));
-  return [...OWN_HEADERS.filter(([name]) => !named.has(name)), ...o.headers];
-}
 
 /** The caller's headers as the report shows them: secret values redacted. */
 export function shownHeaders(o: ResolvedProbeOptions): ProbeHeader[] {
@@ -95,7 +89,7 @@ export async function probeHttp(socket: Socket, url: URL, o: ResolvedProbeOption
     const res = await client.request({
       path,
       method: o.method as 'GET',
-      headers: requestHeaders(o).flat(),
+      headers: withCallerHeaders(OWN_HEADERS, o.headers).flat(),
       signal: abort.signal,
     });
     const ttfb = ms(performance.now() - started);

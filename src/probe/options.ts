@@ -227,6 +227,18 @@ function checkCa(value: unknown): readonly string[] | undefined {
   return Object.freeze([...(list as string[])]);
 }
 
+/**
+ * A request's headers: the probe's `own` less those the caller names (case aside), then the
+ * caller's (already lower-cased). The HTTP layer and the path layer's exchanges share it.
+ */
+export function withCallerHeaders(
+  own: readonly (readonly [string, string])[],
+  callers: readonly (readonly [string, string])[],
+): (readonly [string, string])[] {
+  const named = new Set(callers.map(([name]) => name));
+  return [...own.filter(([name]) => !named.has(name.toLowerCase())), ...callers];
+}
+
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // A field value: visible characters, spaces and tabs, obs-text; no CR, LF or NUL (RFC 9110 §5.5).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { classify } from '../errors/classify.ts';
 import type { ErrorCode } from '../errors/codes.ts';
 import { redactText } from '../errors/redact.ts';
+import { withCallerHeaders } from './options.ts';
 import { ms, oneLine, type PathExchangeReport } from './report.ts';
 
 /** The padded sizes of the request, in bytes: past typical tunnel MTUs, past 1 500, past the initial window. */
@@ -52,13 +53,12 @@ export interface ExchangeTarget {
 /** The probe's request as text, padded with a header to `size` bytes (`0`: unpadded). */
 export function exchangeRequest(target: ExchangeTarget, size: number): string {
   const method = SAFE_METHODS.has(target.method) ? target.method : 'HEAD';
-  const named = new Set(target.headers.map(([name]) => name));
   const own: [string, string][] = [
     ['Host', target.host],
     ['User-Agent', 'bulwark-probe'],
     ['Accept', '*/*'],
   ];
-  const fields = [...own.filter(([name]) => !named.has(name.toLowerCase())), ...target.headers];
+  const fields = withCallerHeaders(own, target.headers);
   const head = `${method} ${target.path} HTTP/1.1\r\n${fields.map(([n, v]) => `${n}: ${v}\r\n`).join('')}Connection: close\r\n`;
   const line = 'X-Bulwark-Padding: \r\n';
   const fill = size - head.length - line.length - 2;
