@@ -121,14 +121,16 @@ export type {
 export { RETRY_BUDGET_DEFAULTS } from './policy/retry-budget.ts';
 export type { RetryOptions, ShouldRetry, ShouldRetryContext } from './policy/retry-options.ts';
 export { RETRY_DEFAULTS } from './policy/retry-options.ts';
+// The Throttle class is a type only: the client makes them; a custom fleet receives them in attach().
 export type {
   FleetShare,
   ResolvedThrottle,
+  Throttle,
   ThrottleCounts,
   ThrottleFleet,
   ThrottleOptions,
 } from './policy/throttle.ts';
-export { THROTTLE_DEFAULTS, Throttle } from './policy/throttle.ts';
+export { THROTTLE_DEFAULTS } from './policy/throttle.ts';
 export type { TimeoutBudget } from './policy/timeout-stage.ts';
 export type { ResolvedTimeouts, TimeoutOptions } from './policy/timeouts.ts';
 export { TIMEOUT_DEFAULTS } from './policy/timeouts.ts';
