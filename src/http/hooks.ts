@@ -16,6 +16,8 @@ import type {
   AfterResponseContext,
   BeforeRequestContext,
   BeforeRetryContext,
+  HookRequest,
+  HookResponse,
   HookRetryRequest,
 } from './hook-options.ts';
 import type { HookRun } from './hook-run.ts';
@@ -57,13 +59,7 @@ async function hookedAttempt<R>(
   const { beforeRequest, afterResponse } = run.hooks;
   const request = run.prepare(call, front.headersOf(run.input));
   if (beforeRequest.length > 0 || run.extraHeaders !== undefined) {
-    const context: BeforeRequestContext = {
-      request,
-      attempt: call.attempts + 1,
-      get signal() {
-        return run.signal;
-      },
-    };
+    const context: BeforeRequestContext = new BeforeRequestHookContext(run, request, call.attempts + 1);
     for (const hook of beforeRequest) await run.run(call, clock, hook, context);
     const { url, headers } = run.resolve(call, request);
     front.rewrite(call, run.input, url, headers);
@@ -80,15 +76,13 @@ async function hookedAttempt<R>(
     result = err.result as R;
   }
   const status = adapter.status(result);
-  const context: AfterResponseContext = {
+  const context: AfterResponseContext = new AfterResponseHookContext(
+    run,
     request,
-    response: result,
+    result,
     status,
-    attempt: call.attempts,
-    get signal() {
-      return run.signal;
-    },
-  };
+    call.attempts,
+  );
   try {
     for (const hook of afterResponse) {
       const answer: unknown = await run.run(call, clock, hook, context);
@@ -137,16 +131,14 @@ async function beforeRetry(
   delay: number,
 ): Promise<false | undefined> {
   const response = failure instanceof FailedResponse;
-  const context: BeforeRetryContext = {
-    request: run.request ?? { url: new URL(run.href), method: call.method, headers: new Headers() },
-    error: response ? undefined : failure,
-    response: response ? failure.result : undefined,
+  const context: BeforeRetryContext = new BeforeRetryHookContext(
+    run,
+    run.request ?? { url: new URL(run.href), method: call.method, headers: new Headers() },
+    response ? undefined : failure,
+    response ? failure.result : undefined,
     attempt,
     delay,
-    get signal() {
-      return run.signal;
-    },
-  };
+  );
   for (const hook of run.hooks.beforeRetry) {
     const answer: unknown = await run.run(call, clock, hook, context);
     if (answer === false) return false;
@@ -161,4 +153,66 @@ async function beforeRetry(
     }
   }
   return undefined;
+}
+
+/**
+ * The hook contexts: their `signal` is a getter on the prototype, so the hooks' signal is made
+ * only when a hook reads it (HookRun.signal) without a closure or an accessor property per
+ * context (getters in an object literal doubled a hooked call's CPU).
+ */
+class HookContext {
+  readonly #run: HookRun;
+  constructor(run: HookRun) {
+    this.#run = run;
+  }
+  get signal(): AbortSignal {
+    return this.#run.signal;
+  }
+}
+
+class BeforeRequestHookContext extends HookContext implements BeforeRequestContext {
+  readonly request: HookRequest;
+  readonly attempt: number;
+  constructor(run: HookRun, request: HookRequest, attempt: number) {
+    super(run);
+    this.request = request;
+    this.attempt = attempt;
+  }
+}
+
+class AfterResponseHookContext extends HookContext implements AfterResponseContext {
+  readonly request: HookRequest;
+  readonly response: HookResponse;
+  readonly status: number;
+  readonly attempt: number;
+  constructor(run: HookRun, request: HookRequest, response: unknown, status: number, attempt: number) {
+    super(run);
+    this.request = request;
+    this.response = response as HookResponse;
+    this.status = status;
+    this.attempt = attempt;
+  }
+}
+
+class BeforeRetryHookContext extends HookContext implements BeforeRetryContext {
+  readonly request: HookRequest;
+  readonly error: unknown;
+  readonly response: HookResponse | undefined;
+  readonly attempt: number;
+  readonly delay: number;
+  constructor(
+    run: HookRun,
+    request: HookRequest,
+    error: unknown,
+    response: unknown,
+    attempt: number,
+    delay: number,
+  ) {
+    super(run);
+    this.request = request;
+    this.error = error;
+    this.response = response as HookResponse | undefined;
+    this.attempt = attempt;
+    this.delay = delay;
+  }
 }
