@@ -18,7 +18,12 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOffSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { type BulwarkClient, createClient } from '../../src/client/client.ts';
 import { instrument } from '../../src/otel/index.ts';
 import { type Command, main } from '../lib/args.ts';
@@ -26,7 +31,7 @@ import { memoryDispatcher } from '../lib/memory-dispatcher.ts';
 import { fmt, table, writeResults } from '../lib/report.ts';
 import { spread } from '../lib/stats.ts';
 
-const CASES = ['off', 'metrics', 'traces', 'both'] as const;
+const CASES = ['off', 'metrics', 'traces', 'both', 'unsampled'] as const;
 type CaseId = (typeof CASES)[number];
 
 const knobs = {
@@ -63,6 +68,7 @@ async function runCase(id: CaseId, calls: number, via: string): Promise<number> 
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const tracerProvider = new TracerProvider({
     spanProcessors: [new BatchSpanProcessor({ exporter: sink as never })],
+    ...(id === 'unsampled' ? { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) } : {}),
   });
   const meterProvider = new MeterProvider({
     readers: [new PeriodicExportingMetricReader({ exporter: sink as never, exportIntervalMillis: 1_000 })],
@@ -71,7 +77,7 @@ async function runCase(id: CaseId, calls: number, via: string): Promise<number> 
   if (id !== 'off') {
     instrument(client, {
       tracerProvider: id === 'metrics' ? false : tracerProvider,
-      meterProvider: id === 'traces' ? false : meterProvider,
+      meterProvider: id === 'traces' || id === 'unsampled' ? false : meterProvider,
     });
   }
   const url = 'http://bench.local/items/1';
