@@ -8,11 +8,13 @@
  * or, with `inFlight`, a closed loop: every client starts that many calls at t = 0 and a new one
  * whenever one ends. Deterministic for a seed.
  */
+
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
 import { createClient } from '../../src/client/client.ts';
 import { withInternals } from '../../src/client/internals.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
+import { BREAKER_DEFAULTS } from '../../src/policy/breaker.ts';
 import { createFleet, type Fleet } from '../../src/policy/fleet.ts';
 import { MemoryFleetStore } from './fleet-store.ts';
 import { StormRecorder, type StormSummary } from './recorder.ts';
@@ -212,7 +214,8 @@ export async function simulate(
   rec.clientsOpened = opened;
   const summary = rec.summary(s);
   const resetTimeout =
-    typeof strategy.options.breaker === 'object' ? (strategy.options.breaker.resetTimeout ?? 5_000) : 5_000;
+    (typeof strategy.options.breaker === 'object' ? strategy.options.breaker.resetTimeout : undefined) ??
+    BREAKER_DEFAULTS.resetTimeout;
   const faultMs = window === undefined ? 0 : window.to - window.from;
   const horizon = Math.max(s.duration, Math.min(simulated, s.duration + 10_000));
   return {

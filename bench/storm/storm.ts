@@ -13,7 +13,7 @@ import type { StormSummary } from './recorder.ts';
 import { describe, latencyChart, loadChart, type StormRow, stormTable, targetsText } from './report.ts';
 import { faultSpec } from './scenario.ts';
 import { simulate } from './sim.ts';
-import { pickStrategies, STRATEGIES } from './strategies.ts';
+import { pickStrategies, STRATEGIES, type Strategy } from './strategies.ts';
 import { checkTargets } from './targets.ts';
 
 const knobs = {
@@ -40,6 +40,11 @@ const knobs = {
     max: 60_000,
     help: 'fleet strategies: round trip to the store, ms',
   },
+  'breaker-reset': {
+    type: 'list',
+    default: [],
+    help: "strategies with a breaker: run once per breaker resetTimeout given (ms), e.g. 500,750,5000; id '<id>@<ms>'",
+  },
   shard: {
     type: 'integer',
     default: 1000,
@@ -62,7 +67,7 @@ const cmd: Command<typeof knobs> = {
 
 await main(cmd, async (v) => {
   const scenario = scenarioOf(v);
-  const strategies = pickStrategies(v.strategies);
+  const strategies = withBreakerResets(pickStrategies(v.strategies), v['breaker-reset']);
   usageCheck(strategies.length > 0, '--strategies: none selected');
   const storeDown = parseStoreDown(v['store-down']);
   const name = v.name || `storm-${scenario.faults.length === 0 ? 'healthy' : scenario.faults[0]!.kind}`;
@@ -142,3 +147,23 @@ await main(cmd, async (v) => {
   });
   console.log(`wrote ${json}\nwrote ${svg}${latencySvg === undefined ? '' : `\nwrote ${latencySvg}`}`);
 });
+
+/** Each strategy with a breaker, once per reset timeout in `resets` (ms); the rest as they are. */
+function withBreakerResets(strategies: readonly Strategy[], resets: readonly string[]): Strategy[] {
+  if (resets.length === 0) return [...strategies];
+  const ms = resets.map((r) => {
+    const n = Number(r);
+    usageCheck(Number.isInteger(n) && n > 0, `--breaker-reset: ${r} is not a positive whole number of ms`);
+    return n;
+  });
+  return strategies.flatMap((s) => {
+    const breaker = s.options.breaker;
+    if (breaker === false) return [s];
+    return ms.map((resetTimeout) => ({
+      ...s,
+      id: `${s.id}@${resetTimeout}`,
+      label: `${s.label}, reset ${resetTimeout} ms`,
+      options: { ...s.options, breaker: { ...(typeof breaker === 'object' ? breaker : {}), resetTimeout } },
+    }));
+  });
+}

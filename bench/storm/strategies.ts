@@ -145,6 +145,13 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     note: 'createClient({ throttle: true }): the breaker and the adaptive throttle side by side',
   },
   {
+    id: 'fleet-breaker',
+    label: 'Bulwark defaults + fleet throttle',
+    options: { throttle: true },
+    fleet: 'throttle',
+    note: 'createClient({ throttle: { fleet } }): the breaker (defaults) beside the throttle shared by the fleet (sync every 100 ms, 2 ms to the store, totals over 300 ms)',
+  },
+  {
     id: 'bulwark',
     label: 'Bulwark defaults',
     options: {},

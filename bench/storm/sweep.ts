@@ -47,6 +47,7 @@ const VARIANTS: readonly (Strategy & { readonly formula: ResolvedRetryBudget | n
   { ...STRATEGIES.find((s) => s.id === 'fleet')!, formula: null },
   { ...STRATEGIES.find((s) => s.id === 'fleet-budget')!, formula: null },
   { ...STRATEGIES.find((s) => s.id === 'fleet-both')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'fleet-breaker')!, formula: null },
 ];
 
 const knobs = {
