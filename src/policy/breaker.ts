@@ -50,7 +50,11 @@ export interface BreakerOptions {
   buckets?: number;
   /**
    * How long the breaker stays open before one half-open probe is let through, in milliseconds.
-   * @default 5000
+   * Short, so traffic is back within a second of the upstream's recovery; the probe is the next
+   * real call, so an idle client sends none, and a busy one sends one per reset (in the fleet
+   * simulator, 1 000 clients × 2 req/s through a 30 s outage: recovery 0.7 s and 0.61× the normal
+   * load upstream, against 4.7 s and 0.38× with a 5 s reset — bench/README.md).
+   * @default 750
    */
   resetTimeout?: number;
 }
@@ -64,13 +68,13 @@ export interface ResolvedBreaker {
   readonly resetTimeout: number;
 }
 
-/** The defaults: open above 50 % failures over 10 s with ≥ 20 calls; half-open after 5 s (opossum + Polly). */
+/** The defaults: open above 50 % failures over 10 s with ≥ 20 calls; half-open after 750 ms. */
 export const BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
   threshold: 50,
   minimumCalls: 20,
   window: 10_000,
   buckets: 10,
-  resetTimeout: 5_000,
+  resetTimeout: 750,
 });
 
 /** The names of the breaker's own options. */

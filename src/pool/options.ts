@@ -217,6 +217,8 @@ export const POOL_BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
   ...BREAKER_DEFAULTS,
   minimumCalls: 5,
   window: 60_000,
+  // A database that refused creates is asked again every 5 s, not at the HTTP breaker's 750 ms.
+  resetTimeout: 5_000,
 });
 
 const KEYS = [...Object.keys(POOL_DEFAULTS), 'backoff', 'breaker', 'clock', 'name', 'target'];

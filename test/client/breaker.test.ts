@@ -53,6 +53,30 @@ describe('breaker', () => {
     assert.deepEqual(events, ['open', 'half-open', 'closed']);
   });
 
+  it('with the defaults, an open breaker lets the next call probe 750 ms later, so traffic is back within a second of the heal', async (t) => {
+    const server = cleanup(t, await startHttpServer());
+    let healthy = false;
+    server.handle((_req, res) => {
+      res.statusCode = healthy ? 200 : 503;
+      res.end(healthy ? 'ok' : 'down');
+    });
+    const clock = new VirtualClock();
+    // Only the retry is off (its backoff would need the clock advanced); the breaker is the default one.
+    const client = createClient({ clock, retry: false });
+    t.after(() => client.close());
+    // The default breaker opens once 20 calls in its window all failed.
+    for (let i = 0; i < 20; i++) assert.equal((await client.fetch(server.url)).status, 503);
+    assert.equal(client.stats()[server.origin]!.breaker, 'open');
+    healthy = true;
+    await clock.advance(749);
+    await assert.rejects(client.request(server.url), (e) => isBulwarkError(e) && e.code === 'CIRCUIT_OPEN');
+    await clock.advance(1);
+    const probe = await client.request(server.url);
+    assert.equal(probe.statusCode, 200);
+    await probe.body.dump();
+    assert.equal(client.stats()[server.origin]!.breaker, 'closed');
+  });
+
   it('opens on connection failures too, with the TCP error as the cause', async (t) => {
     const gone = await startHttpServer();
     const url = gone.url;
