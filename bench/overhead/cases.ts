@@ -26,7 +26,7 @@ import { createAgent } from '../../src/client/create-agent.ts';
 import { type ClientOptions, resolveClientOptions } from '../../src/client/options.ts';
 import { type AttemptLink, type BulwarkAgent, kAttempt } from '../../src/transport/agent.ts';
 import { usageCheck } from '../lib/args.ts';
-import { otelClientCase } from './otel.ts';
+import { otelClientCase, undiciOtelCase } from './otel.ts';
 
 /**
  * Where the node:http case counts the body it reads, exported so the count stays observable and
@@ -301,6 +301,18 @@ export const CASES: readonly Case[] = [
     'Bulwark client.request, OpenTelemetry, 10 % of traces sampled',
     'request',
     'sampled',
+  ),
+  // The field's reference point: OpenTelemetry's own undici instrumentation on raw undici, each
+  // judged against its uninstrumented twin (undici-fetch, undici-request).
+  undiciOtelCase(
+    'undici-fetch-otel',
+    'undici fetch (Agent dispatcher), OpenTelemetry on (official undici instrumentation)',
+    'fetch',
+  ),
+  undiciOtelCase(
+    'undici-request-otel',
+    'undici Pool.request (raw), OpenTelemetry on (official undici instrumentation)',
+    'request',
   ),
   clientCase('bulwark-request-bare', 'Bulwark client.request, policies off', 'request', createClient, {
     retry: false,

@@ -3,16 +3,25 @@
  * instrumented with bulwark/otel on the real SDK as a service would set it up — an
  * AsyncLocalStorage context manager, the W3C propagator, a batch span processor and a periodic
  * metric reader — with exporters that drop what they are given, so the bench measures recording,
- * not a collector.
+ * not a collector. And the field's reference point on the same SDK setup: OpenTelemetry's own
+ * undici instrumentation (`@opentelemetry/instrumentation-undici`) on raw undici `fetch` and
+ * `Pool.request`, each the twin of the uninstrumented undici case of cases.ts.
+ *
+ * Every case checks at close that its exporters were given something (spans, unless traces are
+ * off, and metric data points): a case that records nothing would measure nothing. With
+ * `BENCH_OTEL_DEBUG=1` each prints what it exported when it closes.
  */
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { type ExportResult, ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   AggregationTemporality,
   MeterProvider,
   PeriodicExportingMetricReader,
   type PushMetricExporter,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
   BatchSpanProcessor,
@@ -22,6 +31,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { Agent, Pool, fetch as undiciFetch } from 'undici';
 import { createClient } from '../../src/client/client.ts';
 import { instrument } from '../../src/otel/index.ts';
 import type { Case } from './case.ts';
@@ -32,6 +42,8 @@ export const OTEL_CASES: readonly string[] = [
   'bulwark-fetch-otel',
   'bulwark-request-otel-metrics',
   'bulwark-request-otel-sampled',
+  'undici-fetch-otel',
+  'undici-request-otel',
 ];
 
 /**
@@ -41,11 +53,14 @@ export const OTEL_CASES: readonly string[] = [
  */
 export type OtelSetup = 'all' | 'metrics' | 'sampled';
 
-/** Counts what it is given and drops it. */
+/** Counts what it is given (spans, or metric data points) and drops it. */
 class DroppingExporter implements SpanExporter, PushMetricExporter {
   exported = 0;
-  export(items: ReadableSpan[] | unknown, done: (result: ExportResult) => void): void {
-    this.exported += Array.isArray(items) ? items.length : 1;
+  export(items: ReadableSpan[] | ResourceMetrics, done: (result: ExportResult) => void): void {
+    if (Array.isArray(items)) this.exported += items.length;
+    else
+      for (const scope of items.scopeMetrics)
+        for (const metric of scope.metrics) this.exported += metric.dataPoints.length;
     done({ code: ExportResultCode.SUCCESS });
   }
   selectAggregationTemporality(): AggregationTemporality {
@@ -59,6 +74,47 @@ class DroppingExporter implements SpanExporter, PushMetricExporter {
   }
 }
 
+/**
+ * The SDK as a service sets it up (the global context manager and propagator, a tracer provider
+ * with a batch span processor, a meter provider with a reader every second), exporting to
+ * {@link DroppingExporter}s. `shutdown()` flushes both providers, then throws if the case recorded
+ * nothing it should have.
+ */
+function startSdk(id: string, setup: OtelSetup) {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const spans = new DroppingExporter();
+  const points = new DroppingExporter();
+  const tracerProvider = new TracerProvider({
+    spanProcessors: [new BatchSpanProcessor({ exporter: spans })],
+    ...(setup === 'sampled'
+      ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) }
+      : {}),
+  });
+  const meterProvider = new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: points,
+        exportIntervalMillis: 1_000,
+      }),
+    ],
+  });
+  return {
+    tracerProvider,
+    meterProvider,
+    async shutdown(): Promise<void> {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+      if (process.env.BENCH_OTEL_DEBUG === '1')
+        console.error(`${id}: ${spans.exported} spans and ${points.exported} metric data points exported`);
+      if ((setup !== 'metrics' && spans.exported === 0) || points.exported === 0)
+        throw new Error(
+          `${id} recorded nothing: ${spans.exported} spans, ${points.exported} metric data points exported`,
+        );
+    },
+  };
+}
+
 /** A Bulwark client through one front-end, instrumented with traces and metrics. */
 export function otelClientCase(
   id: string,
@@ -70,22 +126,7 @@ export function otelClientCase(
     id,
     label,
     async setup(url, connections) {
-      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-      const tracerProvider = new TracerProvider({
-        spanProcessors: [new BatchSpanProcessor({ exporter: new DroppingExporter() })],
-        ...(setup === 'sampled'
-          ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) }
-          : {}),
-      });
-      const meterProvider = new MeterProvider({
-        readers: [
-          new PeriodicExportingMetricReader({
-            exporter: new DroppingExporter(),
-            exportIntervalMillis: 1_000,
-          }),
-        ],
-      });
+      const { tracerProvider, meterProvider, shutdown } = startSdk(id, setup);
       const client = createClient({ connections });
       const stop = instrument(client, {
         tracerProvider: setup === 'metrics' ? false : tracerProvider,
@@ -105,8 +146,61 @@ export function otelClientCase(
         close: async () => {
           stop();
           await client.close();
-          await tracerProvider.shutdown();
-          await meterProvider.shutdown();
+          await shutdown();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Raw undici with OpenTelemetry's official undici instrumentation (traces and metrics), registered
+ * as its README shows, on the same SDK setup as the bulwark/otel cases: `fetch` on undici's own
+ * `Agent` (the twin of cases.ts's `undici-fetch`) or `Pool.request` (the twin of
+ * `undici-request`). The instrumentation subscribes to undici's diagnostics channels
+ * (`undici:request:create`, `undici:client:sendHeaders`, `undici:request:headers`,
+ * `undici:request:trailers`, `undici:request:error`), which undici's core request publishes
+ * whatever API made it: one client span per request, ended when the body has been read, its
+ * `traceparent` injected into the request's headers, and one `http.client.request.duration` record.
+ * It hooks every undici request in the process, so these cases need a worker process of their own
+ * (overhead.ts refuses them with `--shared`).
+ */
+export function undiciOtelCase(id: string, label: string, via: 'request' | 'fetch'): Case {
+  return {
+    id,
+    label,
+    async setup(url, connections) {
+      const { tracerProvider, meterProvider, shutdown } = startSdk(id, 'all');
+      const unregister = registerInstrumentations({
+        instrumentations: [new UndiciInstrumentation()],
+        tracerProvider,
+        meterProvider,
+      });
+      if (via === 'request') {
+        const origin = new URL(url).origin;
+        const pool = new Pool(origin, { connections, pipelining: 1 });
+        return {
+          one: async () => {
+            const res = await pool.request({ origin, path: '/', method: 'GET' });
+            await res.body.text();
+          },
+          close: async () => {
+            await pool.close();
+            unregister();
+            await shutdown();
+          },
+        };
+      }
+      const dispatcher = new Agent({ connections, pipelining: 1 });
+      return {
+        one: async () => {
+          const res = await undiciFetch(url, { dispatcher });
+          await res.text();
+        },
+        close: async () => {
+          await dispatcher.close();
+          unregister();
+          await shutdown();
         },
       };
     },

@@ -28,7 +28,8 @@
  *   node bench/overhead/overhead.ts [--rounds 20] [--duration 500] [--inflight 100] [--cases ...]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { type Command, main } from '../lib/args.ts';
+import { loadavg } from 'node:os';
+import { type Command, main, usageCheck } from '../lib/args.ts';
 import { fmt, Progress, table, writeResults } from '../lib/report.ts';
 import { medianInterval, type Spread, spread } from '../lib/stats.ts';
 import {
@@ -42,6 +43,15 @@ import {
   type Turn,
 } from './cases.ts';
 import { OTEL_CASES } from './otel.ts';
+
+/**
+ * The OpenTelemetry reference cases (OpenTelemetry's own undici instrumentation on raw undici) and
+ * the uninstrumented twin each is judged against, per round.
+ */
+const UNDICI_OTEL_TWINS = new Map([
+  ['undici-fetch-otel', 'undici-fetch'],
+  ['undici-request-otel', 'undici-request'],
+]);
 
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
@@ -109,6 +119,7 @@ const cmd: Command<typeof knobs> = {
     'npm run bench:overhead -- --rounds 200 --duration 100 --settle 50 --cases undici-request,bulwark-request,undici-fetch-agent,bulwark-fetch',
     'npm run bench:overhead -- --cases undici-request,undici-request-2   # A/A: the method itself',
     'npm run bench:overhead -- --rounds 40 --duration 300 --cases undici-request,undici-h2-request,bulwark-h2-request,undici-h2-fetch,bulwark-h2-fetch   # HTTP/2',
+    'npm run bench:overhead -- --rounds 20 --duration 200 --settle 50 --warmup 500 --cases undici-request,undici-request-otel,bulwark-request,bulwark-request-otel   # OpenTelemetry: the official undici instrumentation on raw undici beside bulwark/otel',
     'npm run bench:overhead -- --shared --cases undici-request,undici-request-2,bulwark-request   # every case in this one process (the method before)',
     'npm run bench:overhead -- --rounds 20 --count 20000 --settle 0 --cases undici-request,bulwark-request   # fixed request counts per turn',
     'git worktree add /tmp/before HEAD~5 && ln -s "$PWD/node_modules" /tmp/before/ && npm run bench:overhead -- --cases undici-request,bulwark-request,undici-fetch,bulwark-fetch --baseline /tmp/before',
@@ -226,11 +237,20 @@ async function inWorker(
 
 await main(cmd, async (v) => {
   const cases = CASES.filter((c) => v.cases.includes(c.id));
+  // The official undici instrumentation subscribes to undici's diagnostics channels, which every
+  // undici request in the process publishes to: beside other cases it would trace them too.
+  usageCheck(
+    !v.shared || !cases.some((c) => UNDICI_OTEL_TWINS.has(c.id)),
+    `--shared: ${[...UNDICI_OTEL_TWINS.keys()].join(', ')} instrument every undici request of their process; run them in worker processes (without --shared)`,
+  );
   if (v.baseline !== '') cases.push(...(await baselineCases(v.baseline)));
   const { url, child } = await startServer();
   const h2Server = cases.some((c) => isH2Case(c.id)) ? await startH2Server() : undefined;
   const h2 = h2Server?.h2;
   const progress = new Progress(v.quiet);
+  // The machine's 1-, 5- and 15-minute load averages when the run starts (and ends, in the JSON):
+  // on a shared machine they say how far to trust the spreads.
+  const loadAtStart = loadavg();
   const runners = new Map<string, Runner>();
   try {
     // One connection per request in flight, for every case. With more allowed (Bulwark's default
@@ -292,7 +312,7 @@ await main(cmd, async (v) => {
     };
     const base = 'undici-request';
     console.log(
-      `throughput, ${v.inflight} in flight, ${v.rounds} interleaved rounds × ${v.count > 0 ? `${v.count} requests` : `${v.duration} ms`}, loopback server in its own process, ${v.shared ? 'every case in this process' : `each case in worker processes of its own${v.recycle > 0 ? ` (fresh every ${v.recycle} rounds)` : ''}`}, node ${process.version}`,
+      `throughput, ${v.inflight} in flight, ${v.rounds} interleaved rounds × ${v.count > 0 ? `${v.count} requests` : `${v.duration} ms`}, loopback server in its own process, ${v.shared ? 'every case in this process' : `each case in worker processes of its own${v.recycle > 0 ? ` (fresh every ${v.recycle} rounds)` : ''}`}, node ${process.version}, load average ${loadAtStart[0]!.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end`,
     );
     console.log(
       table(
@@ -417,6 +437,71 @@ await main(cmd, async (v) => {
         `client.request with OpenTelemetry, ${what}, × without: ${r.median.toFixed(3)} [${lo.toFixed(3)}–${hi.toFixed(3)}]`,
       );
     }
+    // The reference point: OpenTelemetry's official undici instrumentation on raw undici, each
+    // against its uninstrumented twin in the same round; then what OTel adds in CPU per request
+    // (the median of the per-round differences), which compares the instrumentations' own price
+    // where the ratios also depend on what the client costs without OTel.
+    const cpuAdded = (id: string, base: string): Spread | undefined => {
+      const xs = cpuUs.get(id);
+      const bs = cpuUs.get(base);
+      return xs && bs ? spread(xs.map((x, i) => x - bs[i]!)) : undefined;
+    };
+    const otelRows = [
+      ['undici fetch with the official undici instrumentation', 'undici-fetch-otel', 'undici-fetch'],
+      [
+        'undici Pool.request with the official undici instrumentation',
+        'undici-request-otel',
+        'undici-request',
+      ],
+      ['client.request with bulwark/otel', 'bulwark-request-otel', 'bulwark-request'],
+      ['client.fetch with bulwark/otel', 'bulwark-fetch-otel', 'bulwark-fetch'],
+    ] as const;
+    const otelReference = otelRows.flatMap(([what, id, base]) => {
+      const ratio = ratioTo(id, base);
+      const cpu = cpuAdded(id, base);
+      return ratio && cpu ? [{ what, id, without: base, ratio, cpuAddedMicrosPerRequest: cpu }] : [];
+    });
+    if (otelReference.some((r) => UNDICI_OTEL_TWINS.has(r.id))) {
+      console.log(
+        'OpenTelemetry (traces + metrics) on × off, per round [95 % interval]; CPU µs/req added, per round:',
+      );
+      for (const r of otelReference) {
+        const ci = medianInterval(r.ratio.samples);
+        const cc = medianInterval(r.cpuAddedMicrosPerRequest.samples);
+        console.log(
+          `  ${r.what} × without: ${r.ratio.median.toFixed(3)} [${ci.lo.toFixed(3)}–${ci.hi.toFixed(3)}]; +${r.cpuAddedMicrosPerRequest.median.toFixed(1)} µs [${cc.lo.toFixed(1)}–${cc.hi.toFixed(1)}]`,
+        );
+      }
+    }
+    // bulwark/otel's ratio over the official instrumentation's, per round (1: the same share of
+    // throughput lost; below 1: bulwark/otel loses more).
+    const otelRelative = (
+      [
+        [
+          'client.request',
+          'bulwark-request-otel',
+          'bulwark-request',
+          'undici-request-otel',
+          'undici-request',
+        ],
+        ['client.fetch', 'bulwark-fetch-otel', 'bulwark-fetch', 'undici-fetch-otel', 'undici-fetch'],
+      ] as const
+    ).flatMap(([front, ours, ourBase, theirs, theirBase]) => {
+      const a = ratioTo(ours, ourBase);
+      const b = ratioTo(theirs, theirBase);
+      return a && b
+        ? [
+            {
+              what: `${front} (bulwark/otel on ÷ off) ÷ (undici, official instrumentation on ÷ off)`,
+              ratio: spread(a.samples.map((x, i) => x / b.samples[i]!)),
+            },
+          ]
+        : [];
+    });
+    for (const r of otelRelative) {
+      const { lo, hi } = medianInterval(r.ratio.samples);
+      console.log(`  ${r.what}: ${r.ratio.median.toFixed(3)} [${lo.toFixed(3)}–${hi.toFixed(3)}]`);
+    }
     const json = writeResults('overhead', {
       rounds: v.rounds,
       durationMs: v.count > 0 ? null : v.duration,
@@ -428,6 +513,7 @@ await main(cmd, async (v) => {
       isolated: !v.shared,
       recycleRounds: v.shared ? 0 : v.recycle,
       unit: 'requests/s',
+      loadAverage: { start: loadAtStart, end: loadavg() },
       cases: cases.map((c) => ({
         id: c.id,
         label: c.label,
@@ -451,7 +537,13 @@ await main(cmd, async (v) => {
           ratioTo('bulwark-request-otel-metrics', 'bulwark-request') ?? null,
         bulwarkRequestOtelSampledOverBulwarkRequest:
           ratioTo('bulwark-request-otel-sampled', 'bulwark-request') ?? null,
+        undiciFetchOtelOverUndiciFetch: ratioTo('undici-fetch-otel', 'undici-fetch') ?? null,
+        undiciRequestOtelOverUndiciRequest: ratioTo('undici-request-otel', 'undici-request') ?? null,
       },
+      // OpenTelemetry on × off per case, and the CPU it adds per request (per-round differences);
+      // then bulwark/otel's ratio over the official undici instrumentation's, per round.
+      otelReference,
+      otelRelative,
       targets,
     });
     console.log(`wrote ${json}`);

@@ -91,6 +91,40 @@ describe('overhead bench', () => {
     );
   });
 
+  it('runs the official undici instrumentation against its twin, recording spans, and not with --shared', () => {
+    const { stdout } = runBench([], 'undici-request,undici-request-otel');
+    assert.match(
+      stdout,
+      /undici Pool\.request with the official undici instrumentation × without: \d\.\d{3} \[/,
+    );
+    // Each OTel case throws at close if its exporters received nothing; BENCH_OTEL_DEBUG says what.
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-overhead-'));
+    try {
+      const argv = [script, '--rounds', '4', '--duration', '100', '--warmup', '100', '--settle', '0'];
+      const r = spawnSync(
+        process.execPath,
+        [...argv, '--inflight', '4', '--quiet', '--cases', 'undici-fetch,undici-fetch-otel'],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, BENCH_RESULTS_DIR: dir, BENCH_OTEL_DEBUG: '1' },
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const spans = /undici-fetch-otel: (\d+) spans and (\d+) metric data points exported/.exec(r.stderr);
+      assert.ok(spans !== null && Number(spans[1]) > 0 && Number(spans[2]) > 0, r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const shared = spawnSync(
+      process.execPath,
+      [script, '--shared', '--rounds', '4', '--cases', 'undici-request,undici-request-otel'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(shared.status, 2, shared.stderr);
+    assert.match(shared.stderr, /instrument every undici request of their process/);
+  });
+
   it('refuses a bad knob, and the worker alone, with exit code 2', () => {
     const r = spawnSync(process.execPath, [script, '--recycle', '-1'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2, r.stderr);
