@@ -3,21 +3,32 @@
 // upstream heals. 4xx and caller aborts never count.
 import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { createClient } from '../../src/client/client.ts';
 import { VirtualClock } from '../../src/clock/virtual-clock.ts';
 import { isBulwarkError } from '../../src/errors/bulwark-error.ts';
 import { cleanup } from '../helpers/cleanup.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
 
+/** A loopback server that answers 503 until `heal()`, then 200. */
+async function failingUntilHealed(t: TestContext) {
+  const server = cleanup(t, await startHttpServer());
+  let healthy = false;
+  server.handle((_req, res) => {
+    res.statusCode = healthy ? 200 : 503;
+    res.end(healthy ? 'ok' : 'down');
+  });
+  return {
+    server,
+    heal: () => {
+      healthy = true;
+    },
+  };
+}
+
 describe('breaker', () => {
   it('opens on a failing upstream, fails fast without touching it, and one probe closes it', async (t) => {
-    const server = cleanup(t, await startHttpServer());
-    let healthy = false;
-    server.handle((_req, res) => {
-      res.statusCode = healthy ? 200 : 503;
-      res.end(healthy ? 'ok' : 'down');
-    });
+    const { server, heal } = await failingUntilHealed(t);
     const clock = new VirtualClock();
     const events: string[] = [];
     const onState = (m: unknown) => events.push((m as { state: string }).state);
@@ -40,7 +51,7 @@ describe('breaker', () => {
     assert.equal(err.cause.status, 503);
     assert.equal(server.requests, seen, 'no request reached the upstream');
 
-    healthy = true;
+    heal();
     await clock.advance(4_999);
     await assert.rejects(client.request(server.url), (e) => isBulwarkError(e) && e.code === 'CIRCUIT_OPEN');
     await clock.advance(1);
@@ -54,12 +65,7 @@ describe('breaker', () => {
   });
 
   it('with the defaults, an open breaker lets the next call probe 750 ms later, so traffic is back within a second of the heal', async (t) => {
-    const server = cleanup(t, await startHttpServer());
-    let healthy = false;
-    server.handle((_req, res) => {
-      res.statusCode = healthy ? 200 : 503;
-      res.end(healthy ? 'ok' : 'down');
-    });
+    const { server, heal } = await failingUntilHealed(t);
     const clock = new VirtualClock();
     // Only the retry is off (its backoff would need the clock advanced); the breaker is the default one.
     const client = createClient({ clock, retry: false });
@@ -67,7 +73,7 @@ describe('breaker', () => {
     // The default breaker opens once 20 calls in its window all failed.
     for (let i = 0; i < 20; i++) assert.equal((await client.fetch(server.url)).status, 503);
     assert.equal(client.stats()[server.origin]!.breaker, 'open');
-    healthy = true;
+    heal();
     await clock.advance(749);
     await assert.rejects(client.request(server.url), (e) => isBulwarkError(e) && e.code === 'CIRCUIT_OPEN');
     await clock.advance(1);
