@@ -137,6 +137,25 @@ function rawRequestCase(id: string, label: string): Case {
   };
 }
 
+/** Raw undici `fetch` on undici's own `Agent`. */
+const UNDICI_FETCH: Case = {
+  id: 'undici-fetch',
+  label: 'undici fetch (Agent dispatcher)',
+  async setup(url, connections) {
+    const dispatcher = new Agent({ connections, pipelining: 1 });
+    return {
+      one: async () => {
+        const res = await undiciFetch(url, { dispatcher });
+        await res.text();
+      },
+      close: () => dispatcher.close(),
+    };
+  },
+};
+
+/** The baseline every case is compared with: raw undici `Pool.request`. */
+const UNDICI_REQUEST = rawRequestCase('undici-request', 'undici Pool.request (raw)');
+
 /** A Bulwark client made by `create` (this checkout's or a baseline's), through one front-end. */
 function clientCase(
   id: string,
@@ -235,7 +254,7 @@ function bulwarkAgent(connections: number): BulwarkAgent {
 }
 
 export const CASES: readonly Case[] = [
-  rawRequestCase('undici-request', 'undici Pool.request (raw)'),
+  UNDICI_REQUEST,
   clientCase('bulwark-request', 'Bulwark client.request', 'request', createClient),
   // The same as the baseline: an A/A check of how far apart two equal clients measure.
   rawRequestCase('undici-request-2', 'undici Pool.request (raw, a second pool)'),
@@ -307,32 +326,19 @@ export const CASES: readonly Case[] = [
   undiciOtelCase(
     'undici-fetch-otel',
     'undici fetch (Agent dispatcher), OpenTelemetry on (official undici instrumentation)',
-    'fetch',
+    UNDICI_FETCH,
   ),
   undiciOtelCase(
     'undici-request-otel',
     'undici Pool.request (raw), OpenTelemetry on (official undici instrumentation)',
-    'request',
+    UNDICI_REQUEST,
   ),
   clientCase('bulwark-request-bare', 'Bulwark client.request, policies off', 'request', createClient, {
     retry: false,
     breaker: false,
     bulkhead: false,
   }),
-  {
-    id: 'undici-fetch',
-    label: 'undici fetch (Agent dispatcher)',
-    async setup(url, connections) {
-      const dispatcher = new Agent({ connections, pipelining: 1 });
-      return {
-        one: async () => {
-          const res = await undiciFetch(url, { dispatcher });
-          await res.text();
-        },
-        close: () => dispatcher.close(),
-      };
-    },
-  },
+  UNDICI_FETCH,
   {
     id: 'undici-fetch-agent',
     label: "undici fetch on Bulwark's agent (the same dispatcher)",

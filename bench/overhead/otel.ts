@@ -31,7 +31,6 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { Agent, Pool, fetch as undiciFetch } from 'undici';
 import { createClient } from '../../src/client/client.ts';
 import { instrument } from '../../src/otel/index.ts';
 import type { Case } from './case.ts';
@@ -155,17 +154,17 @@ export function otelClientCase(
 
 /**
  * Raw undici with OpenTelemetry's official undici instrumentation (traces and metrics), registered
- * as its README shows, on the same SDK setup as the bulwark/otel cases: `fetch` on undici's own
- * `Agent` (the twin of cases.ts's `undici-fetch`) or `Pool.request` (the twin of
- * `undici-request`). The instrumentation subscribes to undici's diagnostics channels
- * (`undici:request:create`, `undici:client:sendHeaders`, `undici:request:headers`,
- * `undici:request:trailers`, `undici:request:error`), which undici's core request publishes
- * whatever API made it: one client span per request, ended when the body has been read, its
- * `traceparent` injected into the request's headers, and one `http.client.request.duration` record.
- * It hooks every undici request in the process, so these cases need a worker process of their own
- * (overhead.ts refuses them with `--shared`).
+ * as its README shows, on the same SDK setup as the bulwark/otel cases, around `twin`: the
+ * uninstrumented undici case of cases.ts (`undici-fetch`, `undici-request`) it is judged against.
+ * The instrumentation subscribes to undici's diagnostics channels (`undici:request:create`,
+ * `undici:client:sendHeaders`, `undici:request:headers`, `undici:request:trailers`,
+ * `undici:request:error`), which undici's core request publishes whatever API made it: one client
+ * span per request, ended when the body has been read, its `traceparent` injected into the
+ * request's headers, and one `http.client.request.duration` record. It hooks every undici request
+ * in the process, so these cases need a worker process of their own (overhead.ts refuses them with
+ * `--shared`).
  */
-export function undiciOtelCase(id: string, label: string, via: 'request' | 'fetch'): Case {
+export function undiciOtelCase(id: string, label: string, twin: Case): Case {
   return {
     id,
     label,
@@ -176,29 +175,11 @@ export function undiciOtelCase(id: string, label: string, via: 'request' | 'fetc
         tracerProvider,
         meterProvider,
       });
-      if (via === 'request') {
-        const origin = new URL(url).origin;
-        const pool = new Pool(origin, { connections, pipelining: 1 });
-        return {
-          one: async () => {
-            const res = await pool.request({ origin, path: '/', method: 'GET' });
-            await res.body.text();
-          },
-          close: async () => {
-            await pool.close();
-            unregister();
-            await shutdown();
-          },
-        };
-      }
-      const dispatcher = new Agent({ connections, pipelining: 1 });
+      const { one, close } = await twin.setup(url, connections);
       return {
-        one: async () => {
-          const res = await undiciFetch(url, { dispatcher });
-          await res.text();
-        },
+        one,
         close: async () => {
-          await dispatcher.close();
+          await close();
           unregister();
           await shutdown();
         },
@@ -206,3 +187,40 @@ export function undiciOtelCase(id: string, label: string, via: 'request' | 'fetc
     },
   };
 }
+
+/** What OpenTelemetry costs a case (`id`) against the same case without it (`without`). */
+export interface OtelPair {
+  readonly what: string;
+  readonly id: string;
+  readonly without: string;
+  /** The official undici instrumentation on raw undici (the reference), not bulwark/otel. */
+  readonly official: boolean;
+}
+
+/** The OpenTelemetry cases with traces and metrics on, each beside its uninstrumented twin. */
+export const OTEL_PAIRS: readonly OtelPair[] = [
+  {
+    what: 'undici fetch with the official undici instrumentation',
+    id: 'undici-fetch-otel',
+    without: 'undici-fetch',
+    official: true,
+  },
+  {
+    what: 'undici Pool.request with the official undici instrumentation',
+    id: 'undici-request-otel',
+    without: 'undici-request',
+    official: true,
+  },
+  {
+    what: 'client.request with bulwark/otel',
+    id: 'bulwark-request-otel',
+    without: 'bulwark-request',
+    official: false,
+  },
+  {
+    what: 'client.fetch with bulwark/otel',
+    id: 'bulwark-fetch-otel',
+    without: 'bulwark-fetch',
+    official: false,
+  },
+];

@@ -42,16 +42,10 @@ import {
   measure,
   type Turn,
 } from './cases.ts';
-import { OTEL_CASES } from './otel.ts';
+import { OTEL_CASES, OTEL_PAIRS } from './otel.ts';
 
-/**
- * The OpenTelemetry reference cases (OpenTelemetry's own undici instrumentation on raw undici) and
- * the uninstrumented twin each is judged against, per round.
- */
-const UNDICI_OTEL_TWINS = new Map([
-  ['undici-fetch-otel', 'undici-fetch'],
-  ['undici-request-otel', 'undici-request'],
-]);
+/** The OpenTelemetry reference cases: OpenTelemetry's own undici instrumentation on raw undici. */
+const OFFICIAL_OTEL = new Set(OTEL_PAIRS.filter((p) => p.official).map((p) => p.id));
 
 const knobs = {
   rounds: { type: 'integer', default: 20, min: 4, max: 1000, help: 'interleaved rounds (≥ 4)' },
@@ -240,8 +234,8 @@ await main(cmd, async (v) => {
   // The official undici instrumentation subscribes to undici's diagnostics channels, which every
   // undici request in the process publishes to: beside other cases it would trace them too.
   usageCheck(
-    !v.shared || !cases.some((c) => UNDICI_OTEL_TWINS.has(c.id)),
-    `--shared: ${[...UNDICI_OTEL_TWINS.keys()].join(', ')} instrument every undici request of their process; run them in worker processes (without --shared)`,
+    !v.shared || !cases.some((c) => OFFICIAL_OTEL.has(c.id)),
+    `--shared: ${[...OFFICIAL_OTEL].join(', ')} instrument every undici request of their process; run them in worker processes (without --shared)`,
   );
   if (v.baseline !== '') cases.push(...(await baselineCases(v.baseline)));
   const { url, child } = await startServer();
@@ -446,22 +440,12 @@ await main(cmd, async (v) => {
       const bs = cpuUs.get(base);
       return xs && bs ? spread(xs.map((x, i) => x - bs[i]!)) : undefined;
     };
-    const otelRows = [
-      ['undici fetch with the official undici instrumentation', 'undici-fetch-otel', 'undici-fetch'],
-      [
-        'undici Pool.request with the official undici instrumentation',
-        'undici-request-otel',
-        'undici-request',
-      ],
-      ['client.request with bulwark/otel', 'bulwark-request-otel', 'bulwark-request'],
-      ['client.fetch with bulwark/otel', 'bulwark-fetch-otel', 'bulwark-fetch'],
-    ] as const;
-    const otelReference = otelRows.flatMap(([what, id, base]) => {
-      const ratio = ratioTo(id, base);
-      const cpu = cpuAdded(id, base);
-      return ratio && cpu ? [{ what, id, without: base, ratio, cpuAddedMicrosPerRequest: cpu }] : [];
+    const otelReference = OTEL_PAIRS.flatMap(({ what, id, without }) => {
+      const ratio = ratioTo(id, without);
+      const cpu = cpuAdded(id, without);
+      return ratio && cpu ? [{ what, id, without, ratio, cpuAddedMicrosPerRequest: cpu }] : [];
     });
-    if (otelReference.some((r) => UNDICI_OTEL_TWINS.has(r.id))) {
+    if (otelReference.some((r) => OFFICIAL_OTEL.has(r.id))) {
       console.log(
         'OpenTelemetry (traces + metrics) on × off, per round [95 % interval]; CPU µs/req added, per round:',
       );
@@ -475,24 +459,14 @@ await main(cmd, async (v) => {
     }
     // bulwark/otel's ratio over the official instrumentation's, per round (1: the same share of
     // throughput lost; below 1: bulwark/otel loses more).
-    const otelRelative = (
-      [
-        [
-          'client.request',
-          'bulwark-request-otel',
-          'bulwark-request',
-          'undici-request-otel',
-          'undici-request',
-        ],
-        ['client.fetch', 'bulwark-fetch-otel', 'bulwark-fetch', 'undici-fetch-otel', 'undici-fetch'],
-      ] as const
-    ).flatMap(([front, ours, ourBase, theirs, theirBase]) => {
-      const a = ratioTo(ours, ourBase);
-      const b = ratioTo(theirs, theirBase);
+    const onOff = new Map(otelReference.map((r) => [r.id, r.ratio]));
+    const otelRelative = (['request', 'fetch'] as const).flatMap((front) => {
+      const a = onOff.get(`bulwark-${front}-otel`);
+      const b = onOff.get(`undici-${front}-otel`);
       return a && b
         ? [
             {
-              what: `${front} (bulwark/otel on ÷ off) ÷ (undici, official instrumentation on ÷ off)`,
+              what: `client.${front} (bulwark/otel on ÷ off) ÷ (undici, official instrumentation on ÷ off)`,
               ratio: spread(a.samples.map((x, i) => x / b.samples[i]!)),
             },
           ]
