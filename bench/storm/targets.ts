@@ -47,21 +47,22 @@ export function checkTargets(scenario: Scenario, results: ReadonlyMap<string, St
     });
   }
   if (outage && bulwark !== undefined && bulwark.recovery !== undefined) {
+    const recovery = bulwark.recovery;
     const rtt = scenario.rtt + scenario.serviceTime;
-    const limit = BREAKER_DEFAULTS.resetTimeout + 2 * rtt;
-    out.push({
-      target: `recovery ≥ 95 % goodput within breaker reset + 2 RTT (${limit} ms)`,
-      strategy: 'bulwark',
-      measured: bulwark.recovery === null ? 'never' : `${bulwark.recovery} ms`,
-      met: bulwark.recovery !== null && bulwark.recovery <= limit,
-    });
-    // Issue 20: back within a second of the heal with the defaults (4.7 s with the old 5 s reset).
-    out.push({
-      target: 'recovery after the heal ≤ 1 s with the defaults',
-      strategy: 'bulwark',
-      measured: bulwark.recovery === null ? 'never' : `${bulwark.recovery} ms`,
-      met: bulwark.recovery !== null && bulwark.recovery <= 1_000,
-    });
+    // DESIGN.md's bound, then issue 20's: back within a second of the heal with the defaults (4.7 s
+    // with the old 5 s reset).
+    const limits: [string, number][] = [
+      [`recovery ≥ 95 % goodput within breaker reset + 2 RTT`, BREAKER_DEFAULTS.resetTimeout + 2 * rtt],
+      ['recovery after the heal with the defaults', 1_000],
+    ];
+    for (const [what, limit] of limits) {
+      out.push({
+        target: `${what} (≤ ${limit} ms)`,
+        strategy: 'bulwark',
+        measured: recovery === null ? 'never' : `${recovery} ms`,
+        met: recovery !== null && recovery <= limit,
+      });
+    }
   }
   if (errors !== undefined) {
     const rate = errors.rate ?? 0;
