@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ALGORITHMS, occRun } from '../../bench/jitter/occ.ts';
@@ -114,5 +117,44 @@ describe('bench knobs', () => {
     const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--clients/);
+  });
+
+  it('breaker-options: bad sets exit 2; a set runs and is written', () => {
+    const script = fileURLToPath(new URL('../../bench/storm/breaker-options.ts', import.meta.url));
+    for (const argv of [
+      ['--sets', ':window=5'],
+      ['--sets', 'a:window'],
+      ['--sets', 'a:window=x'],
+      ['--scenarios', 'flood'],
+    ]) {
+      const r = spawnSync(process.execPath, [script, '--quiet', ...argv], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-breaker-options-'));
+    try {
+      const r = spawnSync(
+        process.execPath,
+        [script, '--quiet', '--scenarios', 'cold', '--sets', 'now,m5:minimumCalls=5', '--name', 'b'],
+        { encoding: 'utf8', timeout: 120_000, env: { ...process.env, BENCH_RESULTS_DIR: dir } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const json = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8')) as {
+        results: { scenario: string; set: string; breaker: object; success: number }[];
+      };
+      assert.deepEqual(
+        json.results.map((x) => [x.scenario, x.set, x.breaker]),
+        [
+          ['cold', 'now', {}],
+          ['cold', 'm5', { minimumCalls: 5 }],
+        ],
+      );
+      for (const x of json.results) assert.ok(x.success > 99, `${x.set}: ${x.success} % at 5 % failures`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
