@@ -6,52 +6,76 @@
  *
  *   node bench/storm/breaker-options.ts --sets 'now,w5m10:window=5000;minimumCalls=10'
  *
- * Scenarios (1 000 clients, 30 s outage from 10 s, 60 s): `outage-0.3`, `outage-1`, `outage-2`,
- * `outage-10` (req/s per client); `brownout` (30 % random failures, 2 req/s, capacity 6 000);
- * `cold` (one client, 1 000 calls in flight, 5 % failures for 10 s).
+ * Scenarios, each the storm's own (its defaults: 1 000 clients, 60 s, a 30 s outage from 10 s, with
+ * the knobs in {@link SCENARIOS}): `outage-0.3`, `outage-1`, `outage-2`, `outage-10` (req/s per
+ * client); `brownout` (30 % random failures, 2 req/s, capacity 6 000); `cold` (one client, 1 000
+ * calls in flight, 5 % failures for 10 s).
  */
-import { type Command, main, UsageError } from '../lib/args.ts';
+import { resolveClientOptions } from '../../src/client/options.ts';
+import { InvalidOptionError } from '../../src/errors/invalid-option-error.ts';
+import { type Command, main, parseKnobs, UsageError } from '../lib/args.ts';
 import { table, writeResults } from '../lib/report.ts';
-import { parseFaults, type Scenario } from './scenario.ts';
+import { STORM_DEFAULTS, scenarioOf, stormKnobs } from './knobs.ts';
+import type { Scenario } from './scenario.ts';
 import { simulate } from './sim.ts';
 
-function outage(rate: number): Scenario {
-  return scenario(1000, rate, 'outage@10-40', 1000 * rate * 1.5);
-}
-
-function scenario(
-  clients: number,
-  rate: number,
-  fault: string,
-  capacity: number,
-  duration = 60_000,
-): Scenario {
-  return {
-    clients,
-    rate,
-    duration,
-    capacity,
-    serviceTime: 20,
-    queue: Math.max(1, Math.round(capacity / 4)),
-    rtt: 2,
-    faults: parseFaults([fault]),
-    bucket: 100,
-    seed: 1,
-  };
-}
-
-const SCENARIOS: Readonly<Record<string, Scenario>> = {
-  'outage-0.3': outage(0.3),
-  'outage-1': outage(1),
-  'outage-2': outage(2),
-  'outage-10': outage(10),
-  brownout: scenario(1000, 2, 'errors:0.3@0-60', 6000),
-  // A closed loop: 1 000 calls in flight, each taking the service time and the round trip.
-  cold: {
-    ...scenario(1, 1_000_000 / 22, 'errors:0.05@0-10', (1_000_000 / 22) * 1.5, 10_000),
-    inFlight: 1000,
-  },
+/** Each scenario as the storm's own knobs (`npm run bench:storm -- <these>` runs the same one). */
+const SCENARIOS: Readonly<Record<string, readonly string[]>> = {
+  'outage-0.3': ['--rate', '0.3'],
+  'outage-1': ['--rate', '1'],
+  'outage-2': ['--rate', '2'],
+  'outage-10': ['--rate', '10'],
+  brownout: ['--fault', 'errors:0.3@0-60', '--capacity', '6000'],
+  cold: ['--clients', '1', '--in-flight', '1000', '--duration', '10', '--fault', 'errors:0.05@0-10'],
 };
+
+const STORM: Command<ReturnType<typeof stormKnobs>> = {
+  name: 'bench/storm/storm.ts',
+  summary: '',
+  knobs: stormKnobs(STORM_DEFAULTS),
+};
+
+/** A scenario of {@link SCENARIOS} with `seed`. */
+function scenario(name: string, seed: number): Scenario {
+  const argv = SCENARIOS[name];
+  if (argv === undefined) throw new UsageError(`--scenarios: unknown '${name}'`);
+  const v = parseKnobs(STORM, [...argv, '--seed', String(seed)]);
+  if (v === 'help') throw new Error('unreachable: no --help in a scenario');
+  return scenarioOf(v);
+}
+
+/** `id:name=value;...` as a breaker option set, checked as createClient checks it. */
+function parseSet(text: string): { id: string; options: Record<string, number> } {
+  const at = text.indexOf(':');
+  const id = at < 0 ? text : text.slice(0, at);
+  if (id === '') throw new UsageError(`--sets: '${text}' has no id (id:name=value;...)`);
+  const options: Record<string, number> = {};
+  for (const pair of at < 0 ? [] : text.slice(at + 1).split(';')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const n = eq < 0 ? Number.NaN : Number(pair.slice(eq + 1));
+    if (eq <= 0 || pair.slice(eq + 1) === '' || !Number.isFinite(n))
+      throw new UsageError(`--sets: '${pair}' is not name=number`);
+    options[pair.slice(0, eq)] = n;
+  }
+  try {
+    resolveClientOptions({ breaker: options });
+  } catch (err) {
+    if (err instanceof InvalidOptionError) throw new UsageError(`--sets: ${id}: ${err.message}`);
+    throw err;
+  }
+  return { id, options };
+}
+
+/** One set in one scenario. */
+interface Row {
+  readonly scenario: string;
+  readonly set: string;
+  readonly breaker: Readonly<Record<string, number>>;
+  readonly amplification: number;
+  readonly success: number;
+  readonly recovery: number | null;
+}
 
 const knobs = {
   sets: {
@@ -76,26 +100,15 @@ const cmd: Command<typeof knobs> = {
 };
 
 await main(cmd, async (v) => {
-  const sets = v.sets.map((s) => {
-    const [id = '', given = ''] = s.split(':');
-    if (id === '') throw new UsageError(`--sets: '${s}' has no id (id:name=value;...)`);
-    const options: Record<string, number> = {};
-    for (const pair of given.split(';').filter((p) => p !== '')) {
-      const [key = '', value = ''] = pair.split('=');
-      const n = Number(value);
-      if (key === '' || value === '' || !Number.isFinite(n))
-        throw new UsageError(`--sets: '${pair}' is not name=number`);
-      options[key] = n;
-    }
-    return { id, options };
-  });
-  const rows: Record<string, unknown>[] = [];
-  for (const name of v.scenarios) {
-    const base = SCENARIOS[name];
-    if (base === undefined) throw new UsageError(`--scenarios: unknown '${name}'`);
+  const sets = v.sets.map(parseSet);
+  const twice = sets.find((set, i) => sets.findIndex((o) => o.id === set.id) !== i);
+  if (twice !== undefined) throw new UsageError(`--sets: the id '${twice.id}' is given twice`);
+  const scenarios = v.scenarios.map((name) => ({ name, s: scenario(name, v.seed) }));
+  const rows: Row[] = [];
+  for (const { name, s: at } of scenarios) {
     for (const set of sets) {
       const r = await simulate(
-        { ...base, seed: v.seed },
+        at,
         { id: set.id, label: set.id, options: { breaker: set.options }, note: JSON.stringify(set.options) },
         { tick: 1, shard: 1000 },
       );
@@ -121,11 +134,11 @@ await main(cmd, async (v) => {
         { header: 'recovery s' },
       ],
       rows.map((r) => [
-        String(r.scenario),
-        String(r.set),
+        r.scenario,
+        r.set,
         String(r.amplification),
         String(r.success),
-        r.recovery === null ? '—' : String((r.recovery as number) / 1000),
+        r.recovery === null ? '—' : String(r.recovery / 1000),
       ]),
     ),
   );

@@ -7,6 +7,9 @@ import { type Knobs, type KnobValues, UsageError } from '../lib/args.ts';
 import { parseFaults, type Scenario } from './scenario.ts';
 import { STRATEGY_IDS } from './strategies.ts';
 
+/** The simulated storm's defaults (bench/storm/storm.ts): 1 000 clients × 2 req/s for 60 s, a 30 s outage. */
+export const STORM_DEFAULTS = Object.freeze({ clients: 1000, rate: 2, duration: 60, outage: 30 });
+
 /** Knobs of a storm. `defaults` adjusts the defaults per bench (the real storm has fewer clients). */
 export function stormKnobs(defaults: { clients: number; rate: number; duration: number; outage: number }) {
   return {

@@ -8,7 +8,7 @@
  */
 import { type Command, main, usageCheck } from '../lib/args.ts';
 import { Progress, writeResultFile, writeResults } from '../lib/report.ts';
-import { parseStoreDown, STORE_DOWN_KNOB, scenarioOf, stormKnobs } from './knobs.ts';
+import { parseStoreDown, STORE_DOWN_KNOB, STORM_DEFAULTS, scenarioOf, stormKnobs } from './knobs.ts';
 import type { StormSummary } from './recorder.ts';
 import { describe, latencyChart, loadChart, type StormRow, stormTable, targetsText } from './report.ts';
 import { faultSpec } from './scenario.ts';
@@ -17,7 +17,7 @@ import { pickStrategies, STRATEGIES, type Strategy } from './strategies.ts';
 import { checkTargets } from './targets.ts';
 
 const knobs = {
-  ...stormKnobs({ clients: 1000, rate: 2, duration: 60, outage: 30 }),
+  ...stormKnobs(STORM_DEFAULTS),
   tick: {
     type: 'number',
     default: 1,

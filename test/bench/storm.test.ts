@@ -125,6 +125,9 @@ describe('bench knobs', () => {
       ['--sets', ':window=5'],
       ['--sets', 'a:window'],
       ['--sets', 'a:window=x'],
+      ['--sets', 'a:windw=5'],
+      ['--sets', 'a:window=-5'],
+      ['--sets', 'a,a:window=5000'],
       ['--scenarios', 'flood'],
     ]) {
       const r = spawnSync(process.execPath, [script, '--quiet', ...argv], {
