@@ -152,6 +152,20 @@ export const STRATEGIES: readonly Strategy[] = Object.freeze([
     note: 'createClient({ throttle: { fleet } }): the breaker (defaults) beside the throttle shared by the fleet (sync every 100 ms, 2 ms to the store, totals over 300 ms)',
   },
   {
+    id: 'fleet-budget-breaker',
+    label: 'Bulwark defaults + fleet budget',
+    options: {},
+    fleet: 'budget',
+    note: 'createClient({ retry: { budget: { fleet } } }): the defaults (breaker included) with the retry budget shared by the fleet (sync every 100 ms, 2 ms to the store, totals over 300 ms)',
+  },
+  {
+    id: 'fleet-all',
+    label: 'Bulwark defaults + fleet budget + fleet throttle',
+    options: { throttle: true },
+    fleet: 'both',
+    note: 'createClient({ retry: { budget: { fleet } }, throttle: { fleet } }): the defaults (breaker included) with the retry budget and the adaptive throttle shared by one fleet',
+  },
+  {
     id: 'bulwark',
     label: 'Bulwark defaults',
     options: {},

@@ -48,6 +48,8 @@ const VARIANTS: readonly (Strategy & { readonly formula: ResolvedRetryBudget | n
   { ...STRATEGIES.find((s) => s.id === 'fleet-budget')!, formula: null },
   { ...STRATEGIES.find((s) => s.id === 'fleet-both')!, formula: null },
   { ...STRATEGIES.find((s) => s.id === 'fleet-breaker')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'fleet-budget-breaker')!, formula: null },
+  { ...STRATEGIES.find((s) => s.id === 'fleet-all')!, formula: null },
 ];
 
 const knobs = {

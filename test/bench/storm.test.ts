@@ -66,6 +66,23 @@ describe('fleet simulator', () => {
   });
 });
 
+describe('the defaults with the fleet budget (fleet-budget-breaker)', () => {
+  it('keep the breaker, share the budget, and send less in an outage than the local defaults', async () => {
+    const both = STRATEGIES.find((x) => x.id === 'fleet-budget-breaker')!;
+    assert.equal(both.fleet, 'budget');
+    assert.equal(both.options.breaker, undefined, 'the breaker stays at its defaults');
+    // A fleet of one-client processes (shard 1), as in bench/README's table.
+    const local = await simulate(tiny, bulwark, { shard: 1 });
+    const shared = await simulate(tiny, both, { shard: 1 });
+    assert.ok(shared.summary.calls > 400);
+    // Seed 7: about 1.10 against 1.18; the processes' first retries go out blind without the fleet.
+    assert.ok(
+      shared.summary.amplification < local.summary.amplification,
+      `fleet budget ${shared.summary.amplification} against local ${local.summary.amplification}`,
+    );
+  });
+});
+
 describe('AWS OCC reproduction', () => {
   it('is deterministic for a seed and every write lands', () => {
     const full = ALGORITHMS.find((a) => a.id === 'full')!;
