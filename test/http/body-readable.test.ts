@@ -307,8 +307,6 @@ describe("client.request's body reads as undici's request API's does", () => {
         assert.match(JSON.stringify(actual), /"name":"TypeError","message":"unusable"/);
         // undici ≤ 8.13 throws an AssertionError here; from 8.14 it rejects as ours does.
         if ((expected as { error?: { name?: string } }).error?.name === 'AssertionError') return;
-        assert.deepEqual(actual, expected);
-        return;
       }
       assert.deepEqual(actual, expected);
     });
